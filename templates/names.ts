@@ -1,0 +1,111 @@
+/**
+ * The one place where every name the pieces share is spelled: XMPP addresses, ports, file paths on the host,
+ * service names. The renderer, the provisioning steps, the smoke test and the tests import these; nothing else
+ * spells them again.
+ */
+
+/** The XMPP addresses one Jitsi deployment uses, all derived from its public domain. */
+export interface XmppNames {
+  /** Main VirtualHost: token users log in here (also the public hostname). */
+  readonly domain: string;
+  /** Anonymous VirtualHost for guests. Internal name only: no DNS record, no certificate. */
+  readonly guest: string;
+  /** Service accounts (focus@, jvb@). */
+  readonly auth: string;
+  /** Conference MUC; must be `<label>.<domain>` for token_verification to find its host. */
+  readonly muc: string;
+  /** Internal MUC holding the videobridge brewery. */
+  readonly internalMuc: string;
+  /** Lobby MUC; muc_wait_for_host hard-codes `lobby.<domain>`. */
+  readonly lobby: string;
+  readonly breakout: string;
+  /** client_proxy component that forwards to Jicofo's user JID. */
+  readonly focus: string;
+  readonly speakerstats: string;
+  readonly endconference: string;
+  readonly avmoderation: string;
+  readonly metadata: string;
+  readonly polls: string;
+  /** Jicofo's account. */
+  readonly focusUser: string;
+  /** The videobridges' shared account. */
+  readonly jvbUser: string;
+  /** MUC where bridges announce themselves and Jicofo finds them. */
+  readonly brewery: string;
+}
+
+export function xmppNames(domain: string): XmppNames {
+  const auth = `auth.${domain}`;
+  const internalMuc = `internal.${auth}`;
+  return {
+    domain,
+    guest: `guest.${domain}`,
+    auth,
+    muc: `conference.${domain}`,
+    internalMuc,
+    lobby: `lobby.${domain}`,
+    breakout: `breakout.${domain}`,
+    focus: `focus.${domain}`,
+    speakerstats: `speakerstats.${domain}`,
+    endconference: `endconference.${domain}`,
+    avmoderation: `avmoderation.${domain}`,
+    metadata: `metadata.${domain}`,
+    polls: `polls.${domain}`,
+    focusUser: `focus@${auth}`,
+    jvbUser: `jvb@${auth}`,
+    brewery: `jvbbrewery@${internalMuc}`,
+  };
+}
+
+/** Account names (the local part) of the service users. */
+export const ACCOUNTS = { focus: "focus", jvb: "jvb" } as const;
+
+/** Ports. `public*` are opened in the security group; the rest stay on the host or the VPC. */
+export const PORTS = {
+  publicHttps: 443,
+  publicHttp: 80,
+  publicMediaUdp: 10000,
+  ssh: 22,
+  /** Prosody client-to-server; opened only to the videobridge pool. */
+  xmppClient: 5222,
+  /** Prosody's HTTP (BOSH, WebSocket); only nginx on the same host talks to it. */
+  prosodyHttp: 5280,
+  jicofoRest: 8888,
+  jvbRest: 8080,
+} as const;
+
+/** systemd units, in the order they must restart: Jicofo and the bridge are XMPP clients of Prosody. */
+export const SERVICES = ["prosody", "jicofo", "jitsi-videobridge2", "nginx"] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** Where each file lands on the host. */
+export function hostPaths(domain: string) {
+  return {
+    prosodyHostConfig: `/etc/prosody/conf.avail/${domain}.cfg.lua`,
+    prosodyHostConfigLink: `/etc/prosody/conf.d/${domain}.cfg.lua`,
+    meetConfigJs: `/etc/jitsi/meet/${domain}-config.js`,
+    jicofoConf: "/etc/jitsi/jicofo/jicofo.conf",
+    jvbConf: "/etc/jitsi/videobridge/jvb.conf",
+    nginxSite: `/etc/nginx/sites-available/${domain}.conf`,
+    nginxSiteLink: `/etc/nginx/sites-enabled/${domain}.conf`,
+    /** certbot's deploy hooks run after every successful renewal. */
+    renewalHook: "/etc/letsencrypt/renewal-hooks/deploy/jitsi-reload.sh",
+    certificate: `/etc/letsencrypt/live/${domain}/fullchain.pem`,
+    certificateKey: `/etc/letsencrypt/live/${domain}/privkey.pem`,
+    /** HTTP-01 challenges are served from here on port 80. */
+    acmeWebroot: "/var/www/acme",
+    /** Public keys for Prosody's ASAP key server (RS256), served by nginx. */
+    asapKeysDir: "/usr/share/jitsi-meet/asap-keys",
+    jitsiMeetWebRoot: "/usr/share/jitsi-meet",
+    prosodyPlugins: "/usr/share/jitsi-meet/prosody-plugins/",
+  } as const;
+}
+
+/** Public URL paths nginx serves. */
+export const URL_PATHS = {
+  websocket: "/xmpp-websocket",
+  bosh: "/http-bind",
+  configJs: "/config.js",
+  acmeChallenge: "/.well-known/acme-challenge/",
+  asapKeys: "/asap-keys/",
+} as const;
