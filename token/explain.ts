@@ -1,0 +1,49 @@
+/**
+ * explainToken: every check the server (login, then room join) and the web client make on a token, in order,
+ * with the server's own rejection text, and the verdict the real server would reach for login and for the join.
+ */
+import type { Explanation, Finding, HostProfile, Verdict } from "./hostProfile.ts";
+import { evaluateClient } from "./clientChecks.ts";
+import { evaluateJoin, type JoinTarget } from "./prosodyJoin.ts";
+import { evaluateLogin } from "./prosodyLogin.ts";
+import { normalizeRoomName } from "./roomName.ts";
+
+export interface ExplainOptions {
+  /** Evaluate joining this room (a display name or backend-safe name). */
+  room?: string;
+  /** The tenant of the meeting URL (`https://host/TENANT/room`), if any. */
+  tenant?: string;
+  now?: Date | number;
+}
+
+function nowSecondsOf(now: Date | number | undefined): number {
+  const ms = now === undefined ? Date.now() : now instanceof Date ? now.getTime() : now;
+  return Math.floor(ms / 1000);
+}
+
+export function explainToken(token: string | undefined, profile: HostProfile, options: ExplainOptions = {}): Explanation {
+  const nowSeconds = nowSecondsOf(options.now);
+  if (options.room !== undefined) normalizeRoomName(options.room); // a bad room is the caller's error: RoomNameError
+  const login = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
+  const findings: Finding[] = [...login.findings];
+  let join: Verdict | null = null;
+  if (options.room !== undefined) {
+    if (!login.verdict.ok) {
+      findings.push({ check: "room-access", stage: "join", ok: false, detail: "not reached: login fails first", fix: "" });
+      join = { ok: false, check: "login" };
+    } else {
+      const target: JoinTarget = options.tenant === undefined ? { room: options.room } : { room: options.room, tenant: options.tenant };
+      try {
+        const result = evaluateJoin(login.parsed, login.hasToken, target, profile);
+        findings.push(...result.findings);
+        join = result.verdict;
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : "unexpected claim shape";
+        findings.push({ check: "room-access", stage: "join", ok: false, detail: `the server cannot evaluate the room check on this token (${detail})`, fix: "Use a plain room name or \"*\", and object-valued context fields" });
+        join = { ok: false, check: "room-access" };
+      }
+    }
+  }
+  if (login.parsed?.payload !== undefined) findings.push(...evaluateClient(login.parsed.header, login.parsed.payload, nowSeconds));
+  return Object.assign(findings, { login: login.verdict, join });
+}

@@ -1,0 +1,77 @@
+/**
+ * meetingUrl: a meeting link the Jitsi web client parses. Hash parameters are `key=` + encodeURIComponent(JSON) —
+ * the client JSON-parses each value (parseURLParams) — so the token goes in as `#jwt=%22TOKEN%22`. The hash is
+ * never sent to servers; `?jwt=` is what older deployments read.
+ */
+export type TokenPlacement = "hash" | "query" | "both";
+
+export interface MeetingUrlOptions {
+  /** The deployment's public URL, e.g. https://meet.example.com (a path prefix is kept). */
+  base: string;
+  /** The room as users see it; the client derives the backend-safe name the token must carry. */
+  room: string;
+  token?: string;
+  tenant?: string;
+  /** config.js overrides, as `config.KEY=JSON` hash params. */
+  config?: Record<string, unknown>;
+  interfaceConfig?: Record<string, unknown>;
+  userInfo?: { displayName?: string; email?: string };
+  /** Where the token goes; default "hash". */
+  tokenIn?: TokenPlacement;
+}
+
+export class MeetingUrlError extends Error {
+  override readonly name = "MeetingUrlError";
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+function hashParam(key: string, value: unknown, field: string): string {
+  const json = JSON.stringify(value);
+  if (json === undefined) throw new MeetingUrlError(field, "must be JSON-serialisable");
+  return `${key}=${encodeURIComponent(json)}`;
+}
+
+function prefixed(prefix: string, values: Record<string, unknown> | undefined): string[] {
+  if (values === undefined) return [];
+  if (typeof values !== "object" || values === null || Array.isArray(values)) throw new MeetingUrlError(prefix, "must be an object");
+  return Object.entries(values).map(([k, v]) => {
+    if (!/^[A-Za-z0-9_.-]+$/.test(k)) throw new MeetingUrlError(`${prefix}.${k}`, "keys must be letters, digits, '_', '-' or '.'");
+    return hashParam(`${prefix}.${k}`, v, `${prefix}.${k}`);
+  });
+}
+
+export function meetingUrl(options: MeetingUrlOptions): string {
+  let base: URL;
+  try {
+    base = new URL(options.base);
+  } catch {
+    throw new MeetingUrlError("base", "must be an absolute URL such as https://meet.example.com");
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") throw new MeetingUrlError("base", "must be an http(s) URL");
+  if (base.search || base.hash) throw new MeetingUrlError("base", "must not contain a query or fragment");
+  if (typeof options.room !== "string" || options.room.length === 0 || options.room === "*") {
+    throw new MeetingUrlError("room", 'must be a room name (not empty, not "*")');
+  }
+  if (options.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.tenant)) {
+    throw new MeetingUrlError("tenant", "must be a path segment of letters, digits, '-', '_' or '.'");
+  }
+  const placement = options.tokenIn ?? "hash";
+  if (!["hash", "query", "both"].includes(placement)) throw new MeetingUrlError("tokenIn", 'must be "hash", "query" or "both"');
+  if (options.token !== undefined && !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(options.token)) {
+    throw new MeetingUrlError("token", "must be a compact JWT");
+  }
+  const path = base.pathname.replace(/\/+$/, "");
+  const tenant = options.tenant ? `/${options.tenant}` : "";
+  let url = `${base.origin}${path}${tenant}/${encodeURIComponent(options.room)}`;
+  if (options.token !== undefined && placement !== "hash") url += `?jwt=${options.token}`;
+  const hash: string[] = [];
+  if (options.token !== undefined && placement !== "query") hash.push(hashParam("jwt", options.token, "token"));
+  hash.push(...prefixed("config", options.config), ...prefixed("interfaceConfig", options.interfaceConfig), ...prefixed("userInfo", options.userInfo));
+  if (hash.length > 0) url += `#${hash.join("&")}`;
+  return url;
+}

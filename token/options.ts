@@ -1,0 +1,179 @@
+/**
+ * Validation of mintToken's options, including the seed guide's flat option names (roomName, userId, ...), which
+ * are mapped onto the structured ones so code written against that guide keeps working.
+ */
+import { KeyObject } from "node:crypto";
+import { z } from "zod";
+import { JITSI_FEATURES, type FeatureFlags } from "./features.ts";
+import type { PrivateKeyInput } from "./keys.ts";
+
+export const DEFAULT_TTL_SECONDS = 7200;
+export const DEFAULT_MAX_TTL_SECONDS = 86_400;
+/** nbf is backdated because Prosody allows no clock skew at all (`now < nbf` rejects). */
+export const DEFAULT_NOT_BEFORE_SKEW_SECONDS = 30;
+export const DEFAULT_AUDIENCE = "jitsi";
+
+/** Who signs and for which deployment: what loadTokenConfig returns and the handler is built from. */
+export interface TokenSigningConfig {
+  /** Prosody `app_id`: becomes `iss`. */
+  appId: string;
+  /** The XMPP domain (config.js `hosts.domain`): the default `sub`. */
+  domain: string;
+  /** HS256 shared secret (Prosody `app_secret`). */
+  secret?: string;
+  /** RS256 private key (ASAP); needs `kid`. */
+  privateKey?: PrivateKeyInput;
+  kid?: string;
+  audience?: string;
+}
+
+export interface TokenUser {
+  id: string;
+  name: string;
+  email?: string;
+  avatar?: string;
+}
+
+export interface MintTokenOptions extends TokenSigningConfig {
+  /** A room name (normalised to the web client's backend-safe form) or "*" for every room. */
+  room: string;
+  user: TokenUser;
+  /** A tenant (`https://host/TENANT/room`): becomes `sub`. */
+  tenant?: string;
+  moderator?: boolean;
+  features?: FeatureFlags;
+  group?: string;
+  lobbyBypass?: boolean;
+  securityBypass?: boolean;
+  ttlSeconds?: number;
+  maxTtlSeconds?: number;
+  notBeforeSkewSeconds?: number;
+  /** Mint "as of" this instant (tests, or deliberately expired tokens). */
+  now?: Date | number;
+}
+
+/** The seed guide's option names; accepted by mintToken (and seedOptionsToMintOptions) for compatibility. */
+export interface SeedTokenOptions extends TokenSigningConfig {
+  roomName: string;
+  userId: string;
+  userName: string;
+  userEmail?: string;
+  userAvatar?: string;
+  moderator?: boolean;
+  /** Lifetime in seconds. */
+  expiresIn?: number;
+}
+
+export class TokenOptionsError extends Error {
+  override readonly name = "TokenOptionsError";
+  constructor(readonly issues: readonly { field: string; message: string }[]) {
+    super(`invalid token options: ${issues.map((i) => `${i.field}: ${i.message}`).join("; ")}`);
+  }
+  /** The first offending field (for callers that report a single one, e.g. HTTP 400). */
+  get field(): string {
+    return this.issues[0]?.field ?? "";
+  }
+}
+
+const nonEmpty = (what: string) => z.string({ error: `must be a string (${what})` }).min(1, "must not be empty");
+const seconds = z.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds");
+
+const featureShape = Object.fromEntries(JITSI_FEATURES.map((f) => [f, z.boolean({ error: "must be true or false" }).optional()]));
+
+const userSchema = z.strictObject({
+  id: nonEmpty("the user's stable id"),
+  name: nonEmpty("the display name"),
+  email: z.string({ error: "must be a string" }).optional(),
+  avatar: z.string({ error: "must be a string (an avatar URL)" }).optional(),
+});
+
+const mintSchema = z.strictObject({
+  appId: nonEmpty("Prosody app_id"),
+  domain: nonEmpty("the XMPP domain"),
+  secret: z.string({ error: "must be a string" }).optional(),
+  privateKey: z
+    .union([z.string(), z.custom<KeyObject>((v) => v instanceof KeyObject)], { error: "must be a PEM string or a KeyObject" })
+    .optional(),
+  kid: nonEmpty("the key id").optional(),
+  audience: nonEmpty("the aud claim").optional(),
+  room: nonEmpty('a room name or "*"'),
+  user: userSchema,
+  tenant: z
+    .string({ error: "must be a string" })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a URL path segment of letters, digits, '-', '_' or '.'")
+    .optional(),
+  moderator: z.boolean({ error: "must be true or false" }).optional(),
+  features: z.strictObject(featureShape, { error: "must be an object of known feature names to booleans" }).optional(),
+  group: nonEmpty("a group id").optional(),
+  lobbyBypass: z.boolean({ error: "must be true or false" }).optional(),
+  securityBypass: z.boolean({ error: "must be true or false" }).optional(),
+  ttlSeconds: seconds.optional(),
+  maxTtlSeconds: seconds.positive("must be positive").optional(),
+  notBeforeSkewSeconds: seconds.min(0, "must not be negative").max(3600, "must be at most 3600").optional(),
+  now: z
+    .union([z.date(), z.number()], { error: "must be a Date or epoch milliseconds" })
+    .refine((v) => Number.isFinite(v instanceof Date ? v.getTime() : v), "must be a valid time")
+    .optional(),
+});
+
+const SEED_KEYS = ["roomName", "userId", "userName", "userEmail", "userAvatar", "expiresIn"] as const;
+
+function issuesOf(error: z.ZodError): { field: string; message: string }[] {
+  return error.issues.flatMap((issue) => {
+    const base = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") {
+      const known = base === "features" ? `known features: ${JITSI_FEATURES.join(", ")}` : "not an option";
+      return issue.keys.map((k) => ({ field: base ? `${base}.${k}` : k, message: `unknown (${known})` }));
+    }
+    return [{ field: base || "options", message: issue.message }];
+  });
+}
+
+/** Maps the seed guide's flat names onto MintTokenOptions; empty strings (its defaults) mean "absent". */
+export function seedOptionsToMintOptions(seed: SeedTokenOptions): MintTokenOptions {
+  const { roomName, userId, userName, userEmail, userAvatar, expiresIn, ...rest } = seed;
+  const user: TokenUser = { id: userId, name: userName };
+  if (userEmail) user.email = userEmail;
+  if (userAvatar) user.avatar = userAvatar;
+  const mapped: MintTokenOptions = { ...rest, room: roomName, user };
+  if (expiresIn !== undefined) mapped.ttlSeconds = expiresIn;
+  return mapped;
+}
+
+export type ValidMintOptions = z.infer<typeof mintSchema> & { ttlSeconds: number; notBeforeSkewSeconds: number; audience: string };
+
+/** Parses either option style; throws TokenOptionsError naming every bad field. */
+export function parseMintOptions(input: unknown): ValidMintOptions {
+  if (typeof input !== "object" || input === null) throw new TokenOptionsError([{ field: "options", message: "must be an object" }]);
+  const record = input as Record<string, unknown>;
+  let candidate: unknown = input;
+  if (SEED_KEYS.some((k) => k in record)) {
+    const clash = ["room", "user", "ttlSeconds"].filter((k) => k in record);
+    if (clash.length > 0) {
+      throw new TokenOptionsError(
+        clash.map((k) => ({ field: k, message: "mixes the seed guide's names (roomName, userId, ...) with the structured ones; use one style" })),
+      );
+    }
+    candidate = seedOptionsToMintOptions(record as unknown as SeedTokenOptions);
+  }
+  const parsed = mintSchema.safeParse(candidate);
+  if (!parsed.success) throw new TokenOptionsError(issuesOf(parsed.error));
+  const o = parsed.data;
+  const problems: { field: string; message: string }[] = [];
+  if ((o.secret === undefined) === (o.privateKey === undefined)) {
+    problems.push({ field: "secret", message: "give exactly one signing key: secret (HS256) or privateKey (RS256)" });
+  }
+  if (o.privateKey !== undefined && o.kid === undefined) problems.push({ field: "kid", message: "is required with privateKey (RS256/ASAP)" });
+  if (o.secret !== undefined && o.kid !== undefined) problems.push({ field: "kid", message: "is only allowed with RS256; Prosody rejects kid on HS256" });
+  const ttl = o.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+  const maxTtl = o.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
+  if (ttl <= 0) problems.push({ field: "ttlSeconds", message: "must be greater than 0" });
+  else if (ttl > maxTtl) problems.push({ field: "ttlSeconds", message: `is ${ttl}; the maximum is ${maxTtl} (maxTtlSeconds)` });
+  if (problems.length > 0) throw new TokenOptionsError(problems);
+  return {
+    ...o,
+    ttlSeconds: ttl,
+    notBeforeSkewSeconds: o.notBeforeSkewSeconds ?? DEFAULT_NOT_BEFORE_SKEW_SECONDS,
+    audience: o.audience ?? DEFAULT_AUDIENCE,
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The login-time checks of Jitsi's Prosody token auth (mod_auth_token → token/util.lib.lua
+ * process_and_verify_token → luajwtjitsi verify), evaluated in the server's order with the server's texts.
+ * Decoded JSON is read the way Lua sees it: null is cjson.null (truthy, not indexable), false counts as absent,
+ * and numbers are floats (so the expiry text prints "12.0").
+ */
+import { createHmac, timingSafeEqual, verify as rsaVerify } from "node:crypto";
+import type { Finding, HostProfile, Verdict } from "./hostProfile.ts";
+import { rsaPublicKey } from "./keys.ts";
+
+/** A decoded token the way the server holds it after parsing (undefined = not decodable). */
+export interface ParsedToken {
+  header: unknown;
+  payload: unknown;
+}
+
+/** Thrown when the server itself would raise a Lua error (e.g. indexing a JSON number): the login fails. */
+class ServerCrash extends Error {}
+
+const HASHES: Record<string, string> = { HS256: "sha256", HS384: "sha384", HS512: "sha512", RS256: "sha256", RS384: "sha384", RS512: "sha512" };
+
+export function luaIndex(value: unknown, key: string): unknown {
+  if (typeof value === "string") return undefined; // string library lookup: none of the claim names we read
+  if (typeof value === "object" && value !== null) return (value as Record<string, unknown>)[key];
+  throw new ServerCrash(`attempt to index a ${value === null ? "null" : typeof value} value`);
+}
+
+export function luaTruthy(value: unknown): boolean {
+  return value !== undefined && value !== false;
+}
+
+/** basexx.from_url64: '=' ignored anywhere, any other non-alphabet character is an error. */
+export function fromUrl64(text: string): Buffer | null {
+  if (/[^A-Za-z0-9_\-=]/.test(text)) return null;
+  return Buffer.from(text.replaceAll("=", ""), "base64url");
+}
+
+function decodeJson(bytes: Buffer | null): { ok: true; value: unknown } | { ok: false } {
+  if (bytes === null) return { ok: false };
+  try {
+    return { ok: true, value: JSON.parse(bytes.toString("utf8")) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Lua 5.4 tostring() of a float: %.14g, plus ".0" when it looks like an integer. */
+export function luaFloatText(value: number): string {
+  if (Number.isNaN(value)) return value < 0 ? "-nan" : "nan";
+  if (!Number.isFinite(value)) return value < 0 ? "-inf" : "inf";
+  let text = value.toPrecision(14);
+  if (text.includes("e")) {
+    const [mantissa = "", exponent = ""] = text.split("e");
+    const m = mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa;
+    const sign = exponent.startsWith("-") ? "-" : "+";
+    text = `${m}e${sign}${exponent.replace(/^[+-]/, "").padStart(2, "0")}`;
+  } else if (text.includes(".")) {
+    text = text.replace(/\.?0+$/, "");
+  }
+  return /^-?\d+$/.test(text) ? `${text}.0` : text;
+}
+
+/** luajwtjitsi split_token: runs of characters other than '.' and '\' (empty segments vanish). */
+export function splitSegments(token: string): string[] {
+  return token.split(/[.\\]+/).filter((s) => s.length > 0);
+}
+
+function verifySignature(alg: string, input: string, signature: Buffer, profile: HostProfile, kid: unknown): boolean {
+  const hash = HASHES[alg] ?? "sha256";
+  if (alg.startsWith("HS")) {
+    if (profile.secret === undefined) return false;
+    const expected = createHmac(hash, Buffer.from(profile.secret, "utf8")).update(input).digest();
+    return expected.length === signature.length && timingSafeEqual(expected, signature);
+  }
+  const pem = typeof kid === "string" ? profile.publicKeys?.[kid] : undefined;
+  if (pem === undefined) return false;
+  try {
+    return rsaVerify(hash, Buffer.from(input), rsaPublicKey(pem), signature);
+  } catch {
+    return false;
+  }
+}
+
+export interface LoginResult {
+  findings: Finding[];
+  verdict: Verdict;
+  parsed: ParsedToken | null;
+  /** Whether the session carries a token (join rules differ for token-less sessions). */
+  hasToken: boolean;
+}
+
+export function expectedAlgorithm(profile: HostProfile): string {
+  return profile.signatureAlgorithm ?? (profile.publicKeys ? "RS256" : "HS256");
+}
+
+export function evaluateLogin(token: string | undefined, profile: HostProfile, nowSeconds: number): LoginResult {
+  const findings: Finding[] = [];
+  let parsed: ParsedToken | null = null;
+  const pass = (check: string, detail: string) => findings.push({ check, stage: "login", ok: true, detail, fix: "" });
+  const fail = (check: string, detail: string, fix: string, serverText?: string): LoginResult => {
+    findings.push({ check, stage: "login", ok: false, detail, fix, ...(serverText === undefined ? {} : { serverText }) });
+    return { findings, verdict: { ok: false, check, ...(serverText === undefined ? {} : { serverText }) }, parsed, hasToken: true };
+  };
+
+  if (token === undefined || token.length === 0) {
+    if (profile.allowEmptyToken) {
+      findings.push({ check: "token", stage: "login", ok: true, detail: "no token; allow_empty_token lets the session in", fix: "" });
+      return { findings, verdict: { ok: true }, parsed, hasToken: false };
+    }
+    findings.push({ check: "token", stage: "login", ok: false, detail: "no token given", fix: "Pass the token: ?token= on the XMPP WebSocket/BOSH URL (the web client does this from #jwt= / ?jwt=)", serverText: "token required" });
+    return { findings, verdict: { ok: false, check: "token", serverText: "token required" }, parsed, hasToken: false };
+  }
+  pass("token", "a token is present");
+
+  try {
+    const alg = expectedAlgorithm(profile);
+    const asap = profile.publicKeys !== undefined;
+    if (asap) {
+      // ASAP mode reads kid/alg from the header before full verification, with its own texts.
+      const dot = token.indexOf(".");
+      const headerBytes = dot < 0 ? null : fromUrl64(token.slice(0, dot));
+      if (headerBytes === null) return fail("asap-header", "cannot read the header before the first '.'", "Send a compact JWS: header.payload.signature", "Invalid token");
+      const header = decodeJson(headerBytes);
+      if (!header.ok) return fail("asap-header", "the header is not JSON", "Send a compact JWS with a JSON header", "bad token format");
+      const kid = luaIndex(header.value, "kid");
+      if (kid === undefined) return fail("kid", "the header has no kid", "Set kid in the header to the key id the key server knows", "'kid' claim is missing");
+      const hAlg = luaIndex(header.value, "alg");
+      if (hAlg === undefined) return fail("alg", "the header has no alg", `Set alg to ${alg}`, "'alg' claim is missing");
+      if (typeof hAlg !== "string") throw new ServerCrash("alg is not a string");
+      if (hAlg.slice(0, 2) !== "RS") return fail("alg", `alg ${hAlg} with a kid; this server uses RSA keys`, `Sign with ${alg} and the ASAP private key`, "'kid' claim only support with RS family");
+      if (typeof kid !== "string" || profile.publicKeys?.[kid] === undefined) {
+        return fail("kid", `no public key for kid ${JSON.stringify(kid)}`, "Publish the public key at <asap_key_server>/<sha256hex(kid)>.pem, or use the kid it is published under", "could not obtain public key");
+      }
+      pass("kid", `public key found for kid ${kid}`);
+    } else if (profile.secret === undefined) {
+      return fail("key", "the profile has neither app_secret nor public keys; the signature cannot be checked", "Give explain the secret (JITSI_APP_SECRET or --stack)", "signature verification key is missing");
+    }
+
+    const segments = splitSegments(token);
+    if (segments.length !== 3) return fail("format", `${segments.length} segment(s); a compact JWS has 3`, "Send header.payload.signature, nothing else (no 'Bearer ', no quotes)", "Invalid token");
+    const [h = "", p = "", s = ""] = segments;
+    const header = decodeJson(fromUrl64(h));
+    if (!header.ok) return fail("header", "the header is not base64url-encoded JSON", "Encode the header as base64url JSON", "Invalid header");
+    parsed = { header: header.value, payload: undefined };
+    const payload = decodeJson(fromUrl64(p));
+    if (!payload.ok) return fail("payload", "the payload is not base64url-encoded JSON", "Encode the claims as base64url JSON", "Invalid body");
+    parsed = { header: header.value, payload: payload.value };
+    const signature = fromUrl64(s);
+    if (signature === null) return fail("signature", "the signature segment is not base64url", "Encode the signature as base64url without padding", "Invalid signature");
+    pass("format", "three base64url segments with JSON header and payload");
+
+    const typ = luaIndex(header.value, "typ");
+    if (typ !== "JWT") return fail("typ", `header typ is ${JSON.stringify(typ) ?? "missing"}`, 'Set the header to {"alg": ..., "typ": "JWT"} (jose: setProtectedHeader({ alg, typ: "JWT" }))', "Invalid typ");
+    pass("typ", 'header typ is "JWT"');
+
+    const hAlg = luaIndex(header.value, "alg");
+    if (hAlg !== alg) return fail("alg", `header alg is ${JSON.stringify(hAlg) ?? "missing"}; the server expects ${alg} (signature_algorithm)`, `Sign with ${alg}`, "Invalid or incorrect alg");
+    pass("alg", `header alg is ${alg}`);
+
+    if (!verifySignature(alg, `${h}.${p}`, signature, profile, luaIndex(header.value, "kid"))) {
+      return fail("signature", "the signature does not match the server's key", "Sign with the deployment's app_secret (exact bytes: no trailing newline) or its private key", "Invalid signature");
+    }
+    pass("signature", "signature matches the server's key");
+
+    const body = payload.value;
+    const exp = luaIndex(body, "exp");
+    const nbf = luaIndex(body, "nbf");
+    if (luaTruthy(exp) && typeof exp !== "number") return fail("exp", `exp is ${JSON.stringify(exp)}, not a number`, "Use integer seconds since the epoch", "exp must be number");
+    if (luaTruthy(nbf) && typeof nbf !== "number") return fail("nbf", `nbf is ${JSON.stringify(nbf)}, not a number`, "Use integer seconds since the epoch", "nbf must be number");
+    if (typeof exp === "number" && nowSeconds >= exp) {
+      const iat = luaIndex(body, "iat");
+      let validFor = "";
+      if (luaTruthy(iat)) {
+        const iatNumber = typeof iat === "number" ? iat : typeof iat === "string" && iat.trim() !== "" && Number.isFinite(Number(iat)) ? Number(iat) : NaN;
+        if (Number.isNaN(iatNumber)) throw new ServerCrash("iat is not numeric");
+        validFor = `, valid for:${luaFloatText(exp - iatNumber)} sec`;
+      }
+      const text = `Not acceptable by exp (${luaFloatText(nowSeconds - exp)} sec since expired${validFor})`;
+      return fail("exp", `expired ${nowSeconds - exp} s ago (the server allows no leeway)`, "Mint a fresh token; make exp cover the meeting plus reconnects", text);
+    }
+    pass("exp", exp === undefined || exp === false ? "no exp (the server does not require one; the web client does)" : `valid for ${Number(exp) - nowSeconds} more s`);
+    if (typeof nbf === "number" && nowSeconds < nbf) {
+      return fail("nbf", `not valid for another ${nbf - nowSeconds} s`, "Backdate nbf (e.g. now - 30 s): the server allows no clock skew", "Not acceptable by nbf");
+    }
+    pass("nbf", "not before a time already passed");
+
+    const issuers = profile.acceptedIssuers ?? [profile.appId];
+    const iss = luaIndex(body, "iss");
+    if (iss === undefined) return fail("iss", "no iss claim", `Set iss to the app_id (${profile.appId})`, "'iss' claim is missing");
+    if (!issuers.some((a) => a === "*" || a === iss)) return fail("iss", `iss ${JSON.stringify(iss)} is not an accepted issuer (${issuers.join(", ")})`, `Set iss to ${JSON.stringify(profile.appId)} or add it to asap_accepted_issuers`, "invalid 'iss' claim");
+    pass("iss", `iss ${JSON.stringify(iss)} is accepted`);
+
+    const audiences = profile.acceptedAudiences ?? ["*"];
+    const aud = luaIndex(body, "aud");
+    if (aud === undefined) return fail("aud", "no aud claim", 'Set aud (e.g. "jitsi")', "'aud' claim is missing");
+    if (!audiences.some((a) => a === "*" || a === aud)) return fail("aud", `aud ${JSON.stringify(aud)} is not accepted (${audiences.join(", ")})`, `Set aud to one of ${audiences.join(", ")}`, "invalid 'aud' claim");
+    pass("aud", `aud ${JSON.stringify(aud)} is accepted`);
+
+    if (profile.requireRoomClaim !== false && luaIndex(body, "room") === undefined) {
+      return fail("room", "no room claim (asap_require_room_claim)", 'Set room to the backend-safe room name or "*"', "room claim is missing");
+    }
+    pass("room", "room claim present");
+    if (luaIndex(body, "sub") === undefined) return fail("sub", "no sub claim", "Set sub to the XMPP domain, the tenant or \"*\"", "sub claim is missing");
+    pass("sub", "sub claim present");
+    const context = luaIndex(body, "context");
+    if (context !== undefined) {
+      luaIndex(context, "tenant"); // a non-table context makes the server raise here
+    }
+    return { findings, verdict: { ok: true }, parsed, hasToken: true };
+  } catch (error) {
+    if (!(error instanceof ServerCrash)) throw error;
+    return fail("server-error", `the server's token code raises an error on this token (${error.message})`, "Send a JSON object header and payload with claims of the documented types");
+  }
+}
