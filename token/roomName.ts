@@ -30,6 +30,7 @@ export function normalizeRoomName(name: string, field = "room"): string {
   } catch {
     // A bare "%" that is not an escape: the client keeps the text as it is, and so do we.
   }
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(decoded)) throw new RoomNameError(field, "contains invalid Unicode (an unpaired surrogate)");
   const safe = encodeURIComponent(decoded.normalize("NFKC").toLowerCase()).toLowerCase();
   if (safe.length === 0) throw new RoomNameError(field, "must not be empty");
   if (safe.length > MAX_NODE_LENGTH) {
