@@ -1,0 +1,48 @@
+/**
+ * The public name: one Route53 A record, domain → Elastic IP. Written by Pulumi (not from inside the instance),
+ * so `pulumi destroy` removes it and the host needs no Route53 permissions.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { HostedZoneRef } from "./config.ts";
+
+export interface JitsiDnsArgs {
+  readonly domain: string;
+  readonly hostedZone: HostedZoneRef;
+  readonly publicIp: pulumi.Input<string>;
+}
+
+/** Short enough that a re-created Elastic IP is picked up quickly, long enough not to matter for load. */
+export const RECORD_TTL_SECONDS = 300;
+
+export class JitsiDns extends pulumi.ComponentResource {
+  readonly record: aws.route53.Record;
+  readonly zoneId: pulumi.Output<string>;
+
+  constructor(name: string, args: JitsiDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jitsi:index:JitsiDns", name, {}, opts);
+
+    // Looking the zone up (also when given by id) fails the preview early if it does not exist or is private.
+    const zone = aws.route53.getZoneOutput(
+      "zoneId" in args.hostedZone
+        ? { zoneId: args.hostedZone.zoneId }
+        : { name: args.hostedZone.zoneName, privateZone: false },
+      { parent: this },
+    );
+    this.zoneId = zone.zoneId;
+
+    this.record = new aws.route53.Record(
+      `${name}-a`,
+      {
+        zoneId: zone.zoneId,
+        name: args.domain,
+        type: aws.route53.RecordType.A,
+        ttl: RECORD_TTL_SECONDS,
+        records: [args.publicIp],
+      },
+      { parent: this },
+    );
+
+    this.registerOutputs({ fqdn: this.record.fqdn });
+  }
+}

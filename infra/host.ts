@@ -1,0 +1,119 @@
+/**
+ * The virtual machine: Ubuntu LTS AMI (looked up per region and architecture), SSH key pair, EC2 instance with
+ * IMDSv2 and an encrypted gp3 root volume, bound to the Elastic IP.
+ *
+ * Nothing here depends on the Jitsi configuration or on any secret, so changing the app secret, the guest switch
+ * or a template can never replace the machine. There is no user data: everything the host needs arrives later
+ * over SSH, where secrets travel on stdin.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { Architecture } from "./config.ts";
+
+/** Canonical's AWS account, the publisher of the official Ubuntu images. */
+export const CANONICAL_OWNER_ID = "099720109477";
+
+/**
+ * The Ubuntu LTS series the provisioning scripts are written and checked against (Jitsi's packages, the
+ * Lua-library fix, OpenJDK 17). The AMI within the series is looked up, so every new deployment gets the latest
+ * patched image; moving to the next LTS is a deliberate change because it replaces the VM.
+ */
+export const UBUNTU_LTS = { version: "24.04", codename: "noble" } as const;
+
+/** Login user of Canonical's images. */
+export const UBUNTU_USER = "ubuntu";
+
+const AMI_ARCH: Record<Architecture, string> = { x86_64: "amd64", arm64: "arm64" };
+
+/** Name filter for the newest Ubuntu LTS server image of one architecture (gp3-backed, HVM). */
+export function ubuntuAmiNameFilter(architecture: Architecture, lts: { version: string; codename: string } = UBUNTU_LTS): string {
+  return `ubuntu/images/hvm-ssd-gp3/ubuntu-${lts.codename}-${lts.version}-${AMI_ARCH[architecture]}-server-*`;
+}
+
+export interface JitsiHostArgs {
+  readonly instanceType: string;
+  readonly architecture: Architecture;
+  readonly diskSizeGb: number;
+  /** Subnet to launch into; undefined: the region's default VPC picks one of its default subnets. */
+  readonly subnetId?: pulumi.Input<string>;
+  readonly securityGroupId: pulumi.Input<string>;
+  readonly elasticIp: aws.ec2.Eip;
+  /** OpenSSH public key to install; undefined: a key pair is generated and its private key kept as a secret. */
+  readonly sshPublicKey?: string;
+  readonly tags?: Record<string, string>;
+}
+
+export class JitsiHost extends pulumi.ComponentResource {
+  readonly instance: aws.ec2.Instance;
+  readonly amiId: pulumi.Output<string>;
+  readonly association: aws.ec2.EipAssociation;
+  /** Generated private key (OpenSSH format, secret); undefined when the caller supplied a public key (use ssh-agent). */
+  readonly privateKey: pulumi.Output<string> | undefined;
+  readonly user = UBUNTU_USER;
+
+  constructor(name: string, args: JitsiHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jitsi:index:JitsiHost", name, {}, opts);
+
+    const ami = aws.ec2.getAmiOutput(
+      {
+        owners: [CANONICAL_OWNER_ID],
+        mostRecent: true,
+        filters: [
+          { name: "name", values: [ubuntuAmiNameFilter(args.architecture)] },
+          { name: "architecture", values: [args.architecture] },
+          { name: "virtualization-type", values: ["hvm"] },
+          { name: "root-device-type", values: ["ebs"] },
+        ],
+      },
+      { parent: this },
+    );
+    this.amiId = ami.id;
+
+    let publicKey: pulumi.Input<string>;
+    if (args.sshPublicKey !== undefined) {
+      publicKey = args.sshPublicKey;
+    } else {
+      const key = new tls.PrivateKey(`${name}-ssh`, { algorithm: "ED25519" }, { parent: this });
+      publicKey = key.publicKeyOpenssh;
+      // The provider marks it secret too; wrapping it here keeps that true whatever the provider schema says.
+      this.privateKey = pulumi.secret(key.privateKeyOpenssh);
+    }
+    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey, tags: args.tags }, { parent: this });
+
+    this.instance = new aws.ec2.Instance(
+      `${name}-vm`,
+      {
+        ami: ami.id,
+        instanceType: args.instanceType,
+        subnetId: args.subnetId,
+        vpcSecurityGroupIds: [args.securityGroupId],
+        keyName: keyPair.keyName,
+        // IMDSv2 only: a session token is required, and a hop limit of 1 keeps the credentials endpoint out of
+        // reach of anything forwarded through the host.
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: {
+          volumeType: "gp3",
+          volumeSize: args.diskSizeGb,
+          encrypted: true,
+          deleteOnTermination: true,
+        },
+        tags: { ...args.tags, Name: name },
+      },
+      {
+        parent: this,
+        // A newer Ubuntu image is published every few weeks; picking it up must not replace a running server
+        // (unattended-upgrades patches it in place). Replace deliberately with `pulumi up --replace`.
+        ignoreChanges: ["ami"],
+      },
+    );
+
+    this.association = new aws.ec2.EipAssociation(
+      `${name}-eip`,
+      { instanceId: this.instance.id, allocationId: args.elasticIp.allocationId },
+      { parent: this },
+    );
+
+    this.registerOutputs({ instanceId: this.instance.id, amiId: this.amiId, privateIp: this.instance.privateIp });
+  }
+}

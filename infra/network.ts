@@ -1,0 +1,101 @@
+/**
+ * The server's network edge: one security group with exactly the public ports Jitsi needs, and an Elastic IP so
+ * the address (and the DNS record pointing at it) survives instance replacement.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { PORTS } from "../templates/names.ts";
+
+export interface JitsiNetworkArgs {
+  /** VPC the security group lives in (the instance's subnet must be in it). */
+  readonly vpcId: pulumi.Input<string>;
+  /** Sources allowed to reach SSH (22/tcp). Provisioning runs over SSH, so include the machine running Pulumi. */
+  readonly adminCidrs: readonly string[];
+  readonly tags?: Record<string, string>;
+}
+
+/** Public rules: HTTPS (web, BOSH, XMPP WebSocket), HTTP (ACME HTTP-01 and redirect), media over UDP. */
+export const PUBLIC_INGRESS = [
+  { protocol: "tcp", port: PORTS.publicHttps, description: "HTTPS: web app, BOSH and XMPP WebSocket" },
+  { protocol: "tcp", port: PORTS.publicHttp, description: "HTTP: ACME HTTP-01 challenges and redirect to HTTPS" },
+  { protocol: "udp", port: PORTS.publicMediaUdp, description: "Media to the videobridge" },
+] as const;
+
+const ANYWHERE_V4 = "0.0.0.0/0";
+const ANYWHERE_V6 = "::/0";
+
+export class JitsiNetwork extends pulumi.ComponentResource {
+  /** Attach further rules to this group (the videobridge pool opens XMPP to its own group). */
+  readonly securityGroup: aws.ec2.SecurityGroup;
+  readonly elasticIp: aws.ec2.Eip;
+
+  constructor(name: string, args: JitsiNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jitsi:index:JitsiNetwork", name, {}, opts);
+
+    // Rules are separate resources, not inline lists: the videobridge pool adds its own 5222 rule to this group,
+    // and inline lists would fight with it on every update.
+    this.securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      {
+        vpcId: args.vpcId,
+        description: "Jitsi Meet server: HTTPS, HTTP, media UDP from anywhere; SSH from admins only",
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+
+    // The provider strips AWS's default allow-all egress from new groups; apt, Let's Encrypt and STUN need it back.
+    for (const [family, cidr] of [["v4", ANYWHERE_V4], ["v6", ANYWHERE_V6]] as const) {
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-egress-${family}`,
+        {
+          securityGroupId: this.securityGroup.id,
+          ipProtocol: "-1",
+          ...(family === "v6" ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+          description: "All outbound",
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    }
+
+    for (const rule of PUBLIC_INGRESS) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-${rule.protocol}-${rule.port}`,
+        {
+          securityGroupId: this.securityGroup.id,
+          ipProtocol: rule.protocol,
+          fromPort: rule.port,
+          toPort: rule.port,
+          cidrIpv4: ANYWHERE_V4,
+          description: rule.description,
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    }
+
+    args.adminCidrs.forEach((cidr, index) => {
+      const v6 = cidr.includes(":");
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-ssh-${index}`,
+        {
+          securityGroupId: this.securityGroup.id,
+          ipProtocol: "tcp",
+          fromPort: PORTS.ssh,
+          toPort: PORTS.ssh,
+          ...(v6 ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
+          description: "SSH from an admin network (provisioning)",
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    });
+
+    // The EIP is independent of the instance: replacing the VM keeps the address, the DNS record and the
+    // certificate's name resolution intact.
+    this.elasticIp = new aws.ec2.Eip(`${name}-eip`, { domain: "vpc", tags: args.tags }, { parent: this });
+
+    this.registerOutputs({ securityGroupId: this.securityGroup.id, publicIp: this.elasticIp.publicIp });
+  }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs Jitsi Meet unattended from Jitsi's apt repository at a pinned version, as root.
+# env:   JITSI_DOMAIN   public FQDN (also the XMPP domain)
+#        JITSI_VERSION  version of the jitsi-meet metapackage, e.g. 2.0.10184-1
+# stdin: debconf selections holding the service account passwords (secret; never on a command line).
+# Idempotent: re-running with the same version changes nothing.
+set -euo pipefail
+: "${JITSI_DOMAIN:?JITSI_DOMAIN is required}" "${JITSI_VERSION:?JITSI_VERSION is required}"
+
+export DEBIAN_FRONTEND=noninteractive
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"; }
+
+# Secret selections arrive on stdin; debconf keeps them root-only in its passwords database.
+secret_selections=$(mktemp)
+trap 'rm -f "$secret_selections"' EXIT
+chmod 0600 "$secret_selections"
+cat >"$secret_selections"
+debconf-set-selections "$secret_selections"
+
+# The real app secret lives only in the rendered Prosody config pushed later. jitsi-meet-tokens insists on one
+# at install time, so it gets a throwaway value made here: a secret change never re-runs this step.
+placeholder_secret=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+debconf-set-selections <<SELECTIONS
+jitsi-videobridge2 jitsi-videobridge/jvb-hostname string ${JITSI_DOMAIN}
+jitsi-meet-prosody jitsi-meet-prosody/jvb-hostname string ${JITSI_DOMAIN}
+jitsi-meet-web-config jitsi-meet/cert-choice select Generate a new self-signed certificate
+jitsi-meet-web-config jitsi-meet/email string
+jitsi-meet-web-config jitsi-meet/jaas-choice boolean false
+jitsi-meet-tokens jitsi-meet-tokens/appid string placeholder
+jitsi-meet-tokens jitsi-meet-tokens/appsecret password ${placeholder_secret}
+SELECTIONS
+
+keyring=/usr/share/keyrings/jitsi-keyring.gpg
+if [[ ! -s "$keyring" ]]; then
+  apt_get update
+  apt_get install gnupg curl ca-certificates
+  curl -fsSL https://download.jitsi.org/jitsi-key.gpg.key | gpg --dearmor --yes -o "$keyring"
+fi
+echo "deb [signed-by=$keyring] https://download.jitsi.org stable/" >/etc/apt/sources.list.d/jitsi-stable.list
+apt_get update
+
+# nginx first so jitsi-meet-web-config configures it instead of pulling in apache2.
+apt_get install nginx
+# The metapackage pins its components (videobridge, jicofo, web, prosody config) to matching versions.
+# No recommends: coturn (jitsi-meet-turnserver) is not part of this deployment.
+apt_get install --no-install-recommends --allow-downgrades "jitsi-meet=${JITSI_VERSION}"
+# jitsi-meet-tokens is built from the same source as jitsi-meet-web, so it must carry the same version.
+web_version=$(dpkg-query -W -f='${Version}' jitsi-meet-web)
+apt_get install --no-install-recommends --allow-downgrades "jitsi-meet-tokens=${web_version}"
+
+# unattended-upgrades must not move the pin; upgrades happen by changing jitsiVersion.
+apt-mark hold jitsi-meet jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-tokens \
+  jicofo jitsi-videobridge2 >/dev/null
+echo "install-jitsi: jitsi-meet ${JITSI_VERSION} installed"

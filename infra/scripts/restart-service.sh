@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Restarts or reloads one systemd service after its files changed, then waits until it is healthy, as root.
+# env: JITSI_SERVICE        systemd unit name
+#      JITSI_ACTION         restart | reload
+#      JITSI_CONFIG_TEST    optional: "1" runs "<service> -t" first, so a bad config never takes a running server down
+#      JITSI_HEALTH_URL     optional: HTTP URL that answers 2xx once the service is healthy
+#      JITSI_HEALTH_PORT    optional: local TCP port that accepts connections once the service is up
+#      JITSI_HEALTH_TIMEOUT optional: seconds to wait (default 120)
+set -euo pipefail
+: "${JITSI_SERVICE:?}" "${JITSI_ACTION:?}"
+case "$JITSI_ACTION" in restart | reload) ;; *) echo "restart-service: bad action $JITSI_ACTION" >&2; exit 2 ;; esac
+
+if [[ "${JITSI_CONFIG_TEST:-}" == 1 ]]; then
+  "$JITSI_SERVICE" -t
+fi
+systemctl "$JITSI_ACTION" "$JITSI_SERVICE"
+
+deadline=$((SECONDS + ${JITSI_HEALTH_TIMEOUT:-120}))
+healthy() {
+  systemctl is-active --quiet "$JITSI_SERVICE" || return 1
+  if [[ -n "${JITSI_HEALTH_PORT:-}" ]]; then
+    (exec 3<>"/dev/tcp/127.0.0.1/$JITSI_HEALTH_PORT") 2>/dev/null || return 1
+  fi
+  if [[ -n "${JITSI_HEALTH_URL:-}" ]]; then
+    curl -fsS -o /dev/null --max-time 5 "$JITSI_HEALTH_URL" || return 1
+  fi
+}
+until healthy; do
+  if ((SECONDS >= deadline)); then
+    echo "restart-service: $JITSI_SERVICE not healthy after ${JITSI_HEALTH_TIMEOUT:-120}s" >&2
+    journalctl -u "$JITSI_SERVICE" -n 30 --no-pager >&2 || true
+    exit 1
+  fi
+  sleep 2
+done
+echo "restart-service: $JITSI_SERVICE ${JITSI_ACTION}ed and healthy"
