@@ -1,0 +1,136 @@
+/**
+ * Stack config validation (pure) and its agreement with Pulumi.yaml / Pulumi.dev.yaml.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { describe, expect, it } from "vitest";
+import {
+  CONFIG_KEYS,
+  CONFIG_NAMESPACE,
+  DEFAULTS,
+  parseStackConfig,
+  StackConfigError,
+  type RawStackConfig,
+} from "../../infra/config.ts";
+
+// js-yaml ships with @pulumi/pulumi; it has no bundled types, so it is loaded untyped.
+const yaml = createRequire(import.meta.url)("js-yaml") as { load(text: string): unknown };
+const root = new URL("../../", import.meta.url);
+const readYaml = (file: string) => yaml.load(readFileSync(new URL(file, root), "utf8")) as Record<string, unknown>;
+
+const valid: RawStackConfig = {
+  "aws:region": "eu-central-1",
+  domain: "meet.example.com",
+  hostedZone: "example.com",
+  letsEncryptEmail: "ops@example.com",
+  jitsiVersion: "2.0.10184-1",
+  adminCidrs: '["203.0.113.7/32"]',
+};
+
+function problemsOf(raw: RawStackConfig): string[] {
+  try {
+    parseStackConfig(raw);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(StackConfigError);
+    return (error as StackConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+  }
+}
+
+describe("parseStackConfig", () => {
+  it("applies the documented defaults", () => {
+    const settings = parseStackConfig(valid);
+    expect(settings).toMatchObject({
+      domain: "meet.example.com",
+      hostedZone: { zoneName: "example.com" },
+      region: "eu-central-1",
+      instanceType: DEFAULTS.instanceType,
+      architecture: DEFAULTS.architecture,
+      diskSizeGb: DEFAULTS.diskSizeGb,
+      letsEncryptStaging: false,
+      appId: DEFAULTS.appId,
+      tokenAlgorithm: "HS256",
+      guests: true,
+      adminCidrs: ["203.0.113.7/32"],
+      appSecret: undefined,
+      videobridges: undefined,
+    });
+  });
+
+  it("accepts a zone id, a trailing-dot zone name, arm64 on Graviton, RS256 with keys, empty optional keys", () => {
+    expect(parseStackConfig({ ...valid, hostedZone: "Z0EXAMPLE12345" }).hostedZone).toEqual({ zoneId: "Z0EXAMPLE12345" });
+    expect(parseStackConfig({ ...valid, hostedZone: "example.com." }).hostedZone).toEqual({ zoneName: "example.com" });
+    expect(parseStackConfig({ ...valid, instanceType: "t4g.large", architecture: "arm64" }).architecture).toBe("arm64");
+    const pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAq83vG6W1oKlbvwY3Ht1/pMmFh4c/3P1Z6Vt3dvPZ8+c=\n-----END PUBLIC KEY-----\n";
+    const rs = parseStackConfig({ ...valid, tokenAlgorithm: "RS256", tokenPublicKeys: JSON.stringify({ k1: pem }) });
+    expect(rs.tokenPublicKeys).toEqual({ k1: pem });
+    expect(parseStackConfig({ ...valid, vpcId: "", subnetId: "", sshPublicKey: "", appSecret: "" }).subnetId).toBeUndefined();
+  });
+
+  it("reports every bad key at once, each by its full Pulumi name", () => {
+    const problems = problemsOf({ ...valid, domain: "not a domain", diskSizeGb: "5", guests: "yes" });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^jitsi:domain: must be a lower-case fully qualified domain name.*\(got "not a domain"\)$/);
+    expect(problems[1]).toMatch(/^jitsi:diskSizeGb: must be at least 10/);
+    expect(problems[2]).toMatch(/^jitsi:guests: must be true or false/);
+  });
+
+  it("never echoes the app secret in a message", () => {
+    const secret = "short'secret";
+    const problems = problemsOf({ ...valid, appSecret: secret });
+    expect(problems.join("\n")).toMatch(/jitsi:appSecret: must be at least 32 characters/);
+    expect(problems.join("\n")).not.toContain(secret);
+  });
+
+  it("names missing required keys with what they are for", () => {
+    const problems = problemsOf({});
+    for (const key of ["aws:region", "jitsi:domain", "jitsi:hostedZone", "jitsi:letsEncryptEmail", "jitsi:adminCidrs", "jitsi:jitsiVersion"]) {
+      expect(problems.some((p) => p.startsWith(`${key}: is required: `))).toBe(true);
+    }
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const project = readYaml("Pulumi.yaml");
+  const declared = project.config as Record<string, { type: string; default?: unknown; description: string }>;
+
+  it("runs infra/index.ts as ESM TypeScript through tsx, not Pulumi's ts-node", () => {
+    expect(project.name).toBe(CONFIG_NAMESPACE);
+    expect(project.main).toBe("infra/index.ts");
+    expect(project.runtime).toEqual({
+      name: "nodejs",
+      options: { typescript: false, nodeargs: "--import tsx", packagemanager: "npm" },
+    });
+    const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as Record<string, unknown>;
+    expect(pkg.type).toBe("module");
+    expect(pkg.main).toBe(project.main);
+  });
+
+  it("declares every scalar and list key with a description, and defaults equal to the program's", () => {
+    const objectKeys = ["tokenPublicKeys", "videobridges"]; // Pulumi has no object type: documented in comments
+    for (const key of CONFIG_KEYS) {
+      if (objectKeys.includes(key)) {
+        expect(readFileSync(new URL("Pulumi.yaml", root), "utf8")).toContain(`#   ${key}`);
+        continue;
+      }
+      expect(declared[key], key).toBeDefined();
+      expect(declared[key]!.description.length, key).toBeGreaterThan(20);
+    }
+    expect(Object.keys(declared).sort()).toEqual(CONFIG_KEYS.filter((k) => !objectKeys.includes(k)).sort());
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      expect(declared[key]!.default, key).toEqual(value);
+    }
+  });
+
+  it("ships a Pulumi.dev.yaml example that validates", () => {
+    const stack = (readYaml("Pulumi.dev.yaml").config ?? {}) as Record<string, unknown>;
+    const raw: RawStackConfig = {};
+    for (const [key, value] of Object.entries(stack)) {
+      const short = key.startsWith(`${CONFIG_NAMESPACE}:`) ? key.slice(CONFIG_NAMESPACE.length + 1) : key;
+      (raw as Record<string, string>)[short] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    const settings = parseStackConfig(raw);
+    expect(settings.domain).toBe("meet.example.com");
+    expect(settings.appSecret).toBeUndefined(); // secrets never sit in the example in plain text
+  });
+});
