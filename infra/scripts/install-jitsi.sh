@@ -8,7 +8,11 @@ set -euo pipefail
 : "${JITSI_DOMAIN:?JITSI_DOMAIN is required}" "${JITSI_VERSION:?JITSI_VERSION is required}"
 
 export DEBIAN_FRONTEND=noninteractive
-apt_get() { apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"; }
+# confold: on upgrades keep the files this program rendered instead of the package's new defaults.
+apt_get() {
+  apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+    -y -q "$@"
+}
 
 # Secret selections arrive on stdin; debconf keeps them root-only in its passwords database.
 secret_selections=$(mktemp)

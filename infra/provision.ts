@@ -1,0 +1,284 @@
+/**
+ * Everything that happens on the host, as @pulumi/command steps over SSH, in this order:
+ *
+ *   prepare (cloud-init done, sshd accepts our parameter names)
+ *   → install Jitsi at the pinned version (passwords preseeded from stdin)
+ *   → Lua-library fix for the token plugins
+ *   → certificate (only once the DNS record exists)
+ *   → one push per rendered file (content on stdin)
+ *   → restart/reload per service, in SERVICES order, each only when its own files changed, then wait healthy.
+ *
+ * Scripts are static files under ./scripts, shipped as the command text. Their parameters are non-secret and
+ * travel as SSH environment variables; secrets travel only on stdin. So no command string, environment or user
+ * data ever holds a secret, and a secret change re-runs only the pushes and restarts whose content changed.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { RenderedFile } from "../templates/deployment.ts";
+import { hostPaths, PORTS, SERVICES, type ServiceName } from "../templates/names.ts";
+
+/** Scripts the program runs on the host (relative to infra/). The certificate script is its own engineer's. */
+export const SCRIPTS = {
+  prepareHost: "scripts/prepare-host.sh",
+  installJitsi: "scripts/install-jitsi.sh",
+  fixLuaModules: "scripts/fix-lua-modules.sh",
+  obtainCertificate: "scripts/obtain-certificate.sh",
+  installFile: "scripts/install-file.sh",
+  restartService: "scripts/restart-service.sh",
+} as const;
+
+/** ACME directories for certbot (`ACME_SERVER`). */
+export const ACME_DIRECTORIES = {
+  production: "https://acme-v02.api.letsencrypt.org/directory",
+  staging: "https://acme-staging-v02.api.letsencrypt.org/directory",
+} as const;
+
+/** Environment names of the certificate script's interface (owned by infra/scripts/obtain-certificate.sh). */
+const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER"] as const;
+
+/** Prefix of every parameter our own scripts take; sshd is told to accept exactly these names. */
+const OWN_ENV_PATTERN = "JITSI_*";
+
+/** How each service proves it is back after a restart or reload. */
+interface HealthCheck {
+  readonly url?: string;
+  readonly port?: number;
+  /** Run `<service> -t` before touching a running service (nginx): a bad file must not take the site down. */
+  readonly configTest?: boolean;
+}
+export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
+  prosody: { port: PORTS.xmppClient },
+  jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/health` },
+  "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
+  nginx: { port: PORTS.publicHttps, configTest: true },
+};
+
+const HEREDOC_END = "JITSI_SCRIPT_EOF";
+
+/** Text of one script under infra/. */
+export function scriptText(relativePath: string): string {
+  try {
+    return readFileSync(new URL(relativePath, import.meta.url), "utf8");
+  } catch {
+    throw new pulumi.RunError(`Provisioning script infra/${relativePath} is missing from this checkout.`);
+  }
+}
+
+/**
+ * The remote command line for a static script: the script body goes through a quoted heredoc into a temp file
+ * (nothing is expanded), then runs as root with only the named, non-secret variables preserved. The SSH
+ * session's stdin (where secrets travel) stays connected to the script.
+ */
+export function scriptCommand(script: string, envNames: readonly string[] = []): string {
+  if (script.split("\n").includes(HEREDOC_END)) throw new Error(`script must not contain a line "${HEREDOC_END}"`);
+  for (const name of envNames) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${name}`);
+  }
+  const preserve = envNames.length > 0 ? ` --preserve-env=${envNames.join(",")}` : "";
+  return [
+    "set -eu",
+    'script=$(mktemp)',
+    'trap \'rm -f "$script"\' EXIT',
+    `cat >"$script" <<'${HEREDOC_END}'`,
+    script.endsWith("\n") ? script.slice(0, -1) : script,
+    HEREDOC_END,
+    `sudo${preserve} bash "$script"`,
+  ].join("\n");
+}
+
+/** Stable, readable resource-name part for a host path: /etc/jitsi/jicofo/jicofo.conf → etc-jitsi-jicofo-jicofo-conf. */
+export function pathSlug(path: string): string {
+  return path.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "").toLowerCase();
+}
+
+/** Digest of file contents, used as a restart trigger (kept secret: the content may be). */
+function digest(files: readonly RenderedFile[]): string {
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(`${file.path}\0${file.mode}\0${file.owner}:${file.group}\0${file.content}\0`);
+  return hash.digest("hex");
+}
+
+/** Symlinks that must point at a rendered file for the service to read it. */
+function linkFor(domain: string, path: string): string | undefined {
+  const paths = hostPaths(domain);
+  if (path === paths.prosodyHostConfig) return paths.prosodyHostConfigLink;
+  if (path === paths.nginxSite) return paths.nginxSiteLink;
+  return undefined;
+}
+
+export interface HostProvisioningArgs {
+  /** SSH connection to the host; the private key inside must be a secret. */
+  readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+  readonly domain: string;
+  /** jitsi-meet package version to install. */
+  readonly jitsiVersion: string;
+  readonly letsEncryptEmail: string;
+  readonly letsEncryptStaging: boolean;
+  /** The Elastic IP the certificate step waits to see in DNS. */
+  readonly publicIp: pulumi.Input<string>;
+  /** Service account passwords (secrets), preseeded so the packages create the accounts with them. */
+  readonly focusPassword: pulumi.Output<string>;
+  readonly jvbPassword: pulumi.Output<string>;
+  /**
+   * Which files exist and how they land (path, mode, owner, effect). Must be known when the program runs, so
+   * that every file gets its own command; it depends only on plain configuration.
+   */
+  readonly layout: readonly RenderedFile[];
+  /** The real rendered files (same paths as `layout`), computed from outputs and secrets. */
+  readonly files: pulumi.Output<readonly RenderedFile[]>;
+  /** Resources that must exist before the first SSH connection (the Elastic IP association). */
+  readonly hostReady: pulumi.Input<pulumi.Resource>[];
+  /** The DNS record; the certificate step waits for it. */
+  readonly dnsRecord: pulumi.Resource;
+}
+
+export class HostProvisioning extends pulumi.ComponentResource {
+  readonly prepare: command.remote.Command;
+  readonly install: command.remote.Command;
+  readonly luaFix: command.remote.Command;
+  readonly certificate: command.remote.Command;
+  /** One command per rendered file, by host path. */
+  readonly pushes: ReadonlyMap<string, command.remote.Command>;
+  /** One command per service that has files, in SERVICES order. */
+  readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+
+  constructor(name: string, args: HostProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("jitsi:index:HostProvisioning", name, {}, opts);
+    const connection = args.connection;
+
+    this.prepare = new command.remote.Command(
+      `${name}-prepare`,
+      {
+        connection,
+        create: scriptCommand(scriptText(SCRIPTS.prepareHost)),
+        stdin: [OWN_ENV_PATTERN, ...CERTIFICATE_ENV].join(" ") + "\n",
+      },
+      { parent: this, dependsOn: args.hostReady },
+    );
+
+    const installEnv = { JITSI_DOMAIN: args.domain, JITSI_VERSION: args.jitsiVersion };
+    this.install = new command.remote.Command(
+      `${name}-install`,
+      {
+        connection,
+        create: scriptCommand(scriptText(SCRIPTS.installJitsi), Object.keys(installEnv)),
+        environment: installEnv,
+        // debconf selections: the only place the passwords go, and stdin is never logged or put on argv.
+        stdin: pulumi.secret(
+          pulumi
+            .all([args.jvbPassword, args.focusPassword])
+            .apply(([jvb, focus]) =>
+              [
+                `jitsi-videobridge2 jitsi-videobridge/jvbsecret password ${jvb}`,
+                `jicofo jicofo/jicofo-authpassword password ${focus}`,
+                "",
+              ].join("\n"),
+            ),
+        ),
+      },
+      { parent: this, dependsOn: [this.prepare] },
+    );
+
+    this.luaFix = new command.remote.Command(
+      `${name}-lua-fix`,
+      {
+        connection,
+        create: scriptCommand(scriptText(SCRIPTS.fixLuaModules)),
+        // A different Jitsi version may pull different Lua packages: check again after every install.
+        triggers: [args.jitsiVersion],
+      },
+      { parent: this, dependsOn: [this.install] },
+    );
+
+    const certificateEnv: Record<(typeof CERTIFICATE_ENV)[number], pulumi.Input<string>> = {
+      DOMAIN: args.domain,
+      EMAIL: args.letsEncryptEmail,
+      EXPECTED_IP: args.publicIp,
+      ACME_SERVER: args.letsEncryptStaging ? ACME_DIRECTORIES.staging : ACME_DIRECTORIES.production,
+    };
+    this.certificate = new command.remote.Command(
+      `${name}-certificate`,
+      {
+        connection,
+        create: scriptCommand(scriptText(SCRIPTS.obtainCertificate), CERTIFICATE_ENV),
+        environment: certificateEnv,
+      },
+      // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
+      { parent: this, dependsOn: [this.install, args.dnsRecord] },
+    );
+
+    const pushes = new Map<string, command.remote.Command>();
+    const installFile = scriptText(SCRIPTS.installFile);
+    for (const file of args.layout) {
+      const link = linkFor(args.domain, file.path);
+      const env: Record<string, string> = {
+        JITSI_FILE_PATH: file.path,
+        JITSI_FILE_MODE: `0${file.mode.toString(8)}`,
+        JITSI_FILE_OWNER: file.owner,
+        JITSI_FILE_GROUP: file.group,
+        ...(link === undefined ? {} : { JITSI_FILE_LINK: link }),
+      };
+      const content = args.files.apply((files) => {
+        const rendered = files.find((f) => f.path === file.path);
+        if (rendered === undefined) throw new Error(`renderer no longer produces ${file.path}`);
+        return rendered.content;
+      });
+      pushes.set(
+        file.path,
+        new command.remote.Command(
+          `${name}-file-${pathSlug(file.path)}`,
+          {
+            connection,
+            create: scriptCommand(installFile, Object.keys(env)),
+            environment: env,
+            // Secret whatever the file: most contents derive from secrets, and stdin is stored in state.
+            stdin: pulumi.secret(content),
+          },
+          // The nginx site names the certificate files, and the Prosody config needs the Lua fix.
+          { parent: this, dependsOn: [this.certificate, this.luaFix] },
+        ),
+      );
+    }
+    this.pushes = pushes;
+
+    const restarts = new Map<ServiceName, command.remote.Command>();
+    let previous: command.remote.Command | undefined;
+    for (const service of SERVICES) {
+      const own = args.layout.filter((f) => f.effect?.service === service);
+      if (own.length === 0) continue;
+      const action = own.some((f) => f.effect?.action === "restart") ? "restart" : "reload";
+      const check = HEALTH_CHECKS[service];
+      const env: Record<string, string> = {
+        JITSI_SERVICE: service,
+        JITSI_ACTION: action,
+        ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
+        ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
+        ...(check.configTest === true ? { JITSI_CONFIG_TEST: "1" } : {}),
+      };
+      const ownPaths = new Set(own.map((f) => f.path));
+      const contentDigest = args.files.apply((files) => digest(files.filter((f) => ownPaths.has(f.path))));
+      const restart: command.remote.Command = new command.remote.Command(
+        `${name}-service-${service}`,
+        {
+          connection,
+          create: scriptCommand(scriptText(SCRIPTS.restartService), Object.keys(env)),
+          environment: env,
+          // Re-run exactly when this service's own files change (or a new Jitsi version was installed).
+          triggers: [pulumi.secret(contentDigest), args.jitsiVersion],
+        },
+        {
+          parent: this,
+          // Jicofo and the bridge are XMPP clients of Prosody: keep SERVICES order when several restart at once.
+          dependsOn: [...own.map((f) => pushes.get(f.path)!), ...(previous === undefined ? [] : [previous])],
+        },
+      );
+      restarts.set(service, restart);
+      previous = restart;
+    }
+    this.restarts = restarts;
+
+    this.registerOutputs({});
+  }
+}

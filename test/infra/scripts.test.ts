@@ -1,0 +1,170 @@
+/**
+ * The shell the program runs on the host: shellcheck on every script, and the scripts that can run here run for
+ * real (Debian 12 ships lua-basexx/lua-inspect only for older Lua than Prosody's 5.4 — the very trap the Lua fix
+ * is for).
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { scriptCommand, scriptText, SCRIPTS } from "../../infra/provision.ts";
+
+const scriptsDir = fileURLToPath(new URL("../../infra/scripts/", import.meta.url));
+const scriptPath = (rel: string) => fileURLToPath(new URL(`../../infra/${rel}`, import.meta.url));
+const temps: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "jitsi-infra-"));
+  temps.push(dir);
+  return dir;
+};
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("shellcheck", () => {
+  const scripts = readdirSync(scriptsDir).filter((f) => f.endsWith(".sh"));
+
+  it("finds the scripts the program ships", () => {
+    for (const rel of Object.values(SCRIPTS).filter((s) => s !== SCRIPTS.obtainCertificate)) {
+      expect(scripts).toContain(rel.replace("scripts/", ""));
+    }
+  });
+
+  it.each(scripts)("%s passes shellcheck", (script) => {
+    const result = spawnSync("shellcheck", ["--severity=style", "--external-sources", join(scriptsDir, script)], {
+      encoding: "utf8",
+      cwd: scriptsDir,
+    });
+    expect(result.error, "shellcheck must be installed").toBeUndefined();
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  it("passes shellcheck for the generated remote command wrapper", () => {
+    const dir = tempDir();
+    const file = join(dir, "wrapper.sh");
+    writeFileSync(file, `#!/usr/bin/env bash\n${scriptCommand(scriptText(SCRIPTS.installFile), ["JITSI_FILE_PATH"])}\n`);
+    const result = spawnSync("shellcheck", [file], { encoding: "utf8" });
+    expect(result.stdout + result.stderr).toBe("");
+  });
+});
+
+describe("fix-lua-modules.sh", () => {
+  it("makes basexx and inspect loadable by Lua 5.4 and is idempotent", () => {
+    const share = tempDir();
+    const run = () =>
+      spawnSync("bash", [scriptPath(SCRIPTS.fixLuaModules)], {
+        encoding: "utf8",
+        env: { ...process.env, LUA_VERSION: "5.4", LUA_SHARE_DIR: share },
+      });
+    // Precondition on this Debian 12 host: the distro copies are not visible to Lua 5.4.
+    const before = spawnSync("lua5.4", ["-e", "require('basexx')"], { encoding: "utf8" });
+    expect(before.status).not.toBe(0);
+
+    const first = run();
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain("basexx.lua copied");
+    expect(existsSync(join(share, "5.4", "basexx.lua"))).toBe(true);
+    expect(existsSync(join(share, "5.4", "inspect.lua"))).toBe(true);
+
+    // Load them the way the token plugin does, with the fixed tree on the path.
+    const check = spawnSync(
+      "lua5.4",
+      ["-e", "local b = require('basexx'); local i = require('inspect'); assert(b.to_base64('hi') == 'aGk='); assert(i({1}) == '{ 1 }'); print('ok')"],
+      { encoding: "utf8", env: { ...process.env, LUA_PATH: `${share}/5.4/?.lua;;` } },
+    );
+    expect(check.stdout.trim()).toBe("ok");
+
+    const second = run();
+    expect(second.status).toBe(0);
+    expect(second.stdout).not.toContain("copied");
+  });
+
+  it("fails naming the module when a library cannot be found", () => {
+    const result = spawnSync("bash", [scriptPath(SCRIPTS.fixLuaModules)], {
+      encoding: "utf8",
+      env: { ...process.env, LUA_VERSION: "5.4", LUA_SHARE_DIR: tempDir(), PATH: `${fakeLuaDir()}:${process.env.PATH}` },
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/cannot load: .*cjson\.safe/);
+  });
+});
+
+/** A lua5.4 that cannot load anything, to prove the script's final check fails loudly. */
+function fakeLuaDir(): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, "lua5.4"), "#!/bin/sh\nexit 1\n");
+  chmodSync(join(dir, "lua5.4"), 0o755);
+  return dir;
+}
+
+describe("install-file.sh", () => {
+  const install = (env: Record<string, string>, content: string) =>
+    spawnSync("bash", [scriptPath(SCRIPTS.installFile)], { encoding: "utf8", input: content, env: { ...process.env, ...env } });
+
+  it("writes content from stdin with mode, owner and link, replacing atomically", () => {
+    const dir = tempDir();
+    const path = join(dir, "etc", "jitsi", "secret.conf");
+    const link = join(dir, "enabled", "secret.conf");
+    const env = { JITSI_FILE_PATH: path, JITSI_FILE_MODE: "0640", JITSI_FILE_OWNER: "root", JITSI_FILE_GROUP: "root", JITSI_FILE_LINK: link };
+    const first = install(env, "password = \"s3cr$t `x` 'y'\"\n");
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    expect(readFileSync(path, "utf8")).toBe("password = \"s3cr$t `x` 'y'\"\n");
+    expect(statSync(path).mode & 0o777).toBe(0o640);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(path);
+
+    const second = install({ ...env, JITSI_FILE_MODE: "0600" }, "v2\n");
+    expect(second.status).toBe(0);
+    expect(readFileSync(link, "utf8")).toBe("v2\n");
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(join(dir, "etc", "jitsi"))).toEqual(["secret.conf"]); // no temp files left
+  });
+
+  it("rejects a relative path or a bad mode before writing", () => {
+    const dir = tempDir();
+    const bad = install({ JITSI_FILE_PATH: "relative.conf", JITSI_FILE_MODE: "0640", JITSI_FILE_OWNER: "root", JITSI_FILE_GROUP: "root" }, "x");
+    expect(bad.status).toBe(2);
+    const badMode = install({ JITSI_FILE_PATH: join(dir, "a"), JITSI_FILE_MODE: "rwx", JITSI_FILE_OWNER: "root", JITSI_FILE_GROUP: "root" }, "x");
+    expect(badMode.status).toBe(2);
+    expect(existsSync(join(dir, "a"))).toBe(false);
+  });
+});
+
+describe("scriptCommand (the remote command text)", () => {
+  // There is no sudo on this test machine; a stand-in keeps only what the wrapper relies on: run the command as
+  // root (we are root) with just the named variables preserved from the caller's environment.
+  function sudoStandIn(): string {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "sudo"),
+      [
+        "#!/usr/bin/env bash",
+        'keep=()',
+        'if [[ "$1" == --preserve-env=* ]]; then IFS=, read -ra names <<<"${1#--preserve-env=}"; shift;',
+        '  for n in "${names[@]}"; do keep+=("$n=${!n-}"); done; fi',
+        'exec env -i PATH="$PATH" "${keep[@]}" "$@"',
+        "",
+      ].join("\n"),
+    );
+    chmodSync(join(dir, "sudo"), 0o755);
+    return dir;
+  }
+
+  it("runs the script verbatim (no expansion), with only the named variables and stdin passed through", () => {
+    const script = '#!/usr/bin/env bash\nset -eu\nprintf "%s|%s|%s|" "$GREETING" "${OTHER-unset}" \'$HOME `x`\'\ncat\n';
+    const out = execFileSync("bash", ["-c", scriptCommand(script, ["GREETING"])], {
+      encoding: "utf8",
+      input: "from-stdin",
+      env: { ...process.env, PATH: `${sudoStandIn()}:${process.env.PATH}`, GREETING: "hello", OTHER: "leak" },
+    });
+    expect(out).toBe("hello|unset|$HOME `x`|from-stdin");
+  });
+
+  it("refuses invalid variable names and scripts containing the heredoc terminator", () => {
+    expect(() => scriptCommand("echo", ["lower-case"])).toThrow(/invalid environment variable name/);
+    expect(() => scriptCommand("echo\nJITSI_SCRIPT_EOF\n")).toThrow(/must not contain/);
+  });
+});
