@@ -1,0 +1,109 @@
+/**
+ * jvb.conf for the videobridge on the signalling node (renderJvbConf) and for the bridges of the auto-scaling
+ * pool (renderBridgeJvbConf). Both come from one template; the pool's file leaves what only the instance knows
+ * (its addresses, its nickname) and the password to environment variables resolved by Typesafe Config at start.
+ */
+import { isIP } from "node:net";
+import type { Deployment, RenderedFile } from "../deployment.ts";
+import { hoconEnvSubstitution, hoconInteger, hoconString } from "../escape/hocon.ts";
+import { ACCOUNTS, PORTS, xmppNames } from "../names.ts";
+import { compileTemplate } from "./compileTemplate.ts";
+import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
+
+interface JvbTemplateData {
+  readonly xmppHost: string;
+  readonly xmppPort: string;
+  readonly authDomain: string;
+  readonly username: string;
+  readonly password: string;
+  readonly breweryJid: string;
+  readonly nickname: string;
+  readonly mediaPort: string;
+  readonly privateIp: string;
+  readonly publicIp: string;
+}
+
+const template = compileTemplate<JvbTemplateData>("jvb.conf.hbs");
+
+/** MUC nickname of the signalling node's own bridge; pool bridges use their instance id. */
+export const SIGNALLING_BRIDGE_NICKNAME = "signalling-node";
+
+/**
+ * The pool contract: environment variables the bridge process must have when it starts (systemd
+ * EnvironmentFile). Each is a required substitution — a missing one stops the bridge with the variable's name.
+ */
+export const BRIDGE_ENV = {
+  /** Instance private IPv4 (EC2 metadata `local-ipv4`): the local side of the NAT mapping. */
+  privateIp: "JVB_PRIVATE_IP",
+  /** Instance public IPv4 (`public-ipv4`): the address clients send media to. */
+  publicIp: "JVB_PUBLIC_IP",
+  /** Brewery nickname, unique per bridge (the instance id). */
+  nickname: "JVB_NICKNAME",
+  /** Password of jvb@auth.<domain>. Kept in a root-only environment file, never in jvb.conf or user data. */
+  password: "JVB_XMPP_PASSWORD",
+} as const;
+
+function sharedFields(domain: string) {
+  const names = xmppNames(domain);
+  return {
+    authDomain: hoconString(names.auth, "domain"),
+    username: hoconString(ACCOUNTS.jvb, "jvb account"),
+    breweryJid: hoconString(names.brewery, "domain"),
+    mediaPort: hoconInteger(PORTS.publicMediaUdp, "media port"),
+  };
+}
+
+/** /etc/jitsi/videobridge/jvb.conf on the signalling node: Prosody on localhost, static NAT to the Elastic IP. */
+export function renderJvbConf(d: Deployment): RenderedFile {
+  const content = template({
+    ...sharedFields(d.domain),
+    xmppHost: hoconString("localhost", "jvb XMPP host"),
+    xmppPort: hoconInteger(runtimePorts(d).xmppClient, "runtime.xmppClientPort"),
+    password: hoconString(d.accounts.jvbPassword, "accounts.jvbPassword"),
+    nickname: hoconString(SIGNALLING_BRIDGE_NICKNAME, "jvb nickname"),
+    privateIp: hoconString(d.network.privateIp, "network.privateIp"),
+    publicIp: hoconString(d.network.publicIp, "network.publicIp"),
+  });
+  return {
+    path: runtimeHostPaths(d).jvbConf,
+    content,
+    mode: 0o640,
+    owner: "root",
+    group: "jvb",
+    effect: { service: "jitsi-videobridge2", action: "restart" },
+    secret: true,
+  };
+}
+
+export interface BridgeJvbInput {
+  /** Public FQDN of the deployment (its XMPP domain). */
+  readonly domain: string;
+  /** Address of the signalling node's Prosody, normally its private IPv4. */
+  readonly xmppHost: string;
+  /** Prosody's client port there (PORTS.xmppClient). */
+  readonly xmppPort: number;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * jvb.conf for a pool bridge. Holds no secret (the password is `${JVB_XMPP_PASSWORD}`), so it may travel in user
+ * data and be world-readable (0644): the bridge runs as user jvb and must be able to read it.
+ */
+export function renderBridgeJvbConf(input: BridgeJvbInput): string {
+  if (isIP(input.xmppHost) === 0 && !HOSTNAME.test(input.xmppHost)) {
+    throw new Error(`xmppHost: ${JSON.stringify(input.xmppHost)} is neither an IP address nor a DNS hostname`);
+  }
+  if (!Number.isInteger(input.xmppPort) || input.xmppPort < 1 || input.xmppPort > 65535) {
+    throw new Error(`xmppPort: must be an integer from 1 to 65535, got ${String(input.xmppPort)}`);
+  }
+  return template({
+    ...sharedFields(input.domain),
+    xmppHost: hoconString(input.xmppHost, "xmppHost"),
+    xmppPort: hoconInteger(input.xmppPort, "xmppPort"),
+    password: hoconEnvSubstitution(BRIDGE_ENV.password),
+    nickname: hoconEnvSubstitution(BRIDGE_ENV.nickname),
+    privateIp: hoconEnvSubstitution(BRIDGE_ENV.privateIp),
+    publicIp: hoconEnvSubstitution(BRIDGE_ENV.publicIp),
+  });
+}
