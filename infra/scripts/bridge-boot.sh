@@ -53,7 +53,7 @@ echo "jitsi-videobridge2 jitsi-videobridge/jvb-hostname string $XMPP_DOMAIN" | d
 # The rendered jvb.conf goes in before the package: postinst writes its default only when the file is absent,
 # and the first start then already uses ours.
 install -d -m 0750 "$(dirname "$JVB_CONF")"
-install -m 0640 "$STAGED_JVB_CONF" "$JVB_CONF"
+install -m 0644 "$STAGED_JVB_CONF" "$JVB_CONF"
 
 # Identity before every start (root, via "+"), so a stop/start that changes the public IP or a rotated password
 # is picked up. systemd reads EnvironmentFile= after ExecStartPre= has run.

@@ -1,0 +1,395 @@
+/**
+ * A pool of bridge-only instances that scale media out of the signalling node: an Auto Scaling Group whose
+ * instances install the pinned jitsi-videobridge2, log in to the signalling node's Prosody over its private
+ * address (TCP 5222, open only to this pool) and join the brewery MUC, where Jicofo finds them. Scale-in waits for
+ * each bridge to finish its conferences (lifecycle hook + Jitsi's graceful shutdown, bounded).
+ *
+ * No secret reaches user data: the XMPP password lives in an SSM SecureString that only this pool's role can read,
+ * and each instance fetches it at bridge start.
+ */
+import { readFileSync } from "node:fs";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { hostPaths, PORTS, type ServiceName } from "../templates/names.ts";
+import {
+  BRIDGE_ENV,
+  renderBridgeJvbConf,
+} from "../templates/files/jvb.ts";
+import {
+  type Architecture,
+  BridgePoolConfigError,
+  instanceProblems,
+  subnetIdProblems,
+} from "./bridgePoolConfig.ts";
+
+export interface VideobridgePoolArgs {
+  /** Public FQDN of the deployment; the bridges log in to `auth.<domain>` and join its brewery. */
+  readonly domain: string;
+  /** VPC of the signalling node. */
+  readonly vpcId: pulumi.Input<string>;
+  /**
+   * Public subnets of that VPC (bridges get public IPv4 addresses; media goes straight to them). Several subnets in
+   * different zones let the group survive a zone outage. Plain ids are checked before anything is created.
+   */
+  readonly subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Security group of the signalling node; the pool adds the one rule that lets its bridges reach TCP 5222. */
+  readonly signallingSecurityGroupId: pulumi.Input<string>;
+  /** Private IPv4 of the signalling node: the bridges' XMPP server address (traffic stays inside the VPC). */
+  readonly signallingPrivateIp: pulumi.Input<string>;
+  /** Password of the shared `jvb@auth.<domain>` account (secret). Stored only in the pool's SSM parameter. */
+  readonly jvbPassword: pulumi.Input<string>;
+  /** Version of the `jitsi-meet` package on the signalling node; bridges install the jitsi-videobridge2 it pins. */
+  readonly jitsiVersion: string;
+  /** Ubuntu LTS AMI (the signalling node's). */
+  readonly amiId: pulumi.Input<string>;
+  /** Architecture of that AMI; the instance type must match it. */
+  readonly architecture: Architecture;
+  readonly instanceType: string;
+  /** Bridges kept running (min = max = desired). Changing it changes nothing but the group's size. */
+  readonly count: number;
+  /** Run on Spot capacity. Default false. */
+  readonly spot?: boolean;
+  /** Longest wait for a bridge's conferences to end on scale-in, in seconds (60–6900). Default 3600. */
+  readonly drainTimeoutSeconds?: number;
+  /** Root volume size in GiB. Default 10 (Ubuntu + Java + the bridge need about 4). */
+  readonly rootVolumeGiB?: number;
+  readonly tags?: Record<string, string>;
+}
+
+/** The bridge's systemd unit, one of the shared service names (a typo fails to compile). */
+const BRIDGE_SERVICE: ServiceName = "jitsi-videobridge2";
+
+/** Where user data puts the pool's files on each instance. */
+export const BRIDGE_INSTANCE_PATHS = {
+  poolEnv: "/etc/jitsi-bridge/pool.env",
+  stagedJvbConf: "/etc/jitsi-bridge/jvb.conf",
+  bootScript: "/usr/local/sbin/jitsi-bridge-boot",
+  identityScript: "/usr/local/sbin/jitsi-bridge-identity",
+  drainScript: "/usr/local/sbin/jitsi-bridge-drain",
+  /** tmpfs: the password never lands on the instance's disk. */
+  identityEnv: "/run/jitsi-bridge/identity.env",
+} as const;
+
+/** Name of the termination hook; the drain script completes it. */
+export const DRAIN_HOOK_NAME = "drain-videobridge";
+
+/**
+ * Appended to the renderer's bridge jvb.conf (later keys win in HOCON). Jitsi's graceful_shutdown.sh drives the
+ * bridge through its private REST API (127.0.0.1:8080), which is off by default; the shutdown endpoint also
+ * needs the COLIBRI REST API on (jitsi-videobridge RestConfig). Without these the drain degrades to a plain stop.
+ */
+export const DRAIN_API_OVERLAY = `
+# Videobridge pool: graceful shutdown on scale-in uses the local REST API (infra/bridges.ts).
+videobridge.apis.rest.enabled = true
+videobridge.rest.shutdown.enabled = true
+`;
+
+/** The pool bridge's jvb.conf: the renderer's file, then the drain overlay. */
+export function poolBridgeJvbConf(domain: string, xmppHost: string): string {
+  return renderBridgeJvbConf({ domain, xmppHost, xmppPort: PORTS.xmppClient }) + DRAIN_API_OVERLAY;
+}
+
+/** Jitsi's apt repository and signing key, as the handbook's quick start sets them up. */
+const JITSI_APT = { repo: "https://download.jitsi.org", keyUrl: "https://download.jitsi.org/jitsi-key.gpg.key" } as const;
+
+const DEFAULT_DRAIN_SECONDS = 3600;
+/** Time after the drain bound for stopping the bridge and the API call; the hook's timeout is bound + this. */
+const HOOK_MARGIN_SECONDS = 300;
+/** AWS caps a lifecycle hook's heartbeat timeout at 7200 s. */
+const MAX_HEARTBEAT_SECONDS = 7200;
+/** EC2 rejects user data over 16 KiB (before base64). */
+const USER_DATA_LIMIT = 16 * 1024;
+
+const scriptText = (file: string) => readFileSync(new URL(`./scripts/${file}`, import.meta.url), "utf8");
+
+/** Shell-safe `KEY='value'` lines; values are validated names, ids and paths, never secrets. */
+function envFile(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => {
+      if (/['\n]/.test(value)) throw new Error(`pool env value for ${key} holds a quote or line break`);
+      return `${key}='${value}'\n`;
+    })
+    .join("");
+}
+
+/** Plain values the boot, identity and drain scripts read from the pool env file. */
+export interface BridgeUserDataInput {
+  readonly domain: string;
+  readonly jitsiVersion: string;
+  readonly jvbConf: string;
+  readonly passwordParameter: string;
+  readonly asgName: string;
+  readonly drainTimeoutSeconds: number;
+}
+
+/**
+ * The instance user data: a cloud-config (JSON is valid YAML) that writes the pool env, the rendered jvb.conf and
+ * the three scripts, then runs the boot script. Pure, so tests can read exactly what an instance receives.
+ */
+export function bridgeUserData(input: BridgeUserDataInput): string {
+  const paths = BRIDGE_INSTANCE_PATHS;
+  const poolEnv = envFile({
+    XMPP_DOMAIN: input.domain,
+    JITSI_VERSION: input.jitsiVersion,
+    JITSI_APT_REPO: JITSI_APT.repo,
+    JITSI_APT_KEY_URL: JITSI_APT.keyUrl,
+    BRIDGE_SERVICE,
+    JVB_CONF: hostPaths(input.domain).jvbConf,
+    STAGED_JVB_CONF: paths.stagedJvbConf,
+    IDENTITY_SCRIPT: paths.identityScript,
+    IDENTITY_ENV: paths.identityEnv,
+    DRAIN_SCRIPT: paths.drainScript,
+    PASSWORD_PARAMETER: input.passwordParameter,
+    ASG_NAME: input.asgName,
+    LIFECYCLE_HOOK: DRAIN_HOOK_NAME,
+    DRAIN_TIMEOUT_SECONDS: String(input.drainTimeoutSeconds),
+    // The variable names the rendered jvb.conf reads: the renderer owns them, the scripts only fill them.
+    ENV_PRIVATE_IP: BRIDGE_ENV.privateIp,
+    ENV_PUBLIC_IP: BRIDGE_ENV.publicIp,
+    ENV_NICKNAME: BRIDGE_ENV.nickname,
+    ENV_PASSWORD: BRIDGE_ENV.password,
+  });
+  const file = (path: string, content: string, permissions: string) => ({ path, content, permissions, owner: "root:root" });
+  const cloudConfig = {
+    write_files: [
+      file(paths.poolEnv, poolEnv, "0644"),
+      file(paths.stagedJvbConf, input.jvbConf, "0644"),
+      file(paths.bootScript, scriptText("bridge-boot.sh"), "0755"),
+      file(paths.identityScript, scriptText("bridge-identity.sh"), "0755"),
+      file(paths.drainScript, scriptText("bridge-drain.sh"), "0755"),
+    ],
+    runcmd: [[paths.bootScript]],
+  };
+  const text = `#cloud-config\n${JSON.stringify(cloudConfig, null, 1)}\n`;
+  if (Buffer.byteLength(text) > USER_DATA_LIMIT) {
+    throw new Error(`bridge user data is ${Buffer.byteLength(text)} bytes; EC2 allows ${USER_DATA_LIMIT}`);
+  }
+  return text;
+}
+
+function validate(args: VideobridgePoolArgs): void {
+  const problems = [
+    ...instanceProblems(args.count, args.instanceType, args.architecture),
+    ...subnetIdProblems(args.subnetIds),
+  ];
+  const drain = args.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
+  if (!Number.isInteger(drain) || drain < 60 || drain + HOOK_MARGIN_SECONDS > MAX_HEARTBEAT_SECONDS) {
+    problems.push({
+      key: "drainTimeoutSeconds",
+      message: `must be a whole number of seconds from 60 to ${MAX_HEARTBEAT_SECONDS - HOOK_MARGIN_SECONDS} (AWS caps a lifecycle hook at ${MAX_HEARTBEAT_SECONDS} s) (got ${JSON.stringify(args.drainTimeoutSeconds)})`,
+    });
+  }
+  if (problems.length > 0) throw new BridgePoolConfigError(problems);
+}
+
+/** Statements of the instance role: read the one password parameter; complete lifecycle actions of this group only. */
+export function readPasswordPolicy(parameterArn: string): string {
+  // No kms:Decrypt: the parameter uses the AWS-managed aws/ssm key, whose key policy already lets principals of
+  // the account decrypt through SSM; an IAM grant here would only widen access.
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArn }],
+  });
+}
+
+export function completeLifecyclePolicy(autoScalingGroupArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", Resource: autoScalingGroupArn }],
+  });
+}
+
+export class VideobridgePool extends pulumi.ComponentResource {
+  /** Security group of the bridges. */
+  readonly securityGroupId: pulumi.Output<string>;
+  readonly autoScalingGroupName: pulumi.Output<string>;
+  /** Name of the SSM SecureString holding the XMPP password (the value itself is never an output). */
+  readonly passwordParameterName: pulumi.Output<string>;
+
+  constructor(name: string, args: VideobridgePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    // A bad value must stop the program before anything, the component included, is registered.
+    validate(args);
+    super("jitsi:index:VideobridgePool", name, {}, opts);
+
+    const tags = { ...args.tags, "jitsi:role": "videobridge" };
+    const drainSeconds = args.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
+    // Fixed, not auto-named: the instances need the group's name to complete its hook, and user data cannot
+    // refer to the group it launches from. Project and stack keep it unique in the account.
+    const asgName = `${pulumi.getProject()}-${pulumi.getStack()}-${name}`.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 255);
+
+    const password = new aws.ssm.Parameter(
+      `${name}-xmpp-password`,
+      {
+        type: "SecureString",
+        value: pulumi.secret(args.jvbPassword),
+        description: `XMPP password of jvb@auth.${args.domain}, read by the videobridge pool at bridge start`,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.vpcId, description: "Jitsi videobridge pool: media UDP from anywhere, nothing else in", tags },
+      { parent: this },
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-media-udp`,
+      {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "udp",
+        fromPort: PORTS.publicMediaUdp,
+        toPort: PORTS.publicMediaUdp,
+        cidrIpv4: "0.0.0.0/0",
+        description: "Media (ICE/UDP) from participants",
+        tags,
+      },
+      { parent: this },
+    );
+    // Out: apt and the snap store at boot, SSM and Auto Scaling APIs, XMPP to the signalling node, media.
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-egress`,
+      { securityGroupId: securityGroup.id, ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", description: "All outbound", tags },
+      { parent: this },
+    );
+    // The only way in to the signalling node's Prosody c2s port: from this pool's group.
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-xmpp-from-bridges`,
+      {
+        securityGroupId: args.signallingSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: PORTS.xmppClient,
+        toPort: PORTS.xmppClient,
+        referencedSecurityGroupId: securityGroup.id,
+        description: "XMPP client logins from the videobridge pool",
+        tags,
+      },
+      { parent: this },
+    );
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+        description: "Videobridge pool instances: read the XMPP password, complete their own drain",
+        tags,
+      },
+      { parent: this },
+    );
+    const readPassword = new aws.iam.RolePolicy(
+      `${name}-read-password`,
+      { role: role.name, policy: password.arn.apply(readPasswordPolicy) },
+      { parent: this },
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, { parent: this });
+
+    const jvbConf = pulumi
+      .output(args.signallingPrivateIp)
+      .apply((xmppHost) => poolBridgeJvbConf(args.domain, xmppHost));
+    const userData = pulumi.all([jvbConf, password.name]).apply(([conf, parameterName]) =>
+      Buffer.from(
+        bridgeUserData({
+          domain: args.domain,
+          jitsiVersion: args.jitsiVersion,
+          jvbConf: conf,
+          passwordParameter: parameterName,
+          asgName,
+          drainTimeoutSeconds: drainSeconds,
+        }),
+      ).toString("base64"),
+    );
+
+    const launchTemplate = new aws.ec2.LaunchTemplate(
+      `${name}-lt`,
+      {
+        description: "Jitsi videobridge (bridge only)",
+        imageId: args.amiId,
+        instanceType: args.instanceType,
+        iamInstanceProfile: { arn: profile.arn },
+        // IMDSv2 only, and one hop: nothing but the host itself reads the metadata.
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        blockDeviceMappings: [
+          {
+            // Root device of Canonical's Ubuntu AMIs.
+            deviceName: "/dev/sda1",
+            ebs: { volumeSize: args.rootVolumeGiB ?? 10, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+          },
+        ],
+        // A public IPv4 per bridge: participants send media straight to it.
+        networkInterfaces: [
+          { deviceIndex: 0, associatePublicIpAddress: "true", securityGroups: [securityGroup.id], deleteOnTermination: "true" },
+        ],
+        userData,
+        updateDefaultVersion: true,
+        tagSpecifications: [
+          { resourceType: "instance", tags: { ...tags, Name: `${name}-videobridge` } },
+          { resourceType: "volume", tags },
+        ],
+        tags,
+      },
+      { parent: this },
+    );
+
+    const template = { id: launchTemplate.id, version: launchTemplate.latestVersion.apply(String) };
+    const group = new aws.autoscaling.Group(
+      `${name}-asg`,
+      {
+        name: asgName,
+        minSize: args.count,
+        maxSize: args.count,
+        desiredCapacity: args.count,
+        vpcZoneIdentifiers: args.subnetIds,
+        healthCheckType: "EC2",
+        healthCheckGracePeriod: 300,
+        ...(args.spot
+          ? {
+              // Spot through the group, not the template: the group replaces interrupted capacity, and capacity
+              // rebalancing swaps at-risk instances early — through the termination hook, so they drain.
+              capacityRebalance: true,
+              mixedInstancesPolicy: {
+                launchTemplate: { launchTemplateSpecification: { launchTemplateId: template.id, version: template.version } },
+                instancesDistribution: {
+                  onDemandBaseCapacity: 0,
+                  onDemandPercentageAboveBaseCapacity: 0,
+                  spotAllocationStrategy: "price-capacity-optimized",
+                },
+              },
+            }
+          : { launchTemplate: template }),
+        tags: Object.entries(tags).map(([key, value]) => ({ key, value, propagateAtLaunch: false })),
+      },
+      // The first bridges read the password as they boot.
+      { parent: this, dependsOn: [readPassword] },
+    );
+
+    new aws.autoscaling.LifecycleHook(
+      `${name}-drain`,
+      {
+        name: DRAIN_HOOK_NAME,
+        autoscalingGroupName: group.name,
+        lifecycleTransition: "autoscaling:EC2_INSTANCE_TERMINATING",
+        // Bounded: if the drain script never answers, termination goes on after this long.
+        heartbeatTimeout: drainSeconds + HOOK_MARGIN_SECONDS,
+        defaultResult: "CONTINUE",
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${name}-complete-drain`,
+      { role: role.name, policy: group.arn.apply(completeLifecyclePolicy) },
+      { parent: this },
+    );
+
+    this.securityGroupId = securityGroup.id;
+    this.autoScalingGroupName = group.name;
+    this.passwordParameterName = password.name;
+    this.registerOutputs({
+      securityGroupId: this.securityGroupId,
+      autoScalingGroupName: this.autoScalingGroupName,
+      passwordParameterName: this.passwordParameterName,
+    });
+  }
+}
