@@ -1,0 +1,98 @@
+/**
+ * The nginx site: ACME challenges and a redirect on plain HTTP; on HTTPS the Jitsi Meet web app with its
+ * config.js, XMPP (WebSocket, BOSH) proxied to Prosody with the query string untouched, the ASAP key directory
+ * for RS256, and access logs with tokens redacted.
+ */
+import { isIP } from "node:net";
+import type { Deployment, RenderedFile } from "../deployment.ts";
+import { nginxHostname, nginxString } from "../escape/nginx.ts";
+import { URL_PATHS } from "../names.ts";
+import { compileTemplate } from "./compileTemplate.ts";
+import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
+
+/** Access log of the site (Debian's logrotate already rotates /var/log/nginx/*.log). */
+export const NGINX_ACCESS_LOG = "/var/log/nginx/jitsi-access.log";
+/** Prosody's HTTP server, reached over loopback only. */
+const PROSODY_HTTP_HOST = "127.0.0.1";
+
+interface NginxTemplateData {
+  readonly httpListen: readonly string[];
+  readonly httpsListen: readonly string[];
+  readonly serverName: string;
+  readonly accessLog: string;
+  readonly acmeChallengePath: string;
+  readonly acmeWebroot: string;
+  readonly httpsBase: string;
+  readonly certificate: string;
+  readonly certificateKey: string;
+  readonly webRoot: string;
+  readonly configJsPath: string;
+  readonly configJs: string;
+  readonly externalApiJs: string;
+  readonly websocketPath: string;
+  readonly boshPath: string;
+  readonly prosodyUrl: string;
+  readonly asapKeys: { readonly path: string; readonly dir: string } | false;
+}
+
+const template = compileTemplate<NginxTemplateData>("nginx-site.conf.hbs");
+
+function port(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new Error(`${field}: must be an integer from 1 to 65535, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** `listen` arguments: both address families in production, the one test address when overridden. */
+function listenOn(d: Deployment, portNumber: number): string[] {
+  const address = d.runtime?.bindAddress;
+  if (address === undefined) return [String(portNumber), `[::]:${String(portNumber)}`];
+  const family = isIP(address);
+  if (family === 0) throw new Error(`runtime.bindAddress: ${JSON.stringify(address)} is not an IP address`);
+  return [family === 6 ? `[${address}]:${String(portNumber)}` : `${address}:${String(portNumber)}`];
+}
+
+/** nginx's alias keeps the location's trailing slash semantics: a directory alias must end in one. */
+function withTrailingSlash(path: string): string {
+  return path.endsWith("/") ? path : `${path}/`;
+}
+
+export function renderNginxSite(d: Deployment): RenderedFile {
+  const paths = runtimeHostPaths(d);
+  const ports = runtimePorts(d);
+  const httpsPort = port(ports.https, "runtime.httpsPort");
+  const host = nginxHostname(d.domain, "domain");
+  const content = template({
+    httpListen: listenOn(d, port(ports.http, "runtime.httpPort")),
+    httpsListen: listenOn(d, httpsPort),
+    serverName: host,
+    accessLog: nginxString(underRoot(d, NGINX_ACCESS_LOG), "access log path"),
+    acmeChallengePath: URL_PATHS.acmeChallenge,
+    acmeWebroot: nginxString(paths.acmeWebroot, "ACME webroot"),
+    // Bare word: a validated hostname and a port hold nothing nginx would interpret.
+    httpsBase: httpsPort === 443 ? `https://${host}` : `https://${host}:${String(httpsPort)}`,
+    certificate: nginxString(paths.certificate, "certificate path"),
+    certificateKey: nginxString(paths.certificateKey, "certificate key path"),
+    webRoot: nginxString(paths.jitsiMeetWebRoot, "web root"),
+    configJsPath: URL_PATHS.configJs,
+    configJs: nginxString(paths.meetConfigJs, "config.js path"),
+    externalApiJs: nginxString(`${paths.jitsiMeetWebRoot}/libs/external_api.min.js`, "web root"),
+    websocketPath: URL_PATHS.websocket,
+    boshPath: URL_PATHS.bosh,
+    prosodyUrl: `http://${PROSODY_HTTP_HOST}:${String(port(ports.prosodyHttp, "runtime.prosodyHttpPort"))}`,
+    asapKeys:
+      d.auth.algorithm === "RS256"
+        ? { path: URL_PATHS.asapKeys, dir: nginxString(withTrailingSlash(paths.asapKeysDir), "ASAP key directory") }
+        : false,
+  });
+  return {
+    path: paths.nginxSite,
+    content,
+    mode: 0o644,
+    owner: "root",
+    group: "root",
+    effect: { service: "nginx", action: "reload" },
+    secret: false,
+  };
+}

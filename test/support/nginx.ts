@@ -1,0 +1,204 @@
+/**
+ * Runs the real nginx on a rendered site for tests: a main configuration of our own (prefix, pid, logs and temp
+ * paths under a temp dir, workers as root so they can read the temp tree), a self-signed certificate made with
+ * openssl where the site expects the issued one, loopback ports from freePort(). Reusable by any test that
+ * needs the site live (the certificate tests swap the certificate and call reload()).
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import type { Deployment, RenderedFile, RuntimeOverrides } from "../../templates/deployment.ts";
+import { nginxString } from "../../templates/escape/nginx.ts";
+import { NGINX_ACCESS_LOG, renderNginxSite } from "../../templates/files/nginx.ts";
+import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
+import { freePort } from "./ports.ts";
+
+const run = promisify(execFile);
+const NGINX = "/usr/sbin/nginx";
+const MIME_TYPES = "/etc/nginx/mime.types";
+
+/** Runtime overrides for a site on 127.0.0.1: fresh rootDir and ports. Merge in prosodyHttpPort as needed. */
+export async function nginxTestRuntime(): Promise<Required<Pick<RuntimeOverrides, "rootDir" | "httpPort" | "httpsPort" | "bindAddress">>> {
+  return {
+    rootDir: await mkdtemp(join(tmpdir(), "nginx-site-")),
+    httpPort: await freePort(),
+    httpsPort: await freePort(),
+    bindAddress: "127.0.0.1",
+  };
+}
+
+/** Writes a self-signed certificate (and its key) for `domain` at the given paths; returns the certificate PEM. */
+export async function writeSelfSignedCertificate(domain: string, certificatePath: string, keyPath: string): Promise<string> {
+  await mkdir(dirname(certificatePath), { recursive: true });
+  await mkdir(dirname(keyPath), { recursive: true });
+  await run("openssl", [
+    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    "-days", "2", "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain}`,
+    "-keyout", keyPath, "-out", certificatePath,
+  ]);
+  return readFile(certificatePath, "utf8");
+}
+
+export interface RunningNginx {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** PEM of the certificate nginx serves (trust it as `ca` in clients). */
+  readonly certificatePem: string;
+  /** The site's access log (redacted format). */
+  readonly accessLog: string;
+  readonly errorLog: string;
+  /** Re-reads configuration and certificates, as `systemctl reload nginx` does. */
+  reload(): Promise<void>;
+  /** Stops nginx and removes its temp dir (not the deployment's rootDir). */
+  stop(): Promise<void>;
+}
+
+/**
+ * `nginx -t` on the site inside a test main configuration; resolves with nginx's output, rejects with it.
+ * Creates the certificate and log directory the site needs if they are missing.
+ */
+export async function checkNginxSite(d: Deployment, site: RenderedFile = renderNginxSite(d)): Promise<string> {
+  const prepared = await prepare(d, site);
+  try {
+    const { stderr } = await run(NGINX, ["-t", "-p", prepared.prefix, "-c", prepared.mainConf]);
+    return stderr;
+  } catch (error) {
+    throw new Error(`nginx -t failed:\n${(error as { stderr?: string }).stderr ?? String(error)}`);
+  } finally {
+    await rm(prepared.prefix, { recursive: true, force: true });
+  }
+}
+
+/** Starts nginx with the site (rendered from `d` unless given) and waits until both ports accept connections. */
+export async function startNginx(d: Deployment, site: RenderedFile = renderNginxSite(d)): Promise<RunningNginx> {
+  const httpPort = d.runtime?.httpPort;
+  const httpsPort = d.runtime?.httpsPort;
+  if (httpPort === undefined || httpsPort === undefined || d.runtime?.rootDir === undefined) {
+    throw new Error("startNginx needs runtime.rootDir, httpPort and httpsPort (see nginxTestRuntime())");
+  }
+  const prepared = await prepare(d, site);
+  const child = spawn(NGINX, ["-p", prepared.prefix, "-c", prepared.mainConf], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const stop = async () => {
+    await stopChild(child);
+    await rm(prepared.prefix, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all([waitForPort(httpPort, child, () => stderr), waitForPort(httpsPort, child, () => stderr)]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    httpPort,
+    httpsPort,
+    certificatePem: prepared.certificatePem,
+    accessLog: underRoot(d, NGINX_ACCESS_LOG),
+    errorLog: prepared.errorLog,
+    reload: async () => {
+      const before = (await readFile(prepared.errorLog, "utf8").catch(() => "")).length;
+      child.kill("SIGHUP");
+      for (let i = 0; i < 200; i++) {
+        const added = (await readFile(prepared.errorLog, "utf8").catch(() => "")).slice(before);
+        // A rejected configuration keeps the old one running and logs [emerg]; success starts new workers.
+        if (added.includes("[emerg]")) throw new Error(`nginx refused the new configuration:\n${added}`);
+        if (/reconfiguring[\s\S]*start worker process/.test(added)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("nginx did not reload within 10 s");
+    },
+    stop,
+  };
+}
+
+interface Prepared {
+  readonly prefix: string;
+  readonly mainConf: string;
+  readonly errorLog: string;
+  readonly certificatePem: string;
+}
+
+async function prepare(d: Deployment, site: RenderedFile): Promise<Prepared> {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install the Debian package nginx-light`);
+  const root = d.runtime?.rootDir;
+  if (root === undefined || !site.path.startsWith(`${root}/`)) {
+    throw new Error(`the site must be rendered with runtime.rootDir so nothing is written outside it (path ${site.path})`);
+  }
+  const paths = runtimeHostPaths(d);
+  const certificatePem = existsSync(paths.certificate)
+    ? await readFile(paths.certificate, "utf8")
+    : await writeSelfSignedCertificate(d.domain, paths.certificate, paths.certificateKey);
+  await mkdir(dirname(underRoot(d, NGINX_ACCESS_LOG)), { recursive: true });
+  await mkdir(dirname(site.path), { recursive: true });
+  await writeFile(site.path, site.content, { mode: site.mode });
+
+  const prefix = await mkdtemp(join(tmpdir(), "nginx-prefix-"));
+  const errorLog = join(prefix, "error.log");
+  const mainConf = join(prefix, "nginx.conf");
+  const temp = (name: string) => join(prefix, name);
+  await writeFile(
+    mainConf,
+    [
+      "daemon off;",
+      "master_process on;",
+      "worker_processes 1;",
+      "user root;",
+      `pid ${join(prefix, "nginx.pid")};`,
+      `error_log ${errorLog} info;`,
+      "events { worker_connections 256; }",
+      "http {",
+      `    include ${MIME_TYPES};`,
+      "    default_type application/octet-stream;",
+      `    client_body_temp_path ${temp("body")};`,
+      `    proxy_temp_path ${temp("proxy")};`,
+      `    fastcgi_temp_path ${temp("fastcgi")};`,
+      `    uwsgi_temp_path ${temp("uwsgi")};`,
+      `    scgi_temp_path ${temp("scgi")};`,
+      `    include ${nginxString(site.path, "site path")};`,
+      "}",
+      "",
+    ].join("\n"),
+  );
+  return { prefix, mainConf, errorLog, certificatePem };
+}
+
+function waitForPort(portNumber: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) {
+        reject(new Error(`nginx exited (${String(child.exitCode)}):\n${log()}`));
+        return;
+      }
+      const socket = connect(portNumber, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nginx did not listen on ${String(portNumber)}:\n${log()}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // SIGQUIT: graceful stop of master and workers.
+    child.kill("SIGQUIT");
+  });
+}

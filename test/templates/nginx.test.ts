@@ -1,0 +1,240 @@
+import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { createServer, type Server } from "node:http";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+import type { Deployment } from "../../templates/deployment.ts";
+import { runtimeHostPaths } from "../../templates/files/hostRuntime.ts";
+import { renderNginxSite } from "../../templates/files/nginx.ts";
+import { hostPaths, URL_PATHS } from "../../templates/names.ts";
+import { checkNginxSite, nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { freePort } from "../support/ports.ts";
+import { sampleDeployment } from "./sampleDeployment.ts";
+
+const DOMAIN = "meet.example.com";
+const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
+
+interface Reply {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** One request to 127.0.0.1 with Host = the domain; HTTPS trusts only the test certificate. */
+function fetchFrom(
+  nginx: RunningNginx,
+  scheme: "http" | "https",
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const common = {
+      host: "127.0.0.1",
+      method: options.method ?? "GET",
+      path,
+      headers: { Host: DOMAIN, ...options.headers },
+    };
+    const onResponse = (response: import("node:http").IncomingMessage) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    };
+    const req =
+      scheme === "https"
+        ? httpsRequest({ ...common, port: nginx.httpsPort, ca: nginx.certificatePem, servername: DOMAIN }, onResponse)
+        : httpRequest({ ...common, port: nginx.httpPort }, onResponse);
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+async function put(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+}
+
+/** Lines nginx has written to the access log so far (it writes each line at request end). */
+async function accessLogLines(nginx: RunningNginx): Promise<string[]> {
+  return (await readFile(nginx.accessLog, "utf8")).split("\n").filter((line) => line !== "");
+}
+
+describe("renderNginxSite", () => {
+  it("is a public site file that reloads nginx", () => {
+    const d = sampleDeployment();
+    const file = renderNginxSite(d);
+    expect(file.path).toBe(hostPaths(DOMAIN).nginxSite);
+    expect(file.mode).toBe(0o644);
+    expect(file.secret).toBe(false);
+    expect(file.effect).toEqual({ service: "nginx", action: "reload" });
+    expect(file.content).toContain("listen 443 ssl http2;");
+    expect(file.content).toContain("listen [::]:80;");
+    expect(file.content).toContain(`ssl_certificate "${hostPaths(DOMAIN).certificate}";`);
+  });
+
+  it("rejects values nginx cannot hold", () => {
+    expect(() => renderNginxSite(sampleDeployment({ domain: "meet.example.com;}" }))).toThrow(/domain/);
+    expect(() => renderNginxSite(sampleDeployment({ domain: "~^.*$" }))).toThrow(/domain/);
+    expect(() => renderNginxSite(sampleDeployment({ domain: "*.example.com" }))).toThrow(/domain/);
+    expect(() => renderNginxSite(sampleDeployment({ runtime: { rootDir: "/tmp/$host" } }))).toThrow(/\$/);
+    expect(() => renderNginxSite(sampleDeployment({ runtime: { rootDir: "/tmp/a\nb" } }))).toThrow(/line breaks/);
+    expect(() => renderNginxSite(sampleDeployment({ runtime: { bindAddress: "0.0.0.0; evil" } }))).toThrow(
+      /bindAddress/,
+    );
+    expect(() => renderNginxSite(sampleDeployment({ runtime: { httpsPort: 70000 } }))).toThrow(/httpsPort/);
+  });
+
+  it("passes nginx -t for HS256 and RS256 deployments", async () => {
+    for (const auth of [
+      sampleDeployment().auth,
+      { algorithm: "RS256", appId: "app", publicKeys: {} } as const,
+    ]) {
+      const runtime = await nginxTestRuntime();
+      try {
+        const output = await checkNginxSite(sampleDeployment({ auth, runtime }));
+        expect(output).toMatch(/test is successful/);
+      } finally {
+        await rm(runtime.rootDir, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
+describe("the rendered site in a real nginx", () => {
+  let nginx: RunningNginx;
+  let d: Deployment;
+  let upstream: Server;
+  let wss: WebSocketServer;
+  const seen: { url: string; host: string | undefined; upgrade: boolean }[] = [];
+
+  beforeAll(async () => {
+    // A stand-in for Prosody's HTTP port that records what nginx forwards.
+    const prosodyHttpPort = await freePort();
+    upstream = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: false });
+      res.writeHead(200, { "Content-Type": "text/xml" });
+      res.end("<body/>");
+    });
+    wss = new WebSocketServer({ server: upstream });
+    wss.on("connection", (socket, req) => {
+      seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: true });
+      socket.on("message", (data) => socket.send(`echo:${data.toString()}`));
+    });
+    await new Promise<void>((resolve) => upstream.listen(prosodyHttpPort, "127.0.0.1", resolve));
+
+    const runtime = { ...(await nginxTestRuntime()), prosodyHttpPort };
+    d = sampleDeployment({ runtime, auth: { algorithm: "RS256", appId: "app", publicKeys: {} } });
+    const paths = runtimeHostPaths(d);
+    await put(`${paths.jitsiMeetWebRoot}/index.html`, '<html><script><!--#include virtual="/config.js" --></script></html>\n');
+    await put(`${paths.jitsiMeetWebRoot}/libs/app.bundle.min.js`, "// app\n");
+    await put(paths.meetConfigJs, "var config = { hosts: { domain: 'meet.example.com' } };\n");
+    await put(`${paths.acmeWebroot}${URL_PATHS.acmeChallenge}challenge-token-1`, "challenge-token-1.thumbprint");
+    await put(`${paths.asapKeysDir}/0123abcd.pem`, "-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n");
+    nginx = await startNginx(d);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    wss?.close();
+    await new Promise((resolve) => upstream?.close(resolve));
+    if (d?.runtime?.rootDir) await rm(d.runtime.rootDir, { recursive: true, force: true });
+  });
+
+  it("proxies the XMPP WebSocket with the query string intact and Host = the domain", async () => {
+    const query = `?room=daily-standup&token=${TOKEN}&extra=a%20b`;
+    const socket = new WebSocket(`wss://127.0.0.1:${String(nginx.httpsPort)}${URL_PATHS.websocket}${query}`, "xmpp", {
+      headers: { Host: DOMAIN },
+      ca: nginx.certificatePem,
+      servername: DOMAIN,
+    });
+    const echoed = await new Promise<string>((resolve, reject) => {
+      socket.once("open", () => socket.send("<open/>"));
+      socket.once("message", (data) => resolve(data.toString()));
+      socket.once("error", reject);
+    });
+    socket.close();
+    expect(echoed).toBe("echo:<open/>");
+    expect(seen).toContainEqual({ url: `${URL_PATHS.websocket}${query}`, host: DOMAIN, upgrade: true });
+  });
+
+  it("proxies BOSH with the query string intact", async () => {
+    const reply = await fetchFrom(nginx, "https", `${URL_PATHS.bosh}?token=${TOKEN}`, { method: "POST", body: "<body/>" });
+    expect(reply.status).toBe(200);
+    expect(seen).toContainEqual({ url: `${URL_PATHS.bosh}?token=${TOKEN}`, host: DOMAIN, upgrade: false });
+  });
+
+  it("redacts tokens from the access log, in the URI and in the Referer", async () => {
+    await fetchFrom(nginx, "https", `/roomname?jwt=${TOKEN}`);
+    await fetchFrom(nginx, "https", "/libs/app.bundle.min.js", { headers: { Referer: `https://${DOMAIN}/roomname?jwt=${TOKEN}` } });
+    await fetchFrom(nginx, "https", `/roomname?x=%74oken%3D${TOKEN}`);
+    await fetchFrom(nginx, "http", `/other?jwt=${TOKEN}`);
+    const lines = await accessLogLines(nginx);
+    const log = lines.join("\n");
+    expect(log).not.toContain(TOKEN);
+    expect(log).not.toContain(TOKEN.slice(10, 40));
+    expect(log).toContain("/roomname?[redacted]");
+    expect(log).toContain(`"https://${DOMAIN}/roomname?[redacted]"`);
+    expect(log).toContain(`${URL_PATHS.websocket}?[redacted]`);
+    expect(log).toContain(`${URL_PATHS.bosh}?[redacted]`);
+    expect(log).toContain("/other?[redacted]");
+    // The rest of the line is still useful.
+    expect(lines.some((line) => /"GET \/libs\/app\.bundle\.min\.js HTTP\/1\.1" 200 /.test(line))).toBe(true);
+  });
+
+  it("serves ACME challenges on the plain port and redirects everything else to HTTPS", async () => {
+    const challenge = await fetchFrom(nginx, "http", `${URL_PATHS.acmeChallenge}challenge-token-1`);
+    expect(challenge.status).toBe(200);
+    expect(challenge.body).toBe("challenge-token-1.thumbprint");
+    expect((await fetchFrom(nginx, "http", `${URL_PATHS.acmeChallenge}missing`)).status).toBe(404);
+    const redirect = await fetchFrom(nginx, "http", "/some-room?jwt=abc");
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.location).toBe(`https://${DOMAIN}:${String(nginx.httpsPort)}/some-room?jwt=abc`);
+  });
+
+  it("serves the app for room paths, with config.js included from its own file", async () => {
+    const room = await fetchFrom(nginx, "https", "/some-room");
+    expect(room.status).toBe(200);
+    expect(room.body).toContain("var config = { hosts: { domain: 'meet.example.com' } };");
+    expect(room.body).not.toContain("#include");
+    expect(room.headers["strict-transport-security"]).toBe("max-age=63072000");
+    const configJs = await fetchFrom(nginx, "https", URL_PATHS.configJs);
+    expect(configJs.body).toContain("var config");
+    expect((await fetchFrom(nginx, "https", "/libs/app.bundle.min.js")).body).toBe("// app\n");
+    expect((await fetchFrom(nginx, "https", "/libs/missing.js")).status).toBe(404);
+  });
+
+  it("serves the ASAP public keys for RS256", async () => {
+    const key = await fetchFrom(nginx, "https", `${URL_PATHS.asapKeys}0123abcd.pem`);
+    expect(key.status).toBe(200);
+    expect(key.body).toContain("BEGIN PUBLIC KEY");
+    expect((await fetchFrom(nginx, "https", URL_PATHS.asapKeys)).status).toBe(403);
+  });
+
+  it("reloads after a configuration change", async () => {
+    await nginx.reload();
+    expect((await fetchFrom(nginx, "https", URL_PATHS.configJs)).status).toBe(200);
+  });
+});
+
+describe("hostile characters in paths", () => {
+  it("come out as data: nginx serves config.js from a root dir full of quotes, braces and semicolons", async () => {
+    const base = await nginxTestRuntime();
+    const rootDir = `${base.rootDir}/we"ird; } { # 'dir' \\ ünï`;
+    const d = sampleDeployment({ runtime: { ...base, rootDir } });
+    const nginx = await startNginx(d).catch(async (error: unknown) => {
+      await rm(base.rootDir, { recursive: true, force: true });
+      throw error;
+    });
+    try {
+      await put(runtimeHostPaths(d).meetConfigJs, "var config = {};\n");
+      const reply = await fetchFrom(nginx, "https", URL_PATHS.configJs);
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe("var config = {};\n");
+    } finally {
+      await nginx.stop();
+      await rm(base.rootDir, { recursive: true, force: true });
+    }
+  });
+});
