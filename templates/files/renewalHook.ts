@@ -1,0 +1,42 @@
+/** The certbot deploy hook: after each renewal, reload what presents the certificate. */
+import { dirname } from "node:path";
+import type { Deployment, RenderedFile } from "../deployment.ts";
+import { shellQuote } from "../escape/shell.ts";
+import type { ServiceName } from "../names.ts";
+import { compileTemplate } from "./compileTemplate.ts";
+import { runtimeHostPaths } from "./hostRuntime.ts";
+
+/**
+ * Services that present the Let's Encrypt certificate. Only nginx terminates TLS for browsers; Prosody is
+ * reached through nginx and uses its own certificates for the internal auth domain.
+ */
+export const CERTIFICATE_CONSUMERS: readonly ServiceName[] = ["nginx"];
+
+interface RenewalHookTemplateData {
+  readonly lineage: string;
+  readonly contact: string;
+  readonly reloads: readonly string[];
+  readonly reloadedNames: string;
+}
+
+const template = compileTemplate<RenewalHookTemplateData>("renewal-hook.sh.hbs");
+
+export function renderRenewalHook(d: Deployment): RenderedFile {
+  const paths = runtimeHostPaths(d);
+  const content = template({
+    lineage: shellQuote(dirname(paths.certificate), "domain"),
+    contact: shellQuote(d.letsEncryptEmail ?? "", "letsEncryptEmail"),
+    reloads: CERTIFICATE_CONSUMERS.map((service) => shellQuote(service, "service")),
+    // Service names are fixed identifiers (names.ts), safe inside the double-quoted message.
+    reloadedNames: CERTIFICATE_CONSUMERS.join(" "),
+  });
+  return {
+    path: paths.renewalHook,
+    content,
+    mode: 0o755,
+    owner: "root",
+    group: "root",
+    effect: null,
+    secret: false,
+  };
+}
