@@ -153,6 +153,22 @@ export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
   return problems;
 }
 
+const DOMAIN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
+// A Debian version as apt takes it after `=` (the jitsi-meet metapackage's, e.g. 2.0.10184-1).
+const DEBIAN_VERSION = /^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/;
+
+/** Problems with the deployment values the pool copies into each instance's boot environment. */
+export function deploymentProblems(domain: unknown, jitsiVersion: unknown): BridgePoolProblem[] {
+  const problems: BridgePoolProblem[] = [];
+  if (typeof domain !== "string" || !DOMAIN.test(domain)) {
+    problems.push(problem("domain", "must be a lower-case fully qualified domain name like meet.example.com", domain));
+  }
+  if (typeof jitsiVersion !== "string" || !DEBIAN_VERSION.test(jitsiVersion)) {
+    problems.push(problem("jitsiVersion", "must be a jitsi-meet package version like 2.0.10184-1", jitsiVersion));
+  }
+  return problems;
+}
+
 export type Architecture = "x86_64" | "arm64";
 
 /** Graviton families carry a `g` among the letters after the generation digit (t4g, c7gn, im4gn, x2gd), plus a1. */

@@ -18,6 +18,7 @@ import {
 import {
   type Architecture,
   BridgePoolConfigError,
+  deploymentProblems,
   instanceProblems,
   subnetIdProblems,
 } from "./bridgePoolConfig.ts";
@@ -169,6 +170,7 @@ export function bridgeUserData(input: BridgeUserDataInput): string {
 
 function validate(args: VideobridgePoolArgs): void {
   const problems = [
+    ...deploymentProblems(args.domain, args.jitsiVersion),
     ...instanceProblems(args.count, args.instanceType, args.architecture),
     ...subnetIdProblems(args.subnetIds),
   ];

@@ -8,6 +8,9 @@ set -euo pipefail
 POOL_ENV=${POOL_ENV:-/etc/jitsi-bridge/pool.env}
 # shellcheck source=/dev/null
 . "$POOL_ENV"
+# Tests write under a scratch root instead of the real file system; on an instance it is empty.
+ROOT=${BRIDGE_ROOT:-}
+RETRY_SECONDS=${RETRY_SECONDS:-5}
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -22,7 +25,7 @@ retry() {
       return 1
     fi
     n=$((n + 1))
-    sleep 5
+    sleep "$RETRY_SECONDS"
   done
 }
 
@@ -33,16 +36,19 @@ if ! command -v aws >/dev/null 2>&1; then
 fi
 
 # Jitsi's apt repository, keyring as the handbook sets it up.
-retry 5 curl -fsSL "$JITSI_APT_KEY_URL" -o /run/jitsi-key.gpg.key
-gpg --batch --yes --dearmor -o /usr/share/keyrings/jitsi-keyring.gpg /run/jitsi-key.gpg.key
-rm -f /run/jitsi-key.gpg.key
-echo "deb [signed-by=/usr/share/keyrings/jitsi-keyring.gpg] $JITSI_APT_REPO stable/" >/etc/apt/sources.list.d/jitsi-stable.list
+keyring=/usr/share/keyrings/jitsi-keyring.gpg
+install -d -m 0755 "$ROOT/run" "$ROOT$(dirname "$keyring")" "$ROOT/etc/apt/sources.list.d"
+retry 5 curl -fsSL "$JITSI_APT_KEY_URL" -o "$ROOT/run/jitsi-key.gpg.key"
+gpg --batch --yes --dearmor -o "$ROOT$keyring" "$ROOT/run/jitsi-key.gpg.key"
+rm -f "$ROOT/run/jitsi-key.gpg.key"
+echo "deb [signed-by=$keyring] $JITSI_APT_REPO stable/" >"$ROOT/etc/apt/sources.list.d/jitsi-stable.list"
 retry 5 apt-get update
 
 # One pin for the whole deployment: the jitsi-meet metapackage depends on exactly one jitsi-videobridge2 version,
 # and Jicofo refuses to mix bridge versions in a conference.
-jvb_version=$(apt-cache show "jitsi-meet=$JITSI_VERSION" |
-  sed -n 's/.*jitsi-videobridge2 (= \([^)]*\)).*/\1/p' | head -n 1)
+# (apt-cache fails for an unknown version; the message below says what that means.)
+record=$(apt-cache show "jitsi-meet=$JITSI_VERSION" 2>/dev/null) || record=""
+jvb_version=$(sed -n 's/.*jitsi-videobridge2 (= \([^)]*\)).*/\1/p' <<<"$record" | head -n 1)
 if [ -z "$jvb_version" ]; then
   log "jitsi-meet=$JITSI_VERSION is not in Jitsi's repository: cannot tell which jitsi-videobridge2 to install"
   exit 1
@@ -51,20 +57,21 @@ fi
 echo "jitsi-videobridge2 jitsi-videobridge/jvb-hostname string $XMPP_DOMAIN" | debconf-set-selections
 
 # The rendered jvb.conf goes in before the package: postinst writes its default only when the file is absent,
-# and the first start then already uses ours.
-install -d -m 0750 "$(dirname "$JVB_CONF")"
-install -m 0644 "$STAGED_JVB_CONF" "$JVB_CONF"
+# and the first start then already uses ours. No secret in it; the bridge (user jvb) must read it.
+install -d -m 0750 "$ROOT$(dirname "$JVB_CONF")"
+install -m 0644 "$STAGED_JVB_CONF" "$ROOT$JVB_CONF"
 
 # Identity before every start (root, via "+"), so a stop/start that changes the public IP or a rotated password
 # is picked up. systemd reads EnvironmentFile= after ExecStartPre= has run.
-install -d -m 0755 "/etc/systemd/system/$BRIDGE_SERVICE.service.d"
-cat >"/etc/systemd/system/$BRIDGE_SERVICE.service.d/pool-identity.conf" <<UNIT
+units="$ROOT/etc/systemd/system"
+install -d -m 0755 "$units/$BRIDGE_SERVICE.service.d"
+cat >"$units/$BRIDGE_SERVICE.service.d/pool-identity.conf" <<UNIT
 [Service]
 ExecStartPre=+$IDENTITY_SCRIPT
 EnvironmentFile=-$IDENTITY_ENV
 UNIT
 
-cat >/etc/systemd/system/jitsi-bridge-drain.service <<UNIT
+cat >"$units/jitsi-bridge-drain.service" <<UNIT
 [Unit]
 Description=Drain this videobridge before its Auto Scaling Group terminates the instance
 After=$BRIDGE_SERVICE.service

@@ -24,6 +24,7 @@ const PARAMETER = "/jitsi/test/jvb-password";
 const ASG = "jitsi-test-pool";
 const DOMAIN = "meet.example.com";
 const SIGNALLING_PRIVATE_IP = "10.0.1.23";
+const JVB_VERSION = "2.3-219-g9bd8e9ae-1";
 
 describe("bridge scripts pass shellcheck", () => {
   it.each(["bridge-boot.sh", "bridge-identity.sh", "bridge-drain.sh"])("%s", async (script) => {
@@ -103,9 +104,11 @@ describe("bridge scripts on a simulated instance", () => {
     mkdirSync(bin);
     calls = join(dir, "calls.log");
     // Recorders: one line per call. `aws` answers the two calls the scripts make.
-    const recorder = (name: string, body: string) => {
-      writeFileSync(join(bin, name), `#!/bin/bash\necho "${name} $*" >>"$CALLS"\n${body}\n`);
-      chmodSync(join(bin, name), 0o755);
+    const bootBin = join(dir, "boot-bin");
+    mkdirSync(bootBin);
+    const recorder = (name: string, body: string, into = bin) => {
+      writeFileSync(join(into, name), `#!/bin/bash\necho "${name} $*" >>"$CALLS"\n${body}\n`);
+      chmodSync(join(into, name), 0o755);
     };
     recorder(
       "aws",
@@ -113,6 +116,26 @@ describe("bridge scripts on a simulated instance", () => {
     );
     recorder("systemctl", ":");
     recorder("graceful-shutdown", 'exec sleep "${STUB_GRACEFUL_SECONDS:-0}"');
+    // For the boot script only (the others use the real curl): tools that would reach the network or change
+    // this machine.
+    const writeOutput = 'while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then echo "$0 output" >"$2"; fi; shift; done';
+    recorder("curl", writeOutput, bootBin);
+    recorder("gpg", writeOutput, bootBin);
+    recorder(
+      "apt-cache",
+      `[ "$*" = "show jitsi-meet=2.0.10184-1" ] || exit 100\nprintf '%s\\n' "Package: jitsi-meet" "Version: 2.0.10184-1" ` +
+        `"Pre-Depends: jitsi-videobridge2 (= ${JVB_VERSION})" "Depends: jicofo (= 1.0-1139-1), jitsi-meet-web (= 1.0.8800-1)"`,
+      bootBin,
+    );
+    // Records what is in place when the package would install: the config and the drop-in must be there first.
+    recorder(
+      "apt-get",
+      'if [ "$1" = install ]; then for f in etc/jitsi/videobridge/jvb.conf etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf; do [ -f "$BRIDGE_ROOT/$f" ] && echo "present $f" >>"$CALLS"; done; fi',
+      bootBin,
+    );
+    recorder("debconf-set-selections", 'echo "  stdin: $(cat)" >>"$CALLS"', bootBin);
+    recorder("apt-mark", ":", bootBin);
+    recorder("snap", ":", bootBin);
 
     const files = userDataFiles();
     for (const [path, content] of files) {
@@ -146,6 +169,57 @@ describe("bridge scripts on a simulated instance", () => {
 
   const script = (path: string) => join(dir, path.replaceAll("/", "_"));
   const recorded = () => readFileSync(calls, "utf8").trim().split("\n");
+
+  /** Runs the boot script under a scratch root, with only the stubs and the base system on PATH. */
+  function boot(extra: NodeJS.ProcessEnv = {}) {
+    const root = join(dir, "root");
+    mkdirSync(root, { recursive: true });
+    writeFileSync(env.POOL_ENV!, `STAGED_JVB_CONF='${script(BRIDGE_INSTANCE_PATHS.stagedJvbConf)}'\n`, { flag: "a" });
+    return run("bash", [script(BRIDGE_INSTANCE_PATHS.bootScript)], {
+      env: { ...env, PATH: `${join(dir, "boot-bin")}:${join(dir, "bin")}:/usr/bin:/bin`, BRIDGE_ROOT: root, RETRY_SECONDS: "0", ...extra },
+    }).then(() => root);
+  }
+
+  it("boot: installs the bridge version jitsi-meet pins, config and identity hook first, then starts it", async () => {
+    rmSync(join(dir, "bin", "aws")); // a fresh Ubuntu image has no AWS CLI
+    const root = await boot();
+    expect(recorded()).toEqual([
+      "snap install aws-cli --classic",
+      "curl -fsSL https://download.jitsi.org/jitsi-key.gpg.key -o " + join(root, "run/jitsi-key.gpg.key"),
+      "gpg --batch --yes --dearmor -o " + join(root, "usr/share/keyrings/jitsi-keyring.gpg") + " " + join(root, "run/jitsi-key.gpg.key"),
+      "apt-get update",
+      "apt-cache show jitsi-meet=2.0.10184-1",
+      "debconf-set-selections ",
+      `  stdin: jitsi-videobridge2 jitsi-videobridge/jvb-hostname string ${DOMAIN}`,
+      "systemctl daemon-reload",
+      `apt-get install -y --no-install-recommends jitsi-videobridge2=${JVB_VERSION} jq curl`,
+      "present etc/jitsi/videobridge/jvb.conf",
+      "present etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf",
+      "apt-mark hold jitsi-videobridge2",
+      "systemctl enable --now jitsi-bridge-drain.service",
+      "systemctl enable jitsi-videobridge2",
+      "systemctl restart jitsi-videobridge2",
+    ]);
+    const jvbConf = join(root, "etc/jitsi/videobridge/jvb.conf");
+    expect(readFileSync(jvbConf, "utf8")).toBe(poolBridgeJvbConf(DOMAIN, SIGNALLING_PRIVATE_IP));
+    expect(statSync(jvbConf).mode & 0o777).toBe(0o644);
+    expect(readFileSync(join(root, "etc/apt/sources.list.d/jitsi-stable.list"), "utf8")).toBe(
+      "deb [signed-by=/usr/share/keyrings/jitsi-keyring.gpg] https://download.jitsi.org stable/\n",
+    );
+    expect(readFileSync(join(root, "etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf"), "utf8")).toBe(
+      `[Service]\nExecStartPre=+${BRIDGE_INSTANCE_PATHS.identityScript}\nEnvironmentFile=-${join(dir, "run", "identity.env")}\n`,
+    );
+    expect(readFileSync(join(root, "etc/systemd/system/jitsi-bridge-drain.service"), "utf8")).toContain(
+      `ExecStart=${BRIDGE_INSTANCE_PATHS.drainScript}\n`,
+    );
+  });
+
+  it("boot: stops before installing anything when the pinned jitsi-meet version is unknown", async () => {
+    writeFileSync(env.POOL_ENV!, "JITSI_VERSION='9.9.9-1'\n", { flag: "a" });
+    const error = await boot().catch((e: { stderr: string }) => e);
+    expect((error as { stderr: string }).stderr).toContain("jitsi-meet=9.9.9-1 is not in Jitsi's repository");
+    expect(recorded().filter((line) => line.startsWith("apt-get install"))).toEqual([]);
+  });
 
   it("identity: writes addresses, nickname and the SSM password root-only, reading metadata over IMDSv2", async () => {
     await run("bash", [script(BRIDGE_INSTANCE_PATHS.identityScript)], { env });
