@@ -109,7 +109,7 @@ export class JitsiHost extends pulumi.ComponentResource {
     );
 
     this.association = new aws.ec2.EipAssociation(
-      `${name}-eip`,
+      `${name}-eip-association`,
       { instanceId: this.instance.id, allocationId: args.elasticIp.allocationId },
       { parent: this },
     );

@@ -1,0 +1,239 @@
+/**
+ * Runs the real Pulumi program (infra/index.ts) against `pulumi.runtime.setMocks` and records what it would
+ * register: every resource's type, name and inputs (secrets still wrapped), the explicit `dependsOn` of each, and
+ * the stack outputs with their secretness. Each run gets a fresh module graph so scenarios never bleed.
+ *
+ * The mocks only stand in for AWS/Random/TLS (no cloud or provider plugins here): they echo inputs back and add
+ * the few computed fields the program reads (IPs, ids, generated passwords and keys).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import type { RenderedFile } from "../../templates/deployment.ts";
+
+/** What the mocked providers hand out; tests scan for these values. */
+export const MOCK = {
+  amiId: "ami-0123456789abcdef0",
+  zoneId: "Z0EXAMPLE12345",
+  vpcId: "vpc-0123456789abcdef0",
+  subnetId: "subnet-0123456789abcdef0",
+  publicIp: "198.51.100.7",
+  privateIp: "10.0.1.23",
+  /** RandomPassword results are derived from the resource name, so they are stable across runs. */
+  password: (name: string) => `MockPw${name.replace(/[^A-Za-z0-9]/g, "")}Zq81xR4vT0pL6nW2`,
+  privateKey: (name: string) =>
+    `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCKPRIVATEKEY${name.replace(/[^A-Za-z0-9]/g, "")}b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n`,
+  publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKeyForTests",
+} as const;
+
+/** A valid stack config; scenarios override single keys. */
+export function baseConfig(): Record<string, string> {
+  return {
+    "aws:region": "eu-central-1",
+    "jitsi:domain": "meet.example.com",
+    "jitsi:hostedZone": "example.com",
+    "jitsi:letsEncryptEmail": "ops@example.com",
+    "jitsi:jitsiVersion": "2.0.10184-1",
+    "jitsi:adminCidrs": JSON.stringify(["203.0.113.7/32", "2001:db8::/48"]),
+    "jitsi:appId": "example-app",
+    "jitsi:appSecret": "test-app-secret-6f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
+  };
+}
+
+export const SECRET_SIG = pulumi.runtime.specialSecretSig;
+const SIG_KEY = pulumi.runtime.specialSigKey;
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  /** Inputs as the engine would receive them; secret values are `{ [sig]: secretSig, value }` wrappers. */
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface RecordedOutput {
+  readonly value: unknown;
+  readonly secret: boolean;
+}
+
+export interface ProgramRun {
+  readonly resources: RecordedResource[];
+  /** Explicit dependsOn, by resource name. */
+  readonly dependsOn: Map<string, string[]>;
+  readonly outputs: Record<string, RecordedOutput>;
+  /** Every provider function the program called (getAmi, getZone…), with its arguments. */
+  readonly calls: { token: string; inputs: Record<string, unknown> }[];
+}
+
+export interface RunOptions {
+  /** Stands in for a template edit: post-processes the real renderer's output. */
+  readonly editRendered?: (files: RenderedFile[]) => RenderedFile[];
+}
+
+function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case "aws:ec2/eip:Eip":
+      return { ...inputs, publicIp: MOCK.publicIp, allocationId: `eipalloc-${name}` };
+    case "aws:ec2/instance:Instance":
+      return { ...inputs, privateIp: MOCK.privateIp, subnetId: inputs.subnetId ?? MOCK.subnetId };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: MOCK.password(name) };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
+    case "aws:ec2/keyPair:KeyPair":
+      return { ...inputs, keyName: name };
+    case "aws:route53/record:Record":
+      return { ...inputs, fqdn: inputs.name };
+    default:
+      return inputs;
+  }
+}
+
+async function resolved<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+/** Waits until no new resource has been registered for a few event-loop rounds. */
+async function settle(count: () => number): Promise<void> {
+  let stable = 0;
+  let last = -1;
+  while (stable < 5) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (count() === last) stable++;
+    else {
+      stable = 0;
+      last = count();
+    }
+  }
+}
+
+/**
+ * Imports infra/index.ts under mocks with the given config. Resolves with what was registered, or rejects with
+ * the program's error (then `registered()` on the error's `run` tells how many resources got through).
+ */
+export async function runProgram(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
+  vi.resetModules();
+  const resources: RecordedResource[] = [];
+  const calls: ProgramRun["calls"] = [];
+  const dependsOn = new Map<string, string[]>();
+  const pendingDeps: Promise<void>[] = [];
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+        return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs as Record<string, unknown>) };
+      },
+      call(args) {
+        calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+        switch (args.token) {
+          case "aws:ec2/getAmi:getAmi":
+            return { id: MOCK.amiId, imageId: MOCK.amiId, architecture: "x86_64", name: "ubuntu/images/mock" };
+          case "aws:route53/getZone:getZone":
+            return { id: MOCK.zoneId, zoneId: MOCK.zoneId, name: args.inputs.name ?? "example.com" };
+          case "aws:ec2/getVpc:getVpc":
+            return { id: MOCK.vpcId };
+          case "aws:ec2/getSubnet:getSubnet":
+            return { id: args.inputs.id, vpcId: MOCK.vpcId };
+          default:
+            throw new Error(`unmocked provider function ${args.token}`);
+        }
+      },
+    },
+    "jitsi",
+    "dev",
+    false,
+  );
+  const secretKeys = Object.keys(config).filter((k) => k === "jitsi:appSecret");
+  pulumi.runtime.setAllConfig(config, secretKeys);
+
+  if (options.editRendered !== undefined) {
+    const edit = options.editRendered;
+    vi.doMock("../../templates/render.ts", async (importOriginal) => {
+      const real = await importOriginal<typeof import("../../templates/render.ts")>();
+      return { ...real, renderFiles: (d: Parameters<typeof real.renderFiles>[0]) => edit(real.renderFiles(d)) };
+    });
+  } else {
+    vi.doUnmock("../../templates/render.ts");
+  }
+
+  // Records each resource's explicit dependsOn through the component's transformations (applied SDK-side).
+  vi.doMock("../../infra/jitsiServer.ts", async (importOriginal) => {
+    const real = await importOriginal<typeof import("../../infra/jitsiServer.ts")>();
+    const record: pulumi.ResourceTransformation = (args) => {
+      const deps = args.opts.dependsOn;
+      // This program passes plain Resource lists; an Input-wrapped list would show up here as an Output.
+      const list = (deps === undefined ? [] : Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[];
+      pendingDeps.push(
+        Promise.all(list.map((d) => resolved(d.urn))).then((urns) => {
+          dependsOn.set(args.name, urns.map((u) => u.split("::").pop() ?? u));
+        }),
+      );
+      return undefined;
+    };
+    class RecordedJitsiServer extends real.JitsiServer {
+      constructor(name: string, args: ConstructorParameters<typeof real.JitsiServer>[1], opts?: pulumi.ComponentResourceOptions) {
+        super(name, args, { ...opts, transformations: [...(opts?.transformations ?? []), record] });
+      }
+    }
+    return { ...real, JitsiServer: RecordedJitsiServer };
+  });
+
+  let program: Record<string, unknown>;
+  try {
+    program = await import("../../infra/index.ts");
+  } catch (error) {
+    await settle(() => resources.length + calls.length);
+    throw Object.assign(error as Error, { registered: resources.length, calls: calls.length });
+  }
+
+  const outputs: Record<string, RecordedOutput> = {};
+  for (const [key, value] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = { value: await resolved(value), secret: await pulumi.isSecret(value) };
+    } else if (value !== undefined && typeof value !== "function") {
+      outputs[key] = { value, secret: false };
+    }
+  }
+  await settle(() => resources.length);
+  await Promise.all(pendingDeps);
+  return { resources, dependsOn, outputs, calls };
+}
+
+/** True for a `{ [sig]: secretSig, value }` wrapper. */
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** Every plain (not secret-wrapped) string inside a value, with its path. */
+export function plainStrings(value: unknown, path = ""): { path: string; text: string }[] {
+  if (typeof value === "string") return [{ path, text: value }];
+  if (isSecretWrapper(value)) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => plainStrings(v, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).flatMap(([k, v]) => plainStrings(v, path === "" ? k : `${path}.${k}`));
+  }
+  return [];
+}
+
+/** Every string inside a value, including secret-wrapped ones. */
+export function allStrings(value: unknown): string[] {
+  if (typeof value === "string") return [value];
+  if (isSecretWrapper(value)) return allStrings(value.value);
+  if (Array.isArray(value)) return value.flatMap(allStrings);
+  if (typeof value === "object" && value !== null) return Object.values(value).flatMap(allStrings);
+  return [];
+}
+
+export const byType = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
+
+export function only(run: ProgramRun, type: string): RecordedResource {
+  const found = byType(run, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** Unwraps a possibly secret-wrapped value. */
+export function reveal(value: unknown): unknown {
+  return isSecretWrapper(value) ? reveal(value.value) : value;
+}
+
+export const COMMAND = "command:remote:Command";

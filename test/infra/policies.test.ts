@@ -1,0 +1,211 @@
+/**
+ * Policies over what the program registers, run against the real program under mocks: ports, IMDSv2, disk,
+ * DNS, AMI lookup, step ordering, outputs.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { hostPaths, PORTS, SERVICES } from "../../templates/names.ts";
+import { STACK_OUTPUTS } from "../../token/stackOutputs.ts";
+import { baseConfig, byType, COMMAND, MOCK, only, reveal, runProgram, type ProgramRun } from "./harness.ts";
+
+const SG = "aws:ec2/securityGroup:SecurityGroup";
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const INSTANCE = "aws:ec2/instance:Instance";
+const RECORD = "aws:route53/record:Record";
+const EIP = "aws:ec2/eip:Eip";
+
+let run: ProgramRun;
+beforeAll(async () => {
+  run = await runProgram(baseConfig());
+});
+
+const commands = () => byType(run, COMMAND);
+const commandNamed = (suffix: string) => {
+  const found = commands().filter((c) => c.name.endsWith(suffix));
+  expect(found, suffix).toHaveLength(1);
+  return found[0]!;
+};
+
+describe("security group", () => {
+  it("opens exactly 443/tcp, 80/tcp, 10000/udp to the world and 22/tcp to the admin CIDRs", () => {
+    const rules = byType(run, INGRESS).map((r) => {
+      const i = r.inputs as Record<string, unknown>;
+      return `${String(i.ipProtocol)} ${String(i.fromPort)}-${String(i.toPort)} ${String(i.cidrIpv4 ?? i.cidrIpv6)}`;
+    });
+    expect(rules.sort()).toEqual(
+      [
+        `tcp ${PORTS.publicHttps}-${PORTS.publicHttps} 0.0.0.0/0`,
+        `tcp ${PORTS.publicHttp}-${PORTS.publicHttp} 0.0.0.0/0`,
+        `udp ${PORTS.publicMediaUdp}-${PORTS.publicMediaUdp} 0.0.0.0/0`,
+        `tcp ${PORTS.ssh}-${PORTS.ssh} 203.0.113.7/32`,
+        `tcp ${PORTS.ssh}-${PORTS.ssh} 2001:db8::/48`,
+      ].sort(),
+    );
+  });
+
+  it("has no inline ingress and no other kind of ingress rule", () => {
+    expect(only(run, SG).inputs.ingress ?? []).toEqual([]);
+    expect(byType(run, "aws:ec2/securityGroupRule:SecurityGroupRule")).toEqual([]);
+    for (const rule of byType(run, INGRESS)) {
+      expect(rule.inputs.securityGroupId).toBe(`${only(run, SG).name}-id`);
+    }
+  });
+
+  it("allows all egress (apt, ACME, STUN)", () => {
+    const egress = byType(run, EGRESS).map((r) => `${String(r.inputs.ipProtocol)} ${String(r.inputs.cidrIpv4 ?? r.inputs.cidrIpv6)}`);
+    expect(egress.sort()).toEqual(["-1 0.0.0.0/0", "-1 ::/0"]);
+  });
+});
+
+describe("instance", () => {
+  it("requires IMDSv2 with a hop limit of 1", () => {
+    expect(only(run, INSTANCE).inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 });
+  });
+
+  it("boots from an encrypted gp3 root volume of the configured size", () => {
+    expect(only(run, INSTANCE).inputs.rootBlockDevice).toMatchObject({ volumeType: "gp3", encrypted: true, volumeSize: 20, deleteOnTermination: true });
+  });
+
+  it("uses the looked-up Ubuntu LTS AMI for its architecture, from Canonical", () => {
+    expect(only(run, INSTANCE).inputs.ami).toBe(MOCK.amiId);
+    const lookup = run.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi");
+    expect(lookup?.inputs.owners).toEqual(["099720109477"]);
+    expect(lookup?.inputs.mostRecent).toBe(true);
+    const filters = lookup?.inputs.filters as { name: string; values: string[] }[];
+    expect(filters.find((f) => f.name === "name")?.values[0]).toMatch(/^ubuntu\/images\/hvm-ssd-gp3\/ubuntu-[a-z]+-\d\d\.04-amd64-server-\*$/);
+    expect(filters.find((f) => f.name === "architecture")?.values).toEqual(["x86_64"]);
+  });
+
+  it("looks up the arm64 image for a Graviton instance type", async () => {
+    const arm = await runProgram({ ...baseConfig(), "jitsi:instanceType": "t4g.large", "jitsi:architecture": "arm64" });
+    const filters = arm.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")?.inputs.filters as { name: string; values: string[] }[];
+    expect(filters.find((f) => f.name === "name")?.values[0]).toContain("-arm64-server-");
+    expect(only(arm, INSTANCE).inputs.instanceType).toBe("t4g.large");
+  });
+
+  it("has no user data and is bound to the Elastic IP", () => {
+    expect(only(run, INSTANCE).inputs.userData).toBeUndefined();
+    expect(only(run, INSTANCE).inputs.userDataBase64).toBeUndefined();
+    const association = only(run, "aws:ec2/eipAssociation:EipAssociation");
+    expect(association.inputs.instanceId).toBe(`${only(run, INSTANCE).name}-id`);
+    expect(association.inputs.allocationId).toBe(`eipalloc-${only(run, EIP).name}`);
+  });
+});
+
+describe("DNS", () => {
+  it("points an A record for the domain at the Elastic IP, in the looked-up zone", () => {
+    const record = only(run, RECORD);
+    expect(record.inputs).toMatchObject({ name: "meet.example.com", type: "A", zoneId: MOCK.zoneId, records: [MOCK.publicIp] });
+    const zone = run.calls.find((c) => c.token === "aws:route53/getZone:getZone");
+    expect(zone?.inputs).toMatchObject({ name: "example.com", privateZone: false });
+  });
+});
+
+describe("provisioning order", () => {
+  it("connects over SSH to the Elastic IP with the generated key as a secret", () => {
+    for (const cmd of commands()) {
+      const connection = reveal(cmd.inputs.connection) as Record<string, unknown>;
+      expect(connection.host).toBe(MOCK.publicIp);
+      expect(connection.user).toBe("ubuntu");
+      expect(reveal(connection.privateKey)).toContain("MOCKPRIVATEKEY");
+    }
+  });
+
+  it("prepares the host after the Elastic IP association, then installs, then fixes Lua", () => {
+    expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, "aws:ec2/eipAssociation:EipAssociation").name]);
+    expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-prepare").name]);
+    expect(run.dependsOn.get(commandNamed("-lua-fix").name)).toEqual([commandNamed("-install").name]);
+  });
+
+  it("requests the certificate only after the DNS record exists (and Jitsi is installed)", () => {
+    const deps = run.dependsOn.get(commandNamed("-certificate").name);
+    expect(deps).toContain(only(run, RECORD).name);
+    expect(deps).toContain(commandNamed("-install").name);
+    const env = commandNamed("-certificate").inputs.environment as Record<string, string>;
+    expect(env).toEqual({
+      DOMAIN: "meet.example.com",
+      EMAIL: "ops@example.com",
+      EXPECTED_IP: MOCK.publicIp,
+      ACME_SERVER: "https://acme-v02.api.letsencrypt.org/directory",
+    });
+  });
+
+  it("uses the staging ACME directory when letsEncryptStaging is on", async () => {
+    const staging = await runProgram({ ...baseConfig(), "jitsi:letsEncryptStaging": "true" });
+    const cert = byType(staging, COMMAND).find((c) => c.name.endsWith("-certificate"))!;
+    expect((cert.inputs.environment as Record<string, string>).ACME_SERVER).toBe("https://acme-staging-v02.api.letsencrypt.org/directory");
+  });
+
+  it("pushes every rendered file after the certificate, with its path, mode and owner", () => {
+    const pushes = commands().filter((c) => c.name.includes("-file-"));
+    expect(pushes.length).toBeGreaterThan(3);
+    const paths = hostPaths("meet.example.com");
+    const pushed = pushes.map((p) => (p.inputs.environment as Record<string, string>).JITSI_FILE_PATH);
+    for (const expected of [paths.prosodyHostConfig, paths.meetConfigJs, paths.jicofoConf, paths.jvbConf, paths.nginxSite]) {
+      expect(pushed).toContain(expected);
+    }
+    for (const push of pushes) {
+      expect(run.dependsOn.get(push.name)).toEqual(expect.arrayContaining([commandNamed("-certificate").name, commandNamed("-lua-fix").name]));
+      const env = push.inputs.environment as Record<string, string>;
+      expect(env.JITSI_FILE_MODE).toMatch(/^0[0-7]{3}$/);
+      expect(env.JITSI_FILE_OWNER).toMatch(/^[a-z][a-z0-9_-]*$/);
+    }
+    const prosody = pushes.find((p) => (p.inputs.environment as Record<string, string>).JITSI_FILE_PATH === paths.prosodyHostConfig)!;
+    expect((prosody.inputs.environment as Record<string, string>).JITSI_FILE_LINK).toBe(paths.prosodyHostConfigLink);
+  });
+
+  it("restarts each service after the pushes of its own files, in SERVICES order", () => {
+    const restarts = commands().filter((c) => c.name.includes("-service-"));
+    const order = restarts.map((r) => (r.inputs.environment as Record<string, string>).JITSI_SERVICE);
+    expect(order).toEqual(SERVICES.filter((s) => order.includes(s)));
+    expect(order).toEqual(expect.arrayContaining(["prosody", "jicofo", "nginx"]));
+
+    const pushByPath = new Map(
+      commands()
+        .filter((c) => c.name.includes("-file-"))
+        .map((c) => [(c.inputs.environment as Record<string, string>).JITSI_FILE_PATH!, c.name]),
+    );
+    const paths = hostPaths("meet.example.com");
+    const needs: Record<string, string> = {
+      prosody: paths.prosodyHostConfig,
+      jicofo: paths.jicofoConf,
+      nginx: paths.nginxSite,
+    };
+    restarts.forEach((restart, index) => {
+      const service = (restart.inputs.environment as Record<string, string>).JITSI_SERVICE!;
+      const deps = run.dependsOn.get(restart.name) ?? [];
+      if (needs[service] !== undefined) expect(deps).toContain(pushByPath.get(needs[service]!));
+      if (index > 0) expect(deps).toContain(restarts[index - 1]!.name);
+    });
+    const nginx = restarts.find((r) => (r.inputs.environment as Record<string, string>).JITSI_SERVICE === "nginx")!;
+    expect(nginx.inputs.environment).toMatchObject({ JITSI_ACTION: "reload", JITSI_CONFIG_TEST: "1" });
+  });
+});
+
+describe("outputs", () => {
+  it("exports every shared output name, with the app secret as a secret", () => {
+    for (const name of Object.values(STACK_OUTPUTS)) {
+      if (name === STACK_OUTPUTS.guestDomain) continue; // checked below; absent when guests are off
+      expect(run.outputs[name], name).toBeDefined();
+    }
+    expect(run.outputs.meetingUrl).toEqual({ value: "https://meet.example.com/", secret: false });
+    expect(run.outputs.publicIp).toEqual({ value: MOCK.publicIp, secret: false });
+    expect(run.outputs.xmppDomain?.value).toBe("meet.example.com");
+    expect(run.outputs.guestDomain?.value).toBe("guest.meet.example.com");
+    expect(run.outputs.appId?.value).toBe("example-app");
+    expect(run.outputs.tokenAlgorithm?.value).toBe("HS256");
+    expect(run.outputs.appSecret).toEqual({ value: baseConfig()["jitsi:appSecret"], secret: true });
+    expect(run.outputs.sshPrivateKey?.secret).toBe(true);
+    expect(run.outputs.sshCommand?.value).toBe(`ssh -i dev-ssh-key.pem ubuntu@${MOCK.publicIp}`);
+    expect(run.outputs.instanceId?.value).toMatch(/-id$/);
+  });
+
+  it("generates a secret app secret when none is configured", async () => {
+    const config = baseConfig();
+    delete config["jitsi:appSecret"];
+    const generated = await runProgram(config);
+    expect(generated.outputs.appSecret?.secret).toBe(true);
+    expect(generated.outputs.appSecret?.value).toBe(MOCK.password("dev-app-secret"));
+    expect(byType(generated, "random:index/randomPassword:RandomPassword").map((r) => r.inputs.length)).toContain(64);
+  });
+});
