@@ -251,7 +251,7 @@ export class JitsiServer extends pulumi.ComponentResource {
       args.videobridges === undefined || args.videobridges.count === 0
         ? undefined
         : new VideobridgePool(
-            name,
+            `${name}-bridges`,
             {
               domain: args.domain,
               vpcId,

@@ -209,3 +209,17 @@ describe("outputs", () => {
     expect(byType(generated, "random:index/randomPassword:RandomPassword").map((r) => r.inputs.length)).toContain(64);
   });
 });
+
+describe("with a videobridge pool", () => {
+  it("adds only XMPP (5222/tcp) from the pool's own security group to the server's group", async () => {
+    const pooled = await runProgram({ ...baseConfig(), "jitsi:videobridges": JSON.stringify({ count: 2, instanceType: "c6i.xlarge" }) });
+    expect(byType(pooled, "jitsi:index:VideobridgePool")).toHaveLength(1);
+    const serverSg = `${byType(pooled, SG).find((g) => g.name === "dev-sg")!.name}-id`;
+    const toServer = byType(pooled, INGRESS).filter((r) => r.inputs.securityGroupId === serverSg);
+    const extra = toServer.filter((r) => r.inputs.cidrIpv4 === undefined && r.inputs.cidrIpv6 === undefined);
+    expect(extra).toHaveLength(1);
+    expect(extra[0]!.inputs).toMatchObject({ ipProtocol: "tcp", fromPort: PORTS.xmppClient, toPort: PORTS.xmppClient });
+    expect(extra[0]!.inputs.referencedSecurityGroupId).not.toBe(serverSg);
+    expect(toServer).toHaveLength(byType(run, INGRESS).length + 1);
+  });
+});
