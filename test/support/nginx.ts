@@ -1,8 +1,8 @@
 /**
- * Runs the real nginx on a rendered site for tests: a main configuration of our own (prefix, pid, logs and temp
- * paths under a temp dir, workers as root so they can read the temp tree), a self-signed certificate made with
- * openssl where the site expects the issued one, loopback ports from freePort(). Reusable by any test that
- * needs the site live (the certificate tests swap the certificate and call reload()).
+ * Runs the real nginx for tests: a main configuration of our own (prefix, pid, logs and temp paths under a temp
+ * dir, workers as root so they can read the temp tree), loopback ports from freePort(), and for a rendered site
+ * a self-signed certificate made with openssl where the site expects the issued one. Reusable by any test that
+ * needs the site live (certificate tests can swap the certificate files and call reload()).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,8 +13,8 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import type { Deployment, RenderedFile, RuntimeOverrides } from "../../templates/deployment.ts";
 import { nginxString } from "../../templates/escape/nginx.ts";
-import { NGINX_ACCESS_LOG, renderNginxSite } from "../../templates/files/nginx.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
+import { NGINX_ACCESS_LOG, renderNginxSite } from "../../templates/files/nginx.ts";
 import { freePort } from "./ports.ts";
 
 const run = promisify(execFile);
@@ -22,7 +22,9 @@ const NGINX = "/usr/sbin/nginx";
 const MIME_TYPES = "/etc/nginx/mime.types";
 
 /** Runtime overrides for a site on 127.0.0.1: fresh rootDir and ports. Merge in prosodyHttpPort as needed. */
-export async function nginxTestRuntime(): Promise<Required<Pick<RuntimeOverrides, "rootDir" | "httpPort" | "httpsPort" | "bindAddress">>> {
+export async function nginxTestRuntime(): Promise<
+  Required<Pick<RuntimeOverrides, "rootDir" | "httpPort" | "httpsPort" | "bindAddress">>
+> {
   return {
     rootDir: await mkdtemp(join(tmpdir(), "nginx-site-")),
     httpPort: await freePort(),
@@ -43,18 +45,22 @@ export async function writeSelfSignedCertificate(domain: string, certificatePath
   return readFile(certificatePath, "utf8");
 }
 
-export interface RunningNginx {
+/** An nginx master process started by a test. */
+export interface RunningNginxProcess {
+  readonly errorLog: string;
+  /** Re-reads configuration and certificates, as `systemctl reload nginx` does; rejects if nginx refuses them. */
+  reload(): Promise<void>;
+  /** Stops nginx and removes its temp prefix dir (nothing else). */
+  stop(): Promise<void>;
+}
+
+export interface RunningNginx extends RunningNginxProcess {
   readonly httpPort: number;
   readonly httpsPort: number;
   /** PEM of the certificate nginx serves (trust it as `ca` in clients). */
   readonly certificatePem: string;
   /** The site's access log (redacted format). */
   readonly accessLog: string;
-  readonly errorLog: string;
-  /** Re-reads configuration and certificates, as `systemctl reload nginx` does. */
-  reload(): Promise<void>;
-  /** Stops nginx and removes its temp dir (not the deployment's rootDir). */
-  stop(): Promise<void>;
 }
 
 /**
@@ -62,14 +68,15 @@ export interface RunningNginx {
  * Creates the certificate and log directory the site needs if they are missing.
  */
 export async function checkNginxSite(d: Deployment, site: RenderedFile = renderNginxSite(d)): Promise<string> {
-  const prepared = await prepare(d, site);
+  await writeSiteFiles(d, site);
+  const prefix = await preparePrefix(site.path);
   try {
-    const { stderr } = await run(NGINX, ["-t", "-p", prepared.prefix, "-c", prepared.mainConf]);
+    const { stderr } = await run(NGINX, ["-t", "-p", prefix.dir, "-c", prefix.mainConf]);
     return stderr;
   } catch (error) {
     throw new Error(`nginx -t failed:\n${(error as { stderr?: string }).stderr ?? String(error)}`);
   } finally {
-    await rm(prepared.prefix, { recursive: true, force: true });
+    await rm(prefix.dir, { recursive: true, force: true });
   }
 }
 
@@ -77,58 +84,38 @@ export async function checkNginxSite(d: Deployment, site: RenderedFile = renderN
 export async function startNginx(d: Deployment, site: RenderedFile = renderNginxSite(d)): Promise<RunningNginx> {
   const httpPort = d.runtime?.httpPort;
   const httpsPort = d.runtime?.httpsPort;
-  if (httpPort === undefined || httpsPort === undefined || d.runtime?.rootDir === undefined) {
+  if (httpPort === undefined || httpsPort === undefined) {
     throw new Error("startNginx needs runtime.rootDir, httpPort and httpsPort (see nginxTestRuntime())");
   }
-  const prepared = await prepare(d, site);
-  const child = spawn(NGINX, ["-p", prepared.prefix, "-c", prepared.mainConf], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const stop = async () => {
-    await stopChild(child);
-    await rm(prepared.prefix, { recursive: true, force: true });
-  };
+  const certificatePem = await writeSiteFiles(d, site);
+  const nginx = await launch(site.path, [httpPort, httpsPort]);
+  return { ...nginx, httpPort, httpsPort, certificatePem, accessLog: underRoot(d, NGINX_ACCESS_LOG) };
+}
+
+/**
+ * Starts nginx on an http-context configuration written by the test itself (server blocks, maps...), waiting
+ * for `ports`. For checking how nginx reads a literal, e.g. through `return 200 "..."`.
+ */
+export async function startNginxWithHttpConfig(httpConfig: string, ports: readonly number[]): Promise<RunningNginxProcess> {
+  const dir = await mkdtemp(join(tmpdir(), "nginx-http-"));
+  const include = join(dir, "http.conf");
+  await writeFile(include, httpConfig);
   try {
-    await Promise.all([waitForPort(httpPort, child, () => stderr), waitForPort(httpsPort, child, () => stderr)]);
+    const nginx = await launch(include, ports);
+    return { ...nginx, stop: () => nginx.stop().finally(() => rm(dir, { recursive: true, force: true })) };
   } catch (error) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
-  return {
-    httpPort,
-    httpsPort,
-    certificatePem: prepared.certificatePem,
-    accessLog: underRoot(d, NGINX_ACCESS_LOG),
-    errorLog: prepared.errorLog,
-    reload: async () => {
-      const before = (await readFile(prepared.errorLog, "utf8").catch(() => "")).length;
-      child.kill("SIGHUP");
-      for (let i = 0; i < 200; i++) {
-        const added = (await readFile(prepared.errorLog, "utf8").catch(() => "")).slice(before);
-        // A rejected configuration keeps the old one running and logs [emerg]; success starts new workers.
-        if (added.includes("[emerg]")) throw new Error(`nginx refused the new configuration:\n${added}`);
-        if (/reconfiguring[\s\S]*start worker process/.test(added)) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error("nginx did not reload within 10 s");
-    },
-    stop,
-  };
 }
 
-interface Prepared {
-  readonly prefix: string;
-  readonly mainConf: string;
-  readonly errorLog: string;
-  readonly certificatePem: string;
-}
-
-async function prepare(d: Deployment, site: RenderedFile): Promise<Prepared> {
-  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install the Debian package nginx-light`);
+/** Puts the site, its certificate (self-signed unless one is there) and its log directory under rootDir. */
+async function writeSiteFiles(d: Deployment, site: RenderedFile): Promise<string> {
   const root = d.runtime?.rootDir;
   if (root === undefined || !site.path.startsWith(`${root}/`)) {
     throw new Error(`the site must be rendered with runtime.rootDir so nothing is written outside it (path ${site.path})`);
   }
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install the Debian package nginx-light`);
   const paths = runtimeHostPaths(d);
   const certificatePem = existsSync(paths.certificate)
     ? await readFile(paths.certificate, "utf8")
@@ -136,11 +123,21 @@ async function prepare(d: Deployment, site: RenderedFile): Promise<Prepared> {
   await mkdir(dirname(underRoot(d, NGINX_ACCESS_LOG)), { recursive: true });
   await mkdir(dirname(site.path), { recursive: true });
   await writeFile(site.path, site.content, { mode: site.mode });
+  return certificatePem;
+}
 
-  const prefix = await mkdtemp(join(tmpdir(), "nginx-prefix-"));
-  const errorLog = join(prefix, "error.log");
-  const mainConf = join(prefix, "nginx.conf");
-  const temp = (name: string) => join(prefix, name);
+interface Prefix {
+  readonly dir: string;
+  readonly mainConf: string;
+  readonly errorLog: string;
+}
+
+/** A temp prefix dir with a main configuration that includes `httpInclude` in its http block. */
+async function preparePrefix(httpInclude: string): Promise<Prefix> {
+  const dir = await mkdtemp(join(tmpdir(), "nginx-prefix-"));
+  const errorLog = join(dir, "error.log");
+  const mainConf = join(dir, "nginx.conf");
+  const temp = (name: string) => join(dir, name);
   await writeFile(
     mainConf,
     [
@@ -148,7 +145,7 @@ async function prepare(d: Deployment, site: RenderedFile): Promise<Prepared> {
       "master_process on;",
       "worker_processes 1;",
       "user root;",
-      `pid ${join(prefix, "nginx.pid")};`,
+      `pid ${join(dir, "nginx.pid")};`,
       `error_log ${errorLog} info;`,
       "events { worker_connections 256; }",
       "http {",
@@ -159,12 +156,47 @@ async function prepare(d: Deployment, site: RenderedFile): Promise<Prepared> {
       `    fastcgi_temp_path ${temp("fastcgi")};`,
       `    uwsgi_temp_path ${temp("uwsgi")};`,
       `    scgi_temp_path ${temp("scgi")};`,
-      `    include ${nginxString(site.path, "site path")};`,
+      `    include ${nginxString(httpInclude, "included file")};`,
       "}",
       "",
     ].join("\n"),
   );
-  return { prefix, mainConf, errorLog, certificatePem };
+  return { dir, mainConf, errorLog };
+}
+
+async function launch(httpInclude: string, ports: readonly number[]): Promise<RunningNginxProcess> {
+  if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install the Debian package nginx-light`);
+  const prefix = await preparePrefix(httpInclude);
+  const child = spawn(NGINX, ["-p", prefix.dir, "-c", prefix.mainConf], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const stop = async () => {
+    await stopChild(child);
+    await rm(prefix.dir, { recursive: true, force: true });
+  };
+  try {
+    await Promise.all(ports.map((portNumber) => waitForPort(portNumber, child, () => stderr)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const readLog = () => readFile(prefix.errorLog, "utf8").catch(() => "");
+  return {
+    errorLog: prefix.errorLog,
+    reload: async () => {
+      const before = (await readLog()).length;
+      child.kill("SIGHUP");
+      for (let i = 0; i < 200; i++) {
+        const added = (await readLog()).slice(before);
+        // A rejected configuration keeps the old one running and logs [emerg]; success starts new workers.
+        if (added.includes("[emerg]")) throw new Error(`nginx refused the new configuration:\n${added}`);
+        if (/reconfiguring[\s\S]*start worker process/.test(added)) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("nginx did not reload within 10 s");
+    },
+    stop,
+  };
 }
 
 function waitForPort(portNumber: number, child: ChildProcess, log: () => string): Promise<void> {
