@@ -1,0 +1,84 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { verifyToken } from "../../token/index.ts";
+import { APP_ID, DOMAIN, SECRET } from "./fixtures.ts";
+
+const BIN = fileURLToPath(new URL("../../token/bin/jitsi-token.js", import.meta.url));
+const ENV = { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN, JITSI_APP_SECRET: SECRET };
+
+function run(args: string[], env: Record<string, string> = ENV, stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("JITSI_")));
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...clean, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+const MINT = ["--room", "Team Room", "--user-id", "u1", "--user-name", "Ada"];
+
+describe("jitsi-token CLI (spawned)", () => {
+  it("mints a token the library verifies; --json adds the claims; no secret in any output", async () => {
+    const plain = await run(["mint", ...MINT, "--moderator", "--feature", "recording"]);
+    expect(plain.code).toBe(0);
+    const token = plain.stdout.trim();
+    const { claims } = await verifyToken(token, SECRET, { appId: APP_ID, sub: DOMAIN, room: "team room" });
+    expect(claims.context).toMatchObject({ user: { affiliation: "owner" }, features: { recording: "true" } });
+    const json = await run(["mint", ...MINT, "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ claims: { room: "team%20room", iss: APP_ID } });
+    for (const out of [plain, json]) expect(out.stdout + out.stderr).not.toContain(SECRET);
+  });
+
+  it("verify and explain: exit 0 when accepted, 1 when rejected, token from stdin with -", async () => {
+    const token = (await run(["mint", ...MINT])).stdout.trim();
+    expect((await run(["verify", token, "--room", "team room"])).code).toBe(0);
+    const wrongRoom = await run(["verify", "-", "--room", "other", "--json"], ENV, token);
+    expect(wrongRoom.code).toBe(1);
+    expect(JSON.parse(wrongRoom.stdout)).toMatchObject({ valid: false, check: "room" });
+    const explained = await run(["explain", token, "--room", "other", "--json"]);
+    expect(explained.code).toBe(1);
+    expect(JSON.parse(explained.stdout)).toMatchObject({ ok: false, login: { ok: true }, join: { ok: false, serverText: "Room and token mismatched" } });
+    const ok = await run(["explain", token, "--room", "Team Room"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/login: accepted/);
+  });
+
+  it("url prints a link the web client parses", async () => {
+    const res = await run(["url", ...MINT, "--token-in", "both", "--config", 'prejoinConfig={"enabled":false}']);
+    expect(res.code).toBe(0);
+    const url = new URL(res.stdout.trim());
+    expect(url.pathname).toBe("/Team%20Room");
+    expect(url.searchParams.get("jwt")).toMatch(/^ey/);
+    expect(url.hash).toMatch(/^#jwt=%22ey[^&]+%22&config\.prejoinConfig=%7B%22enabled%22%3Afalse%7D$/);
+  });
+
+  it("exit 2 for usage errors, refuses secrets as flags without echoing them, --help on each command", async () => {
+    const secretFlag = await run(["mint", ...MINT, "--secret=hunter2-hunter2-hunter2-hunter2-hunter2"]);
+    expect(secretFlag.code).toBe(2);
+    expect(secretFlag.stdout + secretFlag.stderr).not.toContain("hunter2");
+    expect((await run(["mint", "--room", "r"])).code).toBe(2);
+    expect((await run(["frobnicate"])).code).toBe(2);
+    expect((await run([])).code).toBe(2);
+    for (const command of ["mint", "url", "verify", "explain"]) {
+      const help = await run([command, "--help"]);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`jitsi-token ${command}`);
+    }
+  });
+
+  it("exit 1 with the variable's name when configuration is missing or invalid", async () => {
+    const missing = await run(["mint", ...MINT], { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/JITSI_APP_SECRET/);
+    const weak = await run(["mint", ...MINT], { ...ENV, JITSI_APP_SECRET: "weak-secret" });
+    expect(weak.code).toBe(1);
+    expect(weak.stderr).not.toContain("weak-secret");
+    expect((await run(["mint", ...MINT, "--ttl", "0"])).code).toBe(1);
+  });
+});
