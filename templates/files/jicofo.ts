@@ -2,7 +2,7 @@
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconInteger, hoconString, hoconStringList } from "../escape/hocon.ts";
 import { ACCOUNTS, xmppNames } from "../names.ts";
-import { compileTemplate } from "./compileTemplate.ts";
+import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface JicofoTemplateData {

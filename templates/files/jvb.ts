@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconEnvSubstitution, hoconInteger, hoconString } from "../escape/hocon.ts";
 import { ACCOUNTS, PORTS, xmppNames } from "../names.ts";
-import { compileTemplate } from "./compileTemplate.ts";
+import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface JvbTemplateData {

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
 import { URL_PATHS } from "../names.ts";
-import { compileTemplate } from "./compileTemplate.ts";
+import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
 
 /** Access log of the site (Debian's logrotate already rotates /var/log/nginx/*.log). */
