@@ -11,10 +11,7 @@ import { readFileSync } from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hostPaths, PORTS, type ServiceName } from "../templates/names.ts";
-import {
-  BRIDGE_ENV,
-  renderBridgeJvbConf,
-} from "../templates/files/jvb.ts";
+import { BRIDGE_ENV, renderBridgeJvbConf } from "../templates/files/jvb.ts";
 import {
   type Architecture,
   BridgePoolConfigError,
@@ -94,6 +91,7 @@ export function poolBridgeJvbConf(domain: string, xmppHost: string): string {
 const JITSI_APT = { repo: "https://download.jitsi.org", keyUrl: "https://download.jitsi.org/jitsi-key.gpg.key" } as const;
 
 const DEFAULT_DRAIN_SECONDS = 3600;
+const DEFAULT_ROOT_GIB = 10;
 /** Time after the drain bound for stopping the bridge and the API call; the hook's timeout is bound + this. */
 const HOOK_MARGIN_SECONDS = 300;
 /** AWS caps a lifecycle hook's heartbeat timeout at 7200 s. */
@@ -181,10 +179,14 @@ function validate(args: VideobridgePoolArgs): void {
       message: `must be a whole number of seconds from 60 to ${MAX_HEARTBEAT_SECONDS - HOOK_MARGIN_SECONDS} (AWS caps a lifecycle hook at ${MAX_HEARTBEAT_SECONDS} s) (got ${JSON.stringify(args.drainTimeoutSeconds)})`,
     });
   }
+  const disk = args.rootVolumeGiB ?? DEFAULT_ROOT_GIB;
+  if (!Number.isInteger(disk) || disk < 8 || disk > 1024) {
+    problems.push({ key: "rootVolumeGiB", message: `must be a whole number of GiB from 8 (the Ubuntu image) to 1024 (got ${JSON.stringify(args.rootVolumeGiB)})` });
+  }
   if (problems.length > 0) throw new BridgePoolConfigError(problems);
 }
 
-/** Statements of the instance role: read the one password parameter; complete lifecycle actions of this group only. */
+/** The instance role may read the one password parameter... */
 export function readPasswordPolicy(parameterArn: string): string {
   // No kms:Decrypt: the parameter uses the AWS-managed aws/ssm key, whose key policy already lets principals of
   // the account decrypt through SSM; an IAM grant here would only widen access.
@@ -194,6 +196,7 @@ export function readPasswordPolicy(parameterArn: string): string {
   });
 }
 
+/** ...and complete lifecycle actions of its own group. Nothing else. */
 export function completeLifecyclePolicy(autoScalingGroupArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
@@ -317,7 +320,7 @@ export class VideobridgePool extends pulumi.ComponentResource {
           {
             // Root device of Canonical's Ubuntu AMIs.
             deviceName: "/dev/sda1",
-            ebs: { volumeSize: args.rootVolumeGiB ?? 10, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+            ebs: { volumeSize: args.rootVolumeGiB ?? DEFAULT_ROOT_GIB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
           },
         ],
         // A public IPv4 per bridge: participants send media straight to it.

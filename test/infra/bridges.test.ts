@@ -271,6 +271,7 @@ describe("VideobridgePool rejects bad values before registering anything", () =>
     [{ subnetIds: ["subnet-0123456789abcdef0", "subnet-nothex"] }, /subnetIds\[1\]: must be a subnet id/],
     [{ subnetIds: [] }, /subnetIds: must list at least one public subnet/],
     [{ drainTimeoutSeconds: 7000 }, /drainTimeoutSeconds: must be a whole number of seconds from 60 to 6900/],
+    [{ rootVolumeGiB: 4 }, /rootVolumeGiB: must be a whole number of GiB from 8/],
     [{ jitsiVersion: "latest; reboot" }, /jitsiVersion: must be a jitsi-meet package version like 2\.0\.10184-1/],
     [{ domain: "Meet.Example.com\n" }, /domain: must be a lower-case fully qualified domain name/],
   ] as [Partial<PoolArgs>, RegExp][])("%j", async (overrides, expected) => {
