@@ -106,6 +106,24 @@ describe("VideobridgePool", () => {
     resources = await build();
   });
 
+  it("registers exactly these resources", () => {
+    expect(resources.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
+      "aws:autoscaling/group:Group pool-asg",
+      "aws:autoscaling/lifecycleHook:LifecycleHook pool-drain",
+      "aws:ec2/launchTemplate:LaunchTemplate pool-lt",
+      "aws:ec2/securityGroup:SecurityGroup pool-sg",
+      "aws:iam/instanceProfile:InstanceProfile pool-profile",
+      "aws:iam/role:Role pool-role",
+      "aws:iam/rolePolicy:RolePolicy pool-complete-drain",
+      "aws:iam/rolePolicy:RolePolicy pool-read-password",
+      "aws:ssm/parameter:Parameter pool-xmpp-password",
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule pool-egress",
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule pool-media-udp",
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule pool-xmpp-from-bridges",
+      "jitsi:index:VideobridgePool pool",
+    ]);
+  });
+
   it("opens UDP 10000 to the world on the bridges and TCP 5222 on the signalling node to the bridges only — nothing else", () => {
     const poolSg = only(resources, "aws:ec2/securityGroup:SecurityGroup");
     expect(poolSg.inputs.ingress ?? []).toEqual([]);
