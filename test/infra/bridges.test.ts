@@ -264,6 +264,11 @@ describe("VideobridgePool changes", () => {
     expect(five.get("aws:autoscaling/group:Group::pool-asg")).toMatchObject({ minSize: 5, maxSize: 5, desiredCapacity: 5 });
   });
 
+  it("accepts subnets that are only known at deployment (the signalling instance's subnet)", async () => {
+    const group = only(await build({ subnetIds: [pulumi.output("subnet-0aaaabbbbccccdddd")] }), "aws:autoscaling/group:Group").inputs;
+    expect(group.vpcZoneIdentifiers).toEqual(["subnet-0aaaabbbbccccdddd"]);
+  });
+
   it("spot runs through the group's mixed-instances policy with capacity rebalancing", async () => {
     const group = only(await build({ spot: true }), "aws:autoscaling/group:Group").inputs;
     expect(group.launchTemplate).toBeUndefined();
