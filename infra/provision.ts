@@ -134,6 +134,14 @@ export interface HostProvisioningArgs {
   readonly dnsRecord: pulumi.Resource;
 }
 
+/** One step: a static script run as root, its non-secret parameters as environment, secrets on stdin. */
+interface Step {
+  readonly script: string;
+  readonly env?: Record<string, pulumi.Input<string>>;
+  readonly stdin?: pulumi.Input<string>;
+  readonly triggers?: pulumi.Input<unknown>[];
+}
+
 export class HostProvisioning extends pulumi.ComponentResource {
   readonly prepare: command.remote.Command;
   readonly install: command.remote.Command;
@@ -146,25 +154,35 @@ export class HostProvisioning extends pulumi.ComponentResource {
 
   constructor(name: string, args: HostProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi:index:HostProvisioning", name, {}, opts);
-    const connection = args.connection;
 
-    this.prepare = new command.remote.Command(
-      `${name}-prepare`,
-      {
-        connection,
-        create: scriptCommand(scriptText(SCRIPTS.prepareHost)),
-        stdin: [OWN_ENV_PATTERN, ...CERTIFICATE_ENV].join(" ") + "\n",
-      },
-      { parent: this, dependsOn: args.hostReady },
+    const step = (suffix: string, spec: Step, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
+      new command.remote.Command(
+        `${name}-${suffix}`,
+        {
+          connection: args.connection,
+          create: scriptCommand(spec.script, Object.keys(spec.env ?? {})),
+          environment: spec.env,
+          stdin: spec.stdin,
+          triggers: spec.triggers,
+          // The provider would pass the previous stdout/stderr as extra SSH variables, which sshd only accepts
+          // for the names the prepare step allowed; the scripts do not need them.
+          addPreviousOutputInEnv: false,
+        },
+        { parent: this, dependsOn },
+      );
+
+    this.prepare = step(
+      "prepare",
+      // The only parameter of the first step (before sshd accepts any) comes on stdin; it is not secret.
+      { script: scriptText(SCRIPTS.prepareHost), stdin: [OWN_ENV_PATTERN, ...CERTIFICATE_ENV].join(" ") + "\n" },
+      args.hostReady,
     );
 
-    const installEnv = { JITSI_DOMAIN: args.domain, JITSI_VERSION: args.jitsiVersion };
-    this.install = new command.remote.Command(
-      `${name}-install`,
+    this.install = step(
+      "install",
       {
-        connection,
-        create: scriptCommand(scriptText(SCRIPTS.installJitsi), Object.keys(installEnv)),
-        environment: installEnv,
+        script: scriptText(SCRIPTS.installJitsi),
+        env: { JITSI_DOMAIN: args.domain, JITSI_VERSION: args.jitsiVersion },
         // debconf selections: the only place the passwords go, and stdin is never logged or put on argv.
         stdin: pulumi.secret(
           pulumi
@@ -178,19 +196,11 @@ export class HostProvisioning extends pulumi.ComponentResource {
             ),
         ),
       },
-      { parent: this, dependsOn: [this.prepare] },
+      [this.prepare],
     );
 
-    this.luaFix = new command.remote.Command(
-      `${name}-lua-fix`,
-      {
-        connection,
-        create: scriptCommand(scriptText(SCRIPTS.fixLuaModules)),
-        // A different Jitsi version may pull different Lua packages: check again after every install.
-        triggers: [args.jitsiVersion],
-      },
-      { parent: this, dependsOn: [this.install] },
-    );
+    // A different Jitsi version may pull different Lua packages: check again after every install.
+    this.luaFix = step("lua-fix", { script: scriptText(SCRIPTS.fixLuaModules), triggers: [args.jitsiVersion] }, [this.install]);
 
     const certificateEnv: Record<(typeof CERTIFICATE_ENV)[number], pulumi.Input<string>> = {
       DOMAIN: args.domain,
@@ -198,48 +208,40 @@ export class HostProvisioning extends pulumi.ComponentResource {
       EXPECTED_IP: args.publicIp,
       ACME_SERVER: args.letsEncryptStaging ? ACME_DIRECTORIES.staging : ACME_DIRECTORIES.production,
     };
-    this.certificate = new command.remote.Command(
-      `${name}-certificate`,
-      {
-        connection,
-        create: scriptCommand(scriptText(SCRIPTS.obtainCertificate), CERTIFICATE_ENV),
-        environment: certificateEnv,
-      },
-      // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
-      { parent: this, dependsOn: [this.install, args.dnsRecord] },
+    // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
+    this.certificate = step(
+      "certificate",
+      { script: scriptText(SCRIPTS.obtainCertificate), env: certificateEnv },
+      [this.install, args.dnsRecord],
     );
 
     const pushes = new Map<string, command.remote.Command>();
     const installFile = scriptText(SCRIPTS.installFile);
     for (const file of args.layout) {
       const link = linkFor(args.domain, file.path);
-      const env: Record<string, string> = {
-        JITSI_FILE_PATH: file.path,
-        JITSI_FILE_MODE: `0${file.mode.toString(8)}`,
-        JITSI_FILE_OWNER: file.owner,
-        JITSI_FILE_GROUP: file.group,
-        ...(link === undefined ? {} : { JITSI_FILE_LINK: link }),
-      };
       const content = args.files.apply((files) => {
         const rendered = files.find((f) => f.path === file.path);
         if (rendered === undefined) throw new Error(`renderer no longer produces ${file.path}`);
         return rendered.content;
       });
-      pushes.set(
-        file.path,
-        new command.remote.Command(
-          `${name}-file-${pathSlug(file.path)}`,
-          {
-            connection,
-            create: scriptCommand(installFile, Object.keys(env)),
-            environment: env,
-            // Secret whatever the file: most contents derive from secrets, and stdin is stored in state.
-            stdin: pulumi.secret(content),
+      const push = step(
+        `file-${pathSlug(file.path)}`,
+        {
+          script: installFile,
+          env: {
+            JITSI_FILE_PATH: file.path,
+            JITSI_FILE_MODE: `0${file.mode.toString(8)}`,
+            JITSI_FILE_OWNER: file.owner,
+            JITSI_FILE_GROUP: file.group,
+            ...(link === undefined ? {} : { JITSI_FILE_LINK: link }),
           },
-          // The nginx site names the certificate files, and the Prosody config needs the Lua fix.
-          { parent: this, dependsOn: [this.certificate, this.luaFix] },
-        ),
+          // Secret whatever the file: most contents derive from secrets, and stdin is stored in state.
+          stdin: pulumi.secret(content),
+        },
+        // The nginx site names the certificate files, and the Prosody config needs the Lua fix.
+        [this.certificate, this.luaFix],
       );
+      pushes.set(file.path, push);
     }
     this.pushes = pushes;
 
@@ -248,31 +250,25 @@ export class HostProvisioning extends pulumi.ComponentResource {
     for (const service of SERVICES) {
       const own = args.layout.filter((f) => f.effect?.service === service);
       if (own.length === 0) continue;
-      const action = own.some((f) => f.effect?.action === "restart") ? "restart" : "reload";
       const check = HEALTH_CHECKS[service];
-      const env: Record<string, string> = {
-        JITSI_SERVICE: service,
-        JITSI_ACTION: action,
-        ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
-        ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
-        ...(check.configTest === true ? { JITSI_CONFIG_TEST: "1" } : {}),
-      };
       const ownPaths = new Set(own.map((f) => f.path));
       const contentDigest = args.files.apply((files) => digest(files.filter((f) => ownPaths.has(f.path))));
-      const restart: command.remote.Command = new command.remote.Command(
-        `${name}-service-${service}`,
+      const restart = step(
+        `service-${service}`,
         {
-          connection,
-          create: scriptCommand(scriptText(SCRIPTS.restartService), Object.keys(env)),
-          environment: env,
+          script: scriptText(SCRIPTS.restartService),
+          env: {
+            JITSI_SERVICE: service,
+            JITSI_ACTION: own.some((f) => f.effect?.action === "restart") ? "restart" : "reload",
+            ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
+            ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
+            ...(check.configTest === true ? { JITSI_CONFIG_TEST: "1" } : {}),
+          },
           // Re-run exactly when this service's own files change (or a new Jitsi version was installed).
           triggers: [pulumi.secret(contentDigest), args.jitsiVersion],
         },
-        {
-          parent: this,
-          // Jicofo and the bridge are XMPP clients of Prosody: keep SERVICES order when several restart at once.
-          dependsOn: [...own.map((f) => pushes.get(f.path)!), ...(previous === undefined ? [] : [previous])],
-        },
+        // Jicofo and the bridge are XMPP clients of Prosody: keep SERVICES order when several restart at once.
+        [...own.map((f) => pushes.get(f.path)!), ...(previous === undefined ? [] : [previous])],
       );
       restarts.set(service, restart);
       previous = restart;

@@ -111,6 +111,19 @@ describe("provisioning order", () => {
     }
   });
 
+  it("passes only variables that the prepare step told sshd to accept, and no previous output", () => {
+    const accepted = String(reveal(commandNamed("-prepare").inputs.stdin)).trim().split(/\s+/);
+    const acceptedBy = (name: string) =>
+      accepted.some((pattern) => new RegExp(`^${pattern.replace(/\*/g, ".*")}$`).test(name));
+    for (const cmd of commands()) {
+      expect(cmd.inputs.addPreviousOutputInEnv, cmd.name).toBe(false);
+      for (const name of Object.keys((cmd.inputs.environment ?? {}) as object)) {
+        expect(acceptedBy(name), `${cmd.name}: ${name}`).toBe(true);
+        expect(cmd.inputs.create as string, cmd.name).toContain(name); // preserved through sudo
+      }
+    }
+  });
+
   it("prepares the host after the Elastic IP association, then installs, then fixes Lua", () => {
     expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, "aws:ec2/eipAssociation:EipAssociation").name]);
     expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-prepare").name]);
