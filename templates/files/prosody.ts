@@ -1,0 +1,68 @@
+/**
+ * Prosody's host configuration (/etc/prosody/conf.avail/<domain>.cfg.lua): the token VirtualHost, the guest
+ * VirtualHost, the service-account host, and the MUC and feature components Jitsi Meet needs. What each block
+ * does and why is in the template's comments; this module only assembles the data it is filled with.
+ */
+import type { Deployment, RenderedFile } from "../deployment.ts";
+import { compileTemplate } from "../handlebars.ts";
+import { URL_PATHS, xmppNames, type XmppNames } from "../names.ts";
+import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
+
+interface ProsodyTemplateData {
+  readonly names: XmppNames;
+  readonly guests: boolean;
+  readonly pluginPath: string;
+  readonly ports: { readonly http: number; readonly c2s: number };
+  readonly httpInterface: string;
+  readonly c2sInterfaces: readonly string[];
+  readonly token: { readonly appId: string; readonly appSecret: string | false; readonly asapKeyServer: string | false };
+  readonly tokenVerificationAllowlist: readonly string[];
+}
+
+const template = compileTemplate<ProsodyTemplateData>("prosody-host.cfg.lua.hbs");
+
+/** Prosody's HTTP server only ever hears nginx on the same host. */
+const PROSODY_HTTP_INTERFACE = "127.0.0.1";
+/** Prosody's default: every IPv4 and IPv6 address (videobridges in the VPC connect to c2s). */
+const ALL_INTERFACES = ["*", "::"] as const;
+
+/**
+ * Base URL Prosody fetches RS256 public keys from: `<base>/<sha256hex(kid)>.pem`. Prosody joins with "/", so
+ * the base has no trailing slash. Served by this host's nginx from hostPaths().asapKeysDir.
+ */
+export function asapKeyServerUrl(d: Deployment): string {
+  const httpsPort = runtimePorts(d).https;
+  const authority = httpsPort === 443 ? d.domain : `${d.domain}:${String(httpsPort)}`;
+  return `https://${authority}${URL_PATHS.asapKeys.replace(/\/+$/, "")}`;
+}
+
+export function renderProsodyHostConfig(d: Deployment): RenderedFile {
+  const names = xmppNames(d.domain);
+  const ports = runtimePorts(d);
+  const bindAddress = d.runtime?.bindAddress;
+  const content = template({
+    names,
+    guests: d.guests,
+    pluginPath: d.runtime?.prosodyPluginsDir ?? runtimeHostPaths(d).prosodyPlugins,
+    ports: { http: ports.prosodyHttp, c2s: ports.xmppClient },
+    httpInterface: bindAddress ?? PROSODY_HTTP_INTERFACE,
+    c2sInterfaces: bindAddress === undefined ? ALL_INTERFACES : [bindAddress],
+    token: {
+      appId: d.auth.appId,
+      appSecret: d.auth.algorithm === "HS256" ? d.auth.appSecret : false,
+      asapKeyServer: d.auth.algorithm === "RS256" ? asapKeyServerUrl(d) : false,
+    },
+    tokenVerificationAllowlist: d.guests ? [names.guest] : [],
+  });
+  return {
+    path: runtimeHostPaths(d).prosodyHostConfig,
+    content,
+    // Holds the app secret (HS256); Prosody reads it as group prosody, nobody else may.
+    mode: 0o640,
+    owner: "root",
+    group: "prosody",
+    effect: { service: "prosody", action: "restart" },
+    secret: d.auth.algorithm === "HS256",
+  };
+}
+

@@ -1,0 +1,32 @@
+/**
+ * The renderer: a deployment's settings in, every configuration file of the Jitsi host out. Pure — no I/O, no
+ * clock, no randomness — so the same input always yields byte-identical files, in the same order.
+ */
+import type { Deployment, RenderedFile } from "./deployment.ts";
+import { renderAsapPublicKeys } from "./files/asapKeys.ts";
+import { renderMeetConfigJs } from "./files/configJs.ts";
+import { renderJicofoConf } from "./files/jicofo.ts";
+import { renderJvbConf } from "./files/jvb.ts";
+import { renderNginxSite } from "./files/nginx.ts";
+import { renderProsodyHostConfig } from "./files/prosody.ts";
+import { renderRenewalHook } from "./files/renewalHook.ts";
+import { validateDeployment } from "./validate.ts";
+
+/**
+ * Validates `input` (throws DeploymentError naming each bad field) and renders every file, ordered as the
+ * services restart: Prosody first, then Jicofo, the videobridge, and the web side.
+ */
+export function renderFiles(input: unknown): RenderedFile[] {
+  const d = validateDeployment(input);
+  return [
+    renderProsodyHostConfig(d),
+    ...renderAsapPublicKeys(d),
+    renderJicofoConf(d),
+    renderJvbConf(d),
+    renderMeetConfigJs(d),
+    renderNginxSite(d),
+    renderRenewalHook(d),
+  ];
+}
+
+export type { Deployment, RenderedFile };

@@ -1,0 +1,246 @@
+/**
+ * Runs the real `prosody` on the project's rendered host configuration, for tests.
+ *
+ *   const prosody = await startProsody();            // stock Prosody, guest logins work
+ *   const prosody = await startProsody({ pluginsDir: process.env.JITSI_PLUGINS_DIR });   // Jitsi's real plugins
+ *   try { ... prosody.websocketUrl ... prosody.ports.c2s ... } finally { await prosody.stop(); }
+ *
+ * What it does: renders the host config with runtime overrides (a fresh temp dir as rootDir, free loopback
+ * ports, bind address 127.0.0.1), writes a small test-only global config that Includes it (pid file, data dir,
+ * log file and certificate dir under the temp dir, run_as_root because tests run as root, no encryption
+ * required, no s2s), starts `prosody` with it in the foreground and waits until its HTTP port answers.
+ *
+ * Without `pluginsDir`, Jitsi's plugins are absent (stock Debian Prosody). The guest VirtualHost's
+ * `jitsi-anonymous` auth is then provided by a small stand-in module (plain anonymous SASL, written into the
+ * temp dir), so guest logins work; Jitsi-only modules on other hosts are reported missing by Prosody and
+ * skipped. With `pluginsDir`, the real plugins load, with LUA_PATH extended for the Lua 5.1-5.3 copies of
+ * inspect/basexx that Debian 12 ships.
+ *
+ * Everything stays under the temp dir; stop() ends the process and removes it. Call stop() in afterAll.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import type { Deployment } from "../../templates/deployment.ts";
+import { luaString } from "../../templates/escape/lua.ts";
+import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
+import { URL_PATHS, xmppNames, type XmppNames } from "../../templates/names.ts";
+import { validateDeployment } from "../../templates/validate.ts";
+import { freePort } from "./ports.ts";
+
+const run = promisify(execFile);
+const PROSODY = "/usr/bin/prosody";
+const PROSODYCTL = "/usr/bin/prosodyctl";
+const LOOPBACK = "127.0.0.1";
+/** Debian 12 ships lua-inspect and lua-basexx for Lua 5.1-5.3 only; Prosody runs on 5.4. */
+const JITSI_LUA_PATH = "/usr/share/lua/5.4/?.lua;/usr/share/lua/5.3/?.lua;/usr/share/lua/5.2/?.lua;;";
+
+/** A valid deployment for Prosody tests; `deployment` options are merged over it. */
+export const PROSODY_TEST_DEPLOYMENT: Deployment = {
+  domain: "meet.example.test",
+  auth: { algorithm: "HS256", appId: "jitsi-test-app", appSecret: "test-app-secret-0123456789abcdef0123" },
+  guests: true,
+  network: { privateIp: "10.0.0.10", publicIp: "192.0.2.10" },
+  accounts: { focusPassword: "focus-test-password-0123", jvbPassword: "jvb-test-password-01234" },
+  localVideobridge: true,
+};
+
+export interface ProsodyHarnessOptions {
+  /** Directory of Jitsi's prosody-plugins (e.g. process.env.JITSI_PLUGINS_DIR). Default: stock Prosody + stand-in. */
+  readonly pluginsDir?: string;
+  /** Lua appended to the global config after the Include (e.g. a `Component` for a stand-in Jicofo). */
+  readonly extraConfig?: string;
+  /** Fields merged over PROSODY_TEST_DEPLOYMENT; `runtime` is always the harness's own. */
+  readonly deployment?: Partial<Omit<Deployment, "runtime">>;
+  /** Prosody's log level for the log file (default "debug"). */
+  readonly logLevel?: "debug" | "info" | "warn" | "error";
+}
+
+export interface RunningProsody {
+  /** The deployment as rendered (with the harness's runtime overrides). */
+  readonly deployment: Deployment;
+  readonly names: XmppNames;
+  readonly ports: { readonly http: number; readonly c2s: number };
+  /** ws://127.0.0.1:<http>/xmpp-websocket. Send `Host: <names.domain>`: Prosody routes HTTP by Host header. */
+  readonly websocketUrl: string;
+  readonly boshUrl: string;
+  readonly paths: {
+    /** Temp dir holding everything below; removed by stop(). */
+    readonly root: string;
+    /** The test-only global config (pass to prosodyctl --config). */
+    readonly globalConfig: string;
+    /** The rendered host config, at its production path under root. */
+    readonly hostConfig: string;
+    readonly dataDir: string;
+    readonly logFile: string;
+    /** plugin_paths entry the rendered config uses (the real plugins or the stand-in dir). */
+    readonly pluginsDir: string;
+  };
+  /** Environment Prosody runs with (LUA_PATH for the real plugins); reuse it for prosodyctl. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Log file contents plus the process's stdout/stderr so far. */
+  logs(): Promise<string>;
+  /** Runs `prosodyctl --config <globalConfig> ...args`; resolves with its output even when it exits non-zero. */
+  prosodyctl(args: readonly string[]): Promise<{ readonly code: number; readonly output: string }>;
+  /** Stops Prosody (SIGTERM, then SIGKILL after 5 s) and removes the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Test stand-in for Jitsi's mod_auth_jitsi-anonymous (absent from stock Prosody): anonymous SASL only. */
+const STAND_IN_GUEST_AUTH = `-- Test stand-in for Jitsi's jitsi-anonymous auth provider: anonymous SASL with random user names.
+local new_sasl = require "util.sasl".new;
+local provider = {};
+function provider.test_password() return nil, "password auth not supported"; end
+function provider.get_password() return nil; end
+function provider.set_password() return nil, "password auth not supported"; end
+function provider.user_exists() return nil; end
+function provider.create_user() return nil, "accounts not supported"; end
+function provider.delete_user() return nil, "accounts not supported"; end
+function provider.users() return next, {}, nil; end
+function provider.get_sasl_handler()
+    return new_sasl(module.host, { anonymous = function() return true; end });
+end
+module:provides("auth", provider);
+`;
+
+function globalConfig(root: string, hostConfig: string, logFile: string, logLevel: string, extra: string): string {
+  const path = (name: string) => luaString(join(root, name));
+  return `-- Test-only global configuration written by test/support/prosody.ts.
+pidfile = ${path("prosody.pid")}
+data_path = ${path("data")}
+certificates = ${path("certs")}
+run_as_root = true
+interfaces = { ${luaString(LOOPBACK)} }
+c2s_require_encryption = false
+s2s_require_encryption = false
+s2s_ports = { }
+modules_enabled = { "disco"; "roster"; "saslauth"; "ping"; "posix"; }
+modules_disabled = { "s2s"; }
+log = {
+    { levels = { min = ${luaString(logLevel)} }, to = "file", filename = ${luaString(logFile)} };
+}
+Include ${luaString(hostConfig)}
+${extra}
+`;
+}
+
+function httpAnswers(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: LOOPBACK, port, path: "/", headers: { host }, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+export async function startProsody(options: ProsodyHarnessOptions = {}): Promise<RunningProsody> {
+  const root = await mkdtemp(join(tmpdir(), "prosody-test-"));
+  const output: string[] = [];
+  let child: ChildProcess | undefined;
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const logFile = join(root, "prosody.log");
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (proc !== undefined && exited === undefined) {
+      const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+      await gone;
+      clearTimeout(timer);
+    }
+    await rm(root, { recursive: true, force: true });
+  };
+  const logs = async (): Promise<string> => {
+    const file = await readFile(logFile, "utf8").catch(() => "");
+    return `${file}${output.join("")}`;
+  };
+
+  try {
+    const ports = { http: await freePort(), c2s: await freePort() };
+    const pluginsDir = options.pluginsDir ?? join(root, "plugins-stand-in");
+    if (options.pluginsDir === undefined) {
+      await mkdir(pluginsDir, { recursive: true });
+      await writeFile(join(pluginsDir, "mod_auth_jitsi-anonymous.lua"), STAND_IN_GUEST_AUTH);
+    }
+    const deployment = validateDeployment({
+      ...PROSODY_TEST_DEPLOYMENT,
+      ...options.deployment,
+      runtime: {
+        rootDir: root,
+        prosodyHttpPort: ports.http,
+        xmppClientPort: ports.c2s,
+        bindAddress: LOOPBACK,
+        prosodyPluginsDir: pluginsDir,
+      },
+    });
+    const names = xmppNames(deployment.domain);
+    const rendered = renderProsodyHostConfig(deployment);
+    await mkdir(dirname(rendered.path), { recursive: true });
+    await writeFile(rendered.path, rendered.content, { mode: rendered.mode });
+    await mkdir(join(root, "data"), { recursive: true });
+    await mkdir(join(root, "certs"), { recursive: true });
+    const globalPath = join(root, "prosody.cfg.lua");
+    await writeFile(
+      globalPath,
+      globalConfig(root, rendered.path, logFile, options.logLevel ?? "debug", options.extraConfig ?? ""),
+    );
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PROSODY_CONFIG: globalPath,
+      ...(options.pluginsDir === undefined ? {} : { LUA_PATH: JITSI_LUA_PATH }),
+    };
+
+    const proc = spawn(PROSODY, ["--config", globalPath, "-F"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    child = proc;
+    proc.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    proc.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    proc.on("exit", (code, signal) => (exited = { code, signal }));
+    const spawnError = new Promise<never>((_, reject) => proc.once("error", reject));
+
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (exited !== undefined) {
+        throw new Error(`prosody exited (code ${String(exited.code)}) before answering:\n${await logs()}`);
+      }
+      if (await Promise.race([httpAnswers(ports.http, names.domain), spawnError])) break;
+      if (Date.now() > deadline) throw new Error(`prosody did not answer on port ${String(ports.http)} in 20 s:\n${await logs()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    return {
+      deployment,
+      names,
+      ports,
+      websocketUrl: `ws://${LOOPBACK}:${String(ports.http)}${URL_PATHS.websocket}`,
+      boshUrl: `http://${LOOPBACK}:${String(ports.http)}${URL_PATHS.bosh}`,
+      paths: { root, globalConfig: globalPath, hostConfig: rendered.path, dataDir: join(root, "data"), logFile, pluginsDir },
+      env,
+      logs,
+      prosodyctl: async (args) => {
+        try {
+          const { stdout, stderr } = await run(PROSODYCTL, ["--config", globalPath, ...args], { env });
+          return { code: 0, output: `${stdout}${stderr}` };
+        } catch (error) {
+          const failed = error as { code?: number; stdout?: string; stderr?: string };
+          if (typeof failed.code !== "number") throw error;
+          return { code: failed.code, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+        }
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
