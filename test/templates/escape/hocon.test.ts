@@ -23,7 +23,7 @@ describe("hoconString", () => {
         values.forEach((value, index) => expect(config[`k${index}`]).toBe(value));
         expect(config.list).toEqual(values);
       }),
-      { numRuns: 6 },
+      { numRuns: 15 },
     );
   });
 
