@@ -7,7 +7,7 @@
 import type { FeatureFlags } from "./features.ts";
 import { KeyError } from "./keys.ts";
 import { meetingUrl, type TokenPlacement } from "./meetingUrl.ts";
-import { mintTokenSync } from "./mint.ts";
+import { mintTokenSync, mintTokenWithClaims } from "./mint.ts";
 import { parseMintOptions, TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
 import { normalizeRoomName, RoomNameError } from "./roomName.ts";
 
@@ -85,24 +85,34 @@ class BadRequest extends Error {
   }
 }
 
-function json(status: number, body: unknown, extra: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra },
-  });
+/** A response before it becomes a Web Response (the node adapter writes it directly, skipping two streams). */
+export interface PlainResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
 }
 
-async function readBody(request: Request, maxBytes: number): Promise<Record<string, unknown>> {
-  const type = request.headers.get("content-type") ?? "";
+function json(status: number, body: unknown, extra: Record<string, string> = {}): PlainResponse {
+  return { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra }, body: JSON.stringify(body) };
+}
+
+/**
+ * The handler's core takes the request with its body already read as text. Web callers go through the
+ * Request → Response wrapper; toNodeHandler calls the core directly (found under this symbol), which roughly
+ * halves the per-request cost on node:http because no body streams are created.
+ */
+export const PLAIN_TOKEN_HANDLER = Symbol.for("jitsi-token.plainHandler");
+export type PlainTokenHandler = (request: Request, bodyText: () => Promise<string>) => Promise<PlainResponse>;
+export type TokenHandler = ((request: Request) => Promise<Response>) & { [PLAIN_TOKEN_HANDLER]: PlainTokenHandler };
+
+function checkBodyHeaders(headers: Headers, maxBytes: number): void {
+  const type = headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) throw new BadRequest(415, "content-type", "content-type must be application/json");
-  const declared = Number(request.headers.get("content-length") ?? "0");
+  const declared = Number(headers.get("content-length") ?? "0");
   if (declared > maxBytes) throw new BadRequest(413, "body", `body is larger than ${maxBytes} bytes`);
-  let text: string;
-  try {
-    text = await request.text();
-  } catch {
-    throw new BadRequest(400, "body", "body could not be read");
-  }
+}
+
+function parseBody(text: string, maxBytes: number): Record<string, unknown> {
   if (Buffer.byteLength(text, "utf8") > maxBytes) throw new BadRequest(413, "body", `body is larger than ${maxBytes} bytes`);
   let parsed: unknown;
   try {
@@ -151,7 +161,7 @@ function isDenial(result: AuthorizeResult): result is TokenDenial {
   return typeof result === "object" && result !== null && "status" in result;
 }
 
-export function createTokenHandler(options: TokenHandlerOptions): (request: Request) => Promise<Response> {
+export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
   const { authorize, baseUrl, tokenIn, maxBodyBytes = 4096, log = () => {}, ...mintDefaults } = options;
   if (typeof authorize !== "function") {
     throw new TokenOptionsError([{ field: "authorize", message: "is required: a function deciding who gets a token for which room" }]);
@@ -162,11 +172,18 @@ export function createTokenHandler(options: TokenHandlerOptions): (request: Requ
   mintTokenSync(probe);
   if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe" });
 
-  return async (request: Request): Promise<Response> => {
+  const plain: PlainTokenHandler = async (request, bodyText) => {
     let room: string | undefined;
     try {
       if (request.method !== "POST") return json(405, { error: "use POST" }, { allow: "POST" });
-      const wanted = roomRequest(await readBody(request, maxBodyBytes));
+      checkBodyHeaders(request.headers, maxBodyBytes);
+      let text: string;
+      try {
+        text = await bodyText();
+      } catch {
+        throw new BadRequest(400, "body", "body could not be read");
+      }
+      const wanted = roomRequest(parseBody(text, maxBodyBytes));
       room = wanted.room;
       let result: AuthorizeResult;
       try {
@@ -181,9 +198,9 @@ export function createTokenHandler(options: TokenHandlerOptions): (request: Requ
         return json(status, { error: result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room") });
       }
       const grant = result;
-      let token: string;
+      let minted: ReturnType<typeof mintTokenWithClaims>;
       try {
-        token = mintTokenSync({
+        minted = mintTokenWithClaims({
           ...mintDefaults,
           ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }),
           room: wanted.roomName,
@@ -201,8 +218,8 @@ export function createTokenHandler(options: TokenHandlerOptions): (request: Requ
         log({ level: "error", event: "grant-invalid", status: 500, room, ...(field === undefined ? {} : { field }) });
         return json(500, { error: "could not issue a token" });
       }
-      const exp = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { exp: number };
-      const body: TokenResponseBody = { token, room, expiresAt: new Date(exp.exp * 1000).toISOString() };
+      const { token } = minted;
+      const body: TokenResponseBody = { token, room, expiresAt: new Date(minted.claims.exp * 1000).toISOString() };
       if (baseUrl !== undefined) {
         body.url = meetingUrl({ base: baseUrl, room: wanted.roomName, token, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }), ...(tokenIn === undefined ? {} : { tokenIn }) });
       }
@@ -217,4 +234,9 @@ export function createTokenHandler(options: TokenHandlerOptions): (request: Requ
       return json(400, { error: "request could not be processed" });
     }
   };
+  const web = async (request: Request): Promise<Response> => {
+    const out = await plain(request, () => request.text());
+    return new Response(out.body, { status: out.status, headers: out.headers });
+  };
+  return Object.assign(web, { [PLAIN_TOKEN_HANDLER]: plain });
 }

@@ -53,9 +53,14 @@ export async function mintToken(options: MintTokenOptions | SeedTokenOptions): P
   return mintTokenSync(options);
 }
 
-/** Synchronous core of mintToken (used by the benchmark to separate signing from promise overhead). */
-export function mintTokenSync(options: MintTokenOptions | SeedTokenOptions): string {
+/** Synchronous core of mintToken, also returning the claims (the handler reports exp without re-decoding). */
+export function mintTokenWithClaims(options: MintTokenOptions | SeedTokenOptions): { token: string; claims: JitsiTokenClaims } {
   const o = parseMintOptions(options);
   const key = o.privateKey !== undefined ? rsaPrivateKey(o.privateKey) : hmacKey(o.secret as string);
-  return signCompact(buildHeader(o), buildClaims(o), key);
+  const claims = buildClaims(o);
+  return { token: signCompact(buildHeader(o), claims, key), claims };
+}
+
+export function mintTokenSync(options: MintTokenOptions | SeedTokenOptions): string {
+  return mintTokenWithClaims(options).token;
 }

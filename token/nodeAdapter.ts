@@ -4,13 +4,14 @@
  * is used when the stream has been consumed.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { PLAIN_TOKEN_HANDLER, type PlainTokenHandler } from "./handler.ts";
 
 export interface NodeHandlerOptions {
   /** Requests with a larger body get 413 without reaching the handler (default 65536). */
   maxBodyBytes?: number;
 }
 
-type WebHandler = (request: Request) => Promise<Response>;
+type WebHandler = ((request: Request) => Promise<Response>) & { [PLAIN_TOKEN_HANDLER]?: PlainTokenHandler };
 
 function readCapped(req: IncomingMessage, maxBytes: number): Promise<Buffer | "too-large"> {
   return new Promise((resolve, reject) => {
@@ -53,12 +54,21 @@ function send(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+function urlOf(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
+  } catch {
+    return new URL("http://localhost/");
+  }
+}
+
 export function toNodeHandler(handler: WebHandler, options: NodeHandlerOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const maxBytes = options.maxBodyBytes ?? 65_536;
+  const plain = handler[PLAIN_TOKEN_HANDLER];
   return (req, res) => {
     void (async () => {
       const method = req.method ?? "GET";
-      let body: BodyInit | undefined;
+      let body: Buffer | string | undefined;
       const parsedByExpress = (req as IncomingMessage & { body?: unknown }).body;
       if (method !== "GET" && method !== "HEAD") {
         if (req.readableEnded && parsedByExpress !== undefined) {
@@ -69,17 +79,20 @@ export function toNodeHandler(handler: WebHandler, options: NodeHandlerOptions =
             send(res, 413, JSON.stringify({ error: `body is larger than ${maxBytes} bytes`, field: "body" }));
             return;
           }
-          body = new Uint8Array(read);
+          body = read;
         }
       }
-      let url: URL;
-      try {
-        url = new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
-      } catch {
-        url = new URL("http://localhost/");
+      if (plain) {
+        // Token handlers take the body as text: no Request/Response body streams on the hot path.
+        const text = body === undefined ? "" : body.toString("utf8");
+        const out = await plain(new Request(urlOf(req), { method, headers: headersOf(req) }), async () => text);
+        res.writeHead(out.status, out.headers);
+        res.end(out.body);
+        return;
       }
-      const request = new Request(url, { method, headers: headersOf(req), ...(body === undefined ? {} : { body }) });
-      const response = await handler(request);
+      const init: RequestInit = { method, headers: headersOf(req) };
+      if (body !== undefined) init.body = typeof body === "string" ? body : new Uint8Array(body);
+      const response = await handler(new Request(urlOf(req), init));
       const headers: Record<string, string> = {};
       response.headers.forEach((value, key) => {
         headers[key] = value;

@@ -116,4 +116,17 @@ describe("createTokenHandler over node:http", () => {
     expect(() => createTokenHandler({ ...SIGNING } as never)).toThrow(/authorize/);
     expect(() => createTokenHandler({ ...SIGNING, secret: "short", authorize: () => null })).toThrow(/secret/);
   });
+
+  it("toNodeHandler also runs any other Web handler (Request in, Response out)", async () => {
+    const port = await freePort();
+    const echo = createServer(toNodeHandler(async (request) => Response.json({ method: request.method, body: await request.text(), path: new URL(request.url).pathname }, { status: 201 })));
+    await new Promise<void>((resolve) => echo.listen(port, "127.0.0.1", resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/p?q=1`, { method: "PUT", body: "hello" });
+      expect(res.status).toBe(201);
+      expect(await res.json()).toEqual({ method: "PUT", body: "hello", path: "/p" });
+    } finally {
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
 });
