@@ -24,6 +24,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { WebSocket as NodeWebSocket } from "ws";
 import type { Deployment } from "../../templates/deployment.ts";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
@@ -105,6 +106,19 @@ function provider.get_sasl_handler()
 end
 module:provides("auth", provider);
 `;
+
+/**
+ * A WebSocket class (the `ws` package) that sends `Host: <host>` whatever URL it is given. Prosody picks the
+ * virtual host of an HTTP request by its Host header, and a client connecting to 127.0.0.1 would send the
+ * address. Install it as globalThis.WebSocket for @xmpp/client on Node 20 (restore the old value afterwards).
+ */
+export function hostHeaderWebSocket(host: string): typeof NodeWebSocket {
+  return class HostHeaderWebSocket extends NodeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { host } });
+    }
+  };
+}
 
 function globalConfig(root: string, hostConfig: string, logFile: string, logLevel: string, extra: string): string {
   const path = (name: string) => luaString(join(root, name));
