@@ -112,7 +112,7 @@ module:provides("auth", provider);
  * virtual host of an HTTP request by its Host header, and a client connecting to 127.0.0.1 would send the
  * address. Install it as globalThis.WebSocket for @xmpp/client on Node 20 (restore the old value afterwards).
  */
-export function hostHeaderWebSocket(host: string): typeof NodeWebSocket {
+export function hostHeaderWebSocket(host: string): new (url: string | URL, protocols?: string | string[]) => NodeWebSocket {
   return class HostHeaderWebSocket extends NodeWebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols, { headers: { host } });
