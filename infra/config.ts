@@ -5,6 +5,7 @@
  * without an engine and runs before any resource exists: a wrong value stops the preview with one message that
  * names every bad key (`jitsi:domain`, `aws:region`, …) and says what is allowed. Secret values are never echoed.
  */
+import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import {
@@ -164,11 +165,23 @@ const adminCidrs = jsonOf(
   'a list of CIDRs, like ["203.0.113.7/32"] (set it with `pulumi config set --path adminCidrs[0] 203.0.113.7/32`)',
 );
 
+function keyType(pem: string): string | undefined {
+  try {
+    return createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    return undefined;
+  }
+}
+
 const PEM_PUBLIC_KEY = /^-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*$/;
 const tokenPublicKeys = jsonOf(
   z.record(
     z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "key ids must be 1-128 letters, digits, '.', '_' or '-'"),
-    z.string().regex(PEM_PUBLIC_KEY, 'values must be PEM public keys ("-----BEGIN PUBLIC KEY-----" …)'),
+    z
+      .string()
+      .regex(PEM_PUBLIC_KEY, 'values must be PEM public keys ("-----BEGIN PUBLIC KEY-----" …)')
+      // RS256 verifies with RSA only; an EC or Ed25519 key would be served but never match a signature.
+      .refine((pem) => keyType(pem) === "rsa", "values must be RSA public keys (RS256 verifies with RSA only)"),
     { error: "must be a map from key id to PEM public key" },
   ),
   "a map from key id to PEM public key (set it with `pulumi config set --path 'tokenPublicKeys.mykid' -- \"$(cat pub.pem)\"`)",

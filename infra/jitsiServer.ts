@@ -23,6 +23,7 @@ import * as random from "@pulumi/random";
 import type { Deployment, RenderedFile, TokenAuth } from "../templates/deployment.ts";
 import { xmppNames } from "../templates/names.ts";
 import { renderFiles } from "../templates/render.ts";
+import { DeploymentError } from "../templates/validate.ts";
 import { VideobridgePool } from "./bridges.ts";
 import type { Architecture, HostedZoneRef } from "./config.ts";
 import { JitsiDns } from "./dns.ts";
@@ -198,15 +199,22 @@ export class JitsiServer extends pulumi.ComponentResource {
     };
 
     // Which files exist depends only on plain settings, so it is known now and every file gets its own command.
-    const layout = renderFiles(
-      deployment({
-        appSecret: LAYOUT_PLACEHOLDERS.secret,
-        focusPassword: LAYOUT_PLACEHOLDERS.secret,
-        jvbPassword: LAYOUT_PLACEHOLDERS.secret,
-        privateIp: LAYOUT_PLACEHOLDERS.privateIp,
-        publicIp: LAYOUT_PLACEHOLDERS.publicIp,
-      }),
-    );
+    let layout: RenderedFile[];
+    try {
+      layout = renderFiles(
+        deployment({
+          appSecret: LAYOUT_PLACEHOLDERS.secret,
+          focusPassword: LAYOUT_PLACEHOLDERS.secret,
+          jvbPassword: LAYOUT_PLACEHOLDERS.secret,
+          privateIp: LAYOUT_PLACEHOLDERS.privateIp,
+          publicIp: LAYOUT_PLACEHOLDERS.publicIp,
+        }),
+      );
+    } catch (error) {
+      // Only plain settings reach the renderer here, so its field messages are safe to show, without a stack.
+      if (error instanceof DeploymentError) throw new pulumi.RunError(`JitsiServer ${name}: settings rejected by the renderer: ${error.message}`);
+      throw error;
+    }
     const files: pulumi.Output<readonly RenderedFile[]> = pulumi
       .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp])
       .apply(([appSecret, focus, jvb, privateIp, publicIp]) => {

@@ -2,10 +2,11 @@
  * Every bad-config case stops the program with a message that names the key and what is allowed, before a
  * single resource is registered or provider function called.
  */
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { baseConfig, runProgram } from "./harness.ts";
+import { baseConfig, runProgram, rsaPublicKeyPem } from "./harness.ts";
 
-const PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAq83vG6W1oKlbvwY3Ht1/pMmFh4c/3P1Z6Vt3dvPZ8+c=\n-----END PUBLIC KEY-----\n";
+const PEM = rsaPublicKeyPem();
 
 /** [case, config changes (undefined deletes the key), expected message fragment]. */
 const CASES: [string, Record<string, string | undefined>, RegExp][] = [
@@ -34,6 +35,7 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["RS256 without keys", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined }, /jitsi:tokenPublicKeys: is required when jitsi:tokenAlgorithm is RS256/],
   ["RS256 with an app secret", { "jitsi:tokenAlgorithm": "RS256", "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:appSecret: must not be set when jitsi:tokenAlgorithm is RS256/],
   ["RS256 with a non-PEM key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: "AAAA" }) }, /jitsi:tokenPublicKeys: values must be PEM public keys/],
+  ["RS256 with an Ed25519 key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString() }) }, /jitsi:tokenPublicKeys: values must be RSA public keys/],
   ["public keys with HS256", { "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:tokenPublicKeys: is only used with jitsi:tokenAlgorithm RS256/],
   ["guests not boolean", { "jitsi:guests": "on" }, /jitsi:guests: must be true or false/],
   ["missing admin CIDRs", { "jitsi:adminCidrs": undefined }, /jitsi:adminCidrs: is required/],

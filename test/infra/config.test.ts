@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
+import { rsaPublicKeyPem } from "./harness.ts";
 import {
   CONFIG_KEYS,
   CONFIG_NAMESPACE,
@@ -61,7 +62,7 @@ describe("parseStackConfig", () => {
     expect(parseStackConfig({ ...valid, hostedZone: "Z0EXAMPLE12345" }).hostedZone).toEqual({ zoneId: "Z0EXAMPLE12345" });
     expect(parseStackConfig({ ...valid, hostedZone: "example.com." }).hostedZone).toEqual({ zoneName: "example.com" });
     expect(parseStackConfig({ ...valid, instanceType: "t4g.large", architecture: "arm64" }).architecture).toBe("arm64");
-    const pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAq83vG6W1oKlbvwY3Ht1/pMmFh4c/3P1Z6Vt3dvPZ8+c=\n-----END PUBLIC KEY-----\n";
+    const pem = rsaPublicKeyPem();
     const rs = parseStackConfig({ ...valid, tokenAlgorithm: "RS256", tokenPublicKeys: JSON.stringify({ k1: pem }) });
     expect(rs.tokenPublicKeys).toEqual({ k1: pem });
     expect(parseStackConfig({ ...valid, vpcId: "", subnetId: "", sshPublicKey: "", appSecret: "" }).subnetId).toBeUndefined();

@@ -6,6 +6,7 @@
  * The mocks only stand in for AWS/Random/TLS (no cloud or provider plugins here): they echo inputs back and add
  * the few computed fields the program reads (IPs, ids, generated passwords and keys).
  */
+import { generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import type { RenderedFile } from "../../templates/deployment.ts";
@@ -24,6 +25,13 @@ export const MOCK = {
     `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCKPRIVATEKEY${name.replace(/[^A-Za-z0-9]/g, "")}b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n`,
   publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKeyForTests",
 } as const;
+
+let rsaKey: string | undefined;
+/** An RSA public key in PEM (generated once per test file), as RS256 stacks configure them. */
+export function rsaPublicKeyPem(): string {
+  rsaKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ type: "spki", format: "pem" }).toString();
+  return rsaKey;
+}
 
 /** A valid stack config; scenarios override single keys. */
 export function baseConfig(): Record<string, string> {

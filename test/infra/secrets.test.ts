@@ -4,9 +4,9 @@
  * input of every registered resource; secret-wrapped values are the only place secrets may live.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { allStrings, baseConfig, byType, COMMAND, MOCK, plainStrings, reveal, runProgram, type ProgramRun } from "./harness.ts";
+import { allStrings, baseConfig, byType, COMMAND, MOCK, plainStrings, reveal, runProgram, type ProgramRun, rsaPublicKeyPem } from "./harness.ts";
 
-const PEM = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAq83vG6W1oKlbvwY3Ht1/pMmFh4c/3P1Z6Vt3dvPZ8+c=\n-----END PUBLIC KEY-----\n";
+const PEM = rsaPublicKeyPem();
 
 interface Scenario {
   readonly label: string;
