@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Obtains (or keeps) the site's TLS certificate with certbot, as root: waits until the public name resolves to
+# the Elastic IP, checks that the local nginx serves the ACME webroot on port 80, then runs an HTTP-01 webroot
+# issuance. Re-runs are idempotent: certbot keeps a certificate that is not yet due, unless the ACME server
+# changed (the staging switch), which re-issues from the new one. Renewal is certbot's own timer; its deploy
+# hooks (renewal-hooks/deploy/, pushed later as a rendered file) reload what uses the certificate.
+#
+# env (set by the Pulumi program):
+#   DOMAIN        public FQDN the certificate is for
+#   EMAIL         ACME account contact
+#   EXPECTED_IP   the Elastic IP the DNS A record must point at before the CA is asked to validate
+#   ACME_SERVER   ACME directory URL (Let's Encrypt production or staging)
+# env (optional; production defaults, tests point them at a temp dir and local servers):
+#   CERTBOT_CONFIG_DIR [/etc/letsencrypt]  CERTBOT_WORK_DIR [/var/lib/letsencrypt]
+#   CERTBOT_LOGS_DIR [/var/log/letsencrypt]
+#   ACME_WEBROOT [/var/www/acme]   directory nginx serves /.well-known/acme-challenge/ from (names.ts acmeWebroot)
+#   ACME_BOOTSTRAP_ROOT [/usr/share/jitsi-meet]  where the jitsi-meet package's own nginx site serves challenges
+#                 from, until the rendered site replaces it; linked to the webroot when nginx does not serve it
+#   ACME_HTTP_PORT [80]  port on 127.0.0.1 where nginx serves the webroot (for the pre-flight check)
+#   DNS_RESOLVER  [first nameserver of /etc/resolv.conf]  "address" or "address:port" to check the A record with
+#   DNS_WAIT_SECONDS [900]  how long to wait for the A record
+#   RENEWAL_TIMER [certbot.timer]  systemd timer that renews; empty: leave renewal scheduling alone
+#   REQUESTS_CA_BUNDLE  read by certbot itself: CA bundle for the ACME server's TLS (tests: the test CA)
+# Nothing here is secret: the ACME account key and the certificate key are created by certbot, root-only.
+set -euo pipefail
+
+die() { echo "obtain-certificate: $*" >&2; exit 2; }
+
+: "${DOMAIN:?DOMAIN is required (public FQDN)}" "${EMAIL:?EMAIL is required (ACME account contact)}"
+: "${EXPECTED_IP:?EXPECTED_IP is required (the Elastic IP)}" "${ACME_SERVER:?ACME_SERVER is required (ACME directory URL)}"
+config_dir=${CERTBOT_CONFIG_DIR:-/etc/letsencrypt}
+work_dir=${CERTBOT_WORK_DIR:-/var/lib/letsencrypt}
+logs_dir=${CERTBOT_LOGS_DIR:-/var/log/letsencrypt}
+webroot=${ACME_WEBROOT:-/var/www/acme}
+bootstrap_root=${ACME_BOOTSTRAP_ROOT:-/usr/share/jitsi-meet}
+http_port=${ACME_HTTP_PORT:-80}
+dns_wait=${DNS_WAIT_SECONDS:-900}
+renewal_timer=${RENEWAL_TIMER-certbot.timer}
+
+[[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
+  die "DOMAIN must be a lower-case FQDN like meet.example.com, got '$DOMAIN'"
+[[ "$EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+$ ]] || die "EMAIL must be an address like admin@example.com, got '$EMAIL'"
+[[ "$EXPECTED_IP" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "EXPECTED_IP must be an IPv4 address, got '$EXPECTED_IP'"
+[[ "$ACME_SERVER" =~ ^https://[^[:space:]]+$ ]] || die "ACME_SERVER must be an https:// directory URL, got '$ACME_SERVER'"
+[[ "$http_port" =~ ^[0-9]{1,5}$ ]] || die "ACME_HTTP_PORT must be a port number, got '$http_port'"
+[[ "$dns_wait" =~ ^[0-9]+$ ]] || die "DNS_WAIT_SECONDS must be a whole number of seconds, got '$dns_wait'"
+for dir in "$config_dir" "$work_dir" "$logs_dir" "$webroot" "$bootstrap_root"; do
+  [[ "$dir" == /* ]] || die "directories must be absolute paths, got '$dir'"
+done
+
+if ! command -v certbot >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends certbot
+fi
+
+# A-record addresses of $2 as answered by resolver $1 ("address[:port]"; empty: /etc/resolv.conf's first
+# nameserver), one per line; nothing on timeout or error. A plain UDP query so a test resolver on a high port
+# works and no extra package (dig) is needed: python3 comes with certbot.
+resolve_a() {
+  python3 - "$1" "$2" <<'PY'
+import random, socket, struct, sys
+
+server, name = sys.argv[1], sys.argv[2]
+if not server:
+    with open("/etc/resolv.conf") as conf:
+        server = next((l.split()[1] for l in conf if l.split()[:1] == ["nameserver"] and len(l.split()) > 1), "127.0.0.1")
+if server.startswith("["):
+    host, _, port = server[1:].partition("]:")
+elif server.count(":") == 1:
+    host, _, port = server.partition(":")
+else:
+    host, port = server, ""
+host = host.split("%")[0]
+query_id = random.randrange(1 << 16)
+question = b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+with socket.socket(family, socket.SOCK_DGRAM) as sock:
+    sock.settimeout(2)
+    try:
+        sock.sendto(struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question, (host, int(port or 53)))
+        reply = sock.recv(4096)
+    except OSError:
+        sys.exit(0)
+answer_id, flags, _, answers, _, _ = struct.unpack(">HHHHHH", reply[:12])
+if answer_id != query_id or flags & 0x000F:
+    sys.exit(0)
+offset = 12 + len(question)
+
+def skip_name(offset):
+    while reply[offset] != 0:
+        if reply[offset] & 0xC0 == 0xC0:
+            return offset + 2
+        offset += reply[offset] + 1
+    return offset + 1
+
+for _ in range(answers):
+    offset = skip_name(offset)
+    rtype, _, _, length = struct.unpack(">HHIH", reply[offset:offset + 10])
+    offset += 10
+    if rtype == 1 and length == 4:
+        print(socket.inet_ntoa(reply[offset:offset + 4]))
+    offset += length
+PY
+}
+
+# Let's Encrypt validates against public DNS: asking before the record is visible would fail the order and
+# count against the CA's failed-validation limit.
+deadline=$((SECONDS + dns_wait))
+while :; do
+  addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ')
+  [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
+  if ((SECONDS >= deadline)); then
+    die "DNS: $DOMAIN resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
+  fi
+  sleep 2
+done
+echo "obtain-certificate: $DOMAIN resolves to $EXPECTED_IP"
+
+# Pre-flight: the CA fetches http://$DOMAIN/.well-known/acme-challenge/<token>. Prove nginx serves the webroot
+# for that name before spending an ACME validation on it.
+challenge_dir="$webroot/.well-known/acme-challenge"
+install -d -m 0755 "$challenge_dir"
+probe_webroot() {
+  local name body
+  name="preflight-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  printf '%s' "$name" >"$challenge_dir/$name"
+  body=$(python3 - "$http_port" "$DOMAIN" "/.well-known/acme-challenge/$name" <<'PY' || true
+import http.client, sys
+port, host, path = sys.argv[1:4]
+try:
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+    conn.request("GET", path, headers={"Host": host})
+    response = conn.getresponse()
+    if response.status == 200:
+        sys.stdout.write(response.read().decode("ascii", "replace"))
+except OSError:
+    pass
+PY
+)
+  rm -f "$challenge_dir/$name"
+  [[ "$body" == "$name" ]]
+}
+if ! probe_webroot; then
+  # First deployment: the certificate step runs before the rendered nginx site is pushed (that site names the
+  # certificate files), so the jitsi-meet package's site is live and serves challenges from its own root.
+  # Point that location at our webroot; the rendered site serves the webroot directly and ignores the link.
+  legacy="$bootstrap_root/.well-known/acme-challenge"
+  if [[ -d "$bootstrap_root" && ! -e "$legacy" && ! -L "$legacy" ]]; then
+    install -d -m 0755 "$bootstrap_root/.well-known"
+    ln -s "$challenge_dir" "$legacy"
+    echo "obtain-certificate: linked $legacy to $challenge_dir for the package's nginx site"
+  fi
+  probe_webroot || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ at /.well-known/acme-challenge/ for Host $DOMAIN; is nginx running with the site?"
+fi
+echo "obtain-certificate: nginx serves the ACME webroot $webroot"
+
+# The staging switch: a lineage from another ACME server is re-issued from the requested one, even if it is
+# not yet due (--break-my-certs allows a deliberate switch back to staging).
+force=()
+renewal_conf="$config_dir/renewal/$DOMAIN.conf"
+if [[ -f "$renewal_conf" ]]; then
+  previous_server=$(sed -n 's/^server *= *//p' "$renewal_conf" | head -n 1)
+  if [[ -n "$previous_server" && "$previous_server" != "$ACME_SERVER" ]]; then
+    echo "obtain-certificate: ACME server changed from $previous_server; re-issuing from $ACME_SERVER"
+    force=(--force-renewal --break-my-certs)
+  fi
+fi
+
+certbot certonly --webroot --webroot-path "$webroot" \
+  --cert-name "$DOMAIN" --domains "$DOMAIN" \
+  --server "$ACME_SERVER" --email "$EMAIL" --agree-tos --no-eff-email \
+  --non-interactive --keep-until-expiring "${force[@]}" \
+  --config-dir "$config_dir" --work-dir "$work_dir" --logs-dir "$logs_dir"
+
+if [[ -n "$renewal_timer" ]] && command -v systemctl >/dev/null; then
+  systemctl enable --now "$renewal_timer"
+fi
+
+certificate="$config_dir/live/$DOMAIN/cert.pem"
+[[ -s "$certificate" ]] || die "certbot finished but $certificate is missing"
+echo "obtain-certificate: $(openssl x509 -in "$certificate" -noout -subject -issuer -enddate | tr '\n' ' ')"

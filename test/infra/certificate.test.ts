@@ -1,0 +1,283 @@
+/**
+ * The certificate step for real: the shipped infra/scripts/obtain-certificate.sh runs certbot against Debian's
+ * pebble ACME server, whose VA resolves the domain through pebble-challtestsrv to 127.0.0.1 and fetches the
+ * HTTP-01 token from the project's rendered nginx site (port 80 webroot, on a loopback test port). Then nginx
+ * serves the issued certificate over HTTPS, and `certbot renew` runs the rendered deploy hook, which reloads
+ * nginx onto the renewed certificate.
+ */
+import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SCRIPTS } from "../../infra/provision.ts";
+import type { Deployment } from "../../templates/deployment.ts";
+import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
+import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
+import { hostPaths } from "../../templates/names.ts";
+import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { startPebble, type RunningPebble } from "../support/pebble.ts";
+import { sampleDeployment } from "../templates/sampleDeployment.ts";
+
+const DOMAIN = "meet.example.test";
+/** The "Elastic IP": pebble's VA must reach the test nginx, so the A record points at loopback. */
+const LOOPBACK = "127.0.0.1";
+const SCRIPT = fileURLToPath(new URL(`../../infra/${SCRIPTS.obtainCertificate}`, import.meta.url));
+const SCRIPT_TIMEOUT_MS = 45_000;
+
+interface CommandResult {
+  readonly code: number;
+  readonly output: string;
+  readonly seconds: number;
+}
+
+/** Runs a program to completion (bounded), never throwing: the test asserts on code and output. */
+function runProgram(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile(file, args, { env, timeout: SCRIPT_TIMEOUT_MS, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      resolve({ code, output: `${stdout}${stderr}`, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+/** certbot's own directories for a deployment: /etc/letsencrypt (where names.ts puts the live files) etc. */
+function certbotDirs(d: Deployment) {
+  const configDir = dirname(dirname(dirname(runtimeHostPaths(d).certificate)));
+  return {
+    configDir,
+    workDir: underRoot(d, "/var/lib/letsencrypt"),
+    logsDir: underRoot(d, "/var/log/letsencrypt"),
+    args: ["--config-dir", configDir, "--work-dir", underRoot(d, "/var/lib/letsencrypt"), "--logs-dir", underRoot(d, "/var/log/letsencrypt")],
+  };
+}
+
+/** The script's environment: the four production inputs plus the test-only overrides. */
+function scriptEnv(d: Deployment, pebble: RunningPebble, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const paths = runtimeHostPaths(d);
+  const dirs = certbotDirs(d);
+  return {
+    ...process.env,
+    DOMAIN: d.domain,
+    EMAIL: "ops@example.test",
+    EXPECTED_IP: LOOPBACK,
+    ACME_SERVER: pebble.directoryUrl,
+    CERTBOT_CONFIG_DIR: dirs.configDir,
+    CERTBOT_WORK_DIR: dirs.workDir,
+    CERTBOT_LOGS_DIR: dirs.logsDir,
+    ACME_WEBROOT: paths.acmeWebroot,
+    ACME_BOOTSTRAP_ROOT: paths.jitsiMeetWebRoot,
+    ACME_HTTP_PORT: String(d.runtime?.httpPort),
+    DNS_RESOLVER: pebble.dnsServer,
+    DNS_WAIT_SECONDS: "20",
+    RENEWAL_TIMER: "",
+    REQUESTS_CA_BUNDLE: pebble.tlsCaFile,
+    ...overrides,
+  };
+}
+
+async function liveCertificate(d: Deployment): Promise<X509Certificate> {
+  return new X509Certificate(await readFile(join(certbotDirs(d).configDir, "live", d.domain, "cert.pem")));
+}
+
+/** The certificate nginx presents on its HTTPS port for SNI = domain, verified against `root` only. */
+function servedCertificate(nginx: RunningNginx, domain: string, root: string): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: LOOPBACK, port: nginx.httpsPort, servername: domain, ca: root, timeout: 5_000 }, () => {
+      const certificate = socket.getPeerX509Certificate();
+      socket.end();
+      if (certificate === undefined) reject(new Error("no peer certificate"));
+      else resolve(certificate);
+    });
+    socket.on("error", reject);
+    socket.on("timeout", () => socket.destroy(new Error("TLS handshake timed out")));
+  });
+}
+
+/**
+ * Polls (bounded) until nginx serves the certificate with `serial`, verified against `root`: after a reload the
+ * old workers finish their connections while the new ones start.
+ */
+async function waitForServed(nginx: RunningNginx, domain: string, root: string, serial: string): Promise<X509Certificate> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const served = await servedCertificate(nginx, domain, root);
+      if (served.serialNumber === serial || Date.now() > deadline) return served;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Stand-ins for the two host commands the rendered deploy hook calls, pointed at the test's nginx:
+ * `nginx -t` checks the test main configuration, `systemctl reload nginx` sends the master SIGHUP exactly as
+ * the nginx unit's ExecReload does. Each call is recorded.
+ */
+async function hookCommands(nginx: RunningNginx, dir: string): Promise<{ binDir: string; calls: string }> {
+  // The harness keeps nginx.conf and nginx.pid next to its error log.
+  const prefix = dirname(nginx.errorLog);
+  const pidFile = join(prefix, "nginx.pid");
+  if (!existsSync(pidFile)) throw new Error(`test nginx has no pid file at ${pidFile}`);
+  const binDir = join(dir, "bin");
+  const calls = join(dir, "hook-calls.log");
+  await mkdir(binDir, { recursive: true });
+  const write = async (name: string, body: string) => {
+    await writeFile(join(binDir, name), `#!/bin/sh\nprintf '%s\\n' "${name} $*" >>'${calls}'\n${body}\n`);
+    await chmod(join(binDir, name), 0o755);
+  };
+  await write("nginx", `exec /usr/sbin/nginx -p '${prefix}' -c '${join(prefix, "nginx.conf")}' "$@"`);
+  await write(
+    "systemctl",
+    `[ "$1" = reload ] && [ "$2" = nginx ] || { echo "systemctl stand-in: only 'reload nginx' is expected" >&2; exit 1; }\nexec kill -HUP "$(cat '${pidFile}')"`,
+  );
+  return { binDir, calls };
+}
+
+describe("certificate step: certbot → pebble → rendered nginx on loopback", () => {
+  let d: Deployment;
+  let nginx: RunningNginx | undefined;
+  let pebble: RunningPebble | undefined;
+  let scratch: string;
+  let root: string;
+  let issued: X509Certificate;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), "certificate-test-"));
+    d = sampleDeployment({ domain: DOMAIN, runtime: await nginxTestRuntime() });
+    // The site needs a certificate to start: the harness puts a self-signed one where certbot's lineage will be.
+    nginx = await startNginx(d);
+    // nginx holds it in memory; certbot refuses to create a lineage over a non-empty live directory.
+    await rm(dirname(runtimeHostPaths(d).certificate), { recursive: true, force: true });
+    pebble = await startPebble({ httpPort: nginx.httpPort });
+    await pebble.setARecord(DOMAIN, [LOOPBACK]);
+    root = await pebble.issuingRoot();
+  });
+
+  afterAll(async () => {
+    await Promise.all([nginx?.stop(), pebble?.stop()]);
+    await Promise.all([d.runtime?.rootDir, scratch].map((dir) => (dir === undefined ? undefined : rm(dir, { recursive: true, force: true }))));
+  });
+
+  it("obtains a certificate from pebble through nginx's port-80 webroot", async () => {
+    const result = await runProgram("bash", [SCRIPT], scriptEnv(d, pebble!));
+    console.info(`certificate issuance (DNS check, webroot pre-flight, certbot with pebble): ${result.seconds.toFixed(1)} s`);
+    expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
+    expect(result.output).toContain(`${DOMAIN} resolves to ${LOOPBACK}`);
+
+    issued = await liveCertificate(d);
+    expect(issued.subjectAltName).toBe(`DNS:${DOMAIN}`);
+    expect(issued.issuer).toMatch(/Pebble Intermediate CA/);
+    // Chains to this pebble instance's root (regenerated per run), not to any other CA.
+    const chain = (await readFile(join(certbotDirs(d).configDir, "live", DOMAIN, "chain.pem"), "utf8")).trim();
+    const intermediate = new X509Certificate(chain);
+    expect(issued.checkIssued(intermediate) && issued.verify(intermediate.publicKey)).toBe(true);
+    expect(intermediate.verify(new X509Certificate(root).publicKey)).toBe(true);
+
+    // pebble's VA fetched its token from nginx (the script's own pre-flight probe is named "preflight-…").
+    const log = await readFile(nginx!.accessLog, "utf8");
+    expect(log).toMatch(/"GET \/\.well-known\/acme-challenge\/(?!preflight-)[A-Za-z0-9_-]+ HTTP\/1\.1" 200 /);
+  });
+
+  it("makes nginx serve the issued certificate over HTTPS", async () => {
+    await nginx!.reload();
+    const served = await waitForServed(nginx!, DOMAIN, root, issued.serialNumber);
+    expect(served.serialNumber).toBe(issued.serialNumber);
+    expect(served.subject).toBe(issued.subject);
+    expect(served.issuer).toBe(issued.issuer);
+  });
+
+  it("keeps the certificate on a re-run (idempotent)", async () => {
+    const result = await runProgram("bash", [SCRIPT], scriptEnv(d, pebble!));
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/not yet due for renewal/i);
+    expect((await liveCertificate(d)).serialNumber).toBe(issued.serialNumber);
+  });
+
+  it("renews and the rendered deploy hook reloads nginx onto the new certificate", async () => {
+    const hook = renderRenewalHook(d);
+    // Where production pushes the hook is where certbot looks for deploy hooks.
+    expect(dirname(hook.path)).toBe(join(certbotDirs(d).configDir, "renewal-hooks", "deploy"));
+    await mkdir(dirname(hook.path), { recursive: true });
+    await writeFile(hook.path, hook.content, { mode: hook.mode });
+    const commands = await hookCommands(nginx!, scratch);
+
+    const result = await runProgram(
+      "certbot",
+      ["renew", "--force-renewal", "--no-random-sleep-on-renew", "--non-interactive", ...certbotDirs(d).args],
+      { ...process.env, PATH: `${commands.binDir}:${process.env.PATH ?? ""}`, REQUESTS_CA_BUNDLE: pebble!.tlsCaFile },
+    );
+    expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
+
+    const renewed = await liveCertificate(d);
+    expect(renewed.serialNumber).not.toBe(issued.serialNumber);
+    // The test did not reload nginx: only the hook did.
+    const served = await waitForServed(nginx!, DOMAIN, root, renewed.serialNumber);
+    expect(served.serialNumber).toBe(renewed.serialNumber);
+    expect((await readFile(commands.calls, "utf8")).split("\n")).toEqual(expect.arrayContaining(["nginx -t -q", "systemctl reload nginx"]));
+  });
+
+  it("re-issues from the new ACME server when the staging switch changes it", async () => {
+    const before = await liveCertificate(d);
+    const result = await runProgram("bash", [SCRIPT], scriptEnv(d, pebble!, { ACME_SERVER: pebble!.directoryUrlByName }));
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain("ACME server changed");
+    expect((await liveCertificate(d)).serialNumber).not.toBe(before.serialNumber);
+    const renewal = await readFile(join(certbotDirs(d).configDir, "renewal", `${DOMAIN}.conf`), "utf8");
+    expect(renewal).toContain(`server = ${pebble!.directoryUrlByName}`);
+  });
+
+  it("stops with a clear message, in bounded time, when DNS points elsewhere", async () => {
+    const elsewhere = "elsewhere.example.test";
+    await pebble!.setARecord(elsewhere, ["192.0.2.10"]);
+    const result = await runProgram(
+      "bash",
+      [SCRIPT],
+      scriptEnv(d, pebble!, { DOMAIN: elsewhere, DNS_WAIT_SECONDS: "3" }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(`DNS: ${elsewhere} resolves to '192.0.2.10'`);
+    expect(result.output).toContain(`not ${LOOPBACK}`);
+    expect(result.seconds).toBeLessThan(15);
+  });
+});
+
+describe("obtain-certificate.sh interface", () => {
+  const script = () => readFile(SCRIPT, "utf8");
+
+  it("defaults to the production paths in names.ts", async () => {
+    const text = await script();
+    const paths = hostPaths(DOMAIN);
+    expect(text).toContain(`webroot=\${ACME_WEBROOT:-${paths.acmeWebroot}}`);
+    expect(text).toContain(`bootstrap_root=\${ACME_BOOTSTRAP_ROOT:-${paths.jitsiMeetWebRoot}}`);
+    expect(text).toContain(`config_dir=\${CERTBOT_CONFIG_DIR:-${dirname(dirname(dirname(paths.certificate)))}}`);
+    expect(paths.renewalHook.startsWith(`${dirname(dirname(dirname(paths.certificate)))}/renewal-hooks/deploy/`)).toBe(true);
+  });
+
+  it.each([
+    ["DOMAIN", "Meet.Example.com", "DOMAIN must be a lower-case FQDN"],
+    ["EMAIL", "nobody", "EMAIL must be an address"],
+    ["EXPECTED_IP", "203.0.113", "EXPECTED_IP must be an IPv4 address"],
+    ["ACME_SERVER", "http://acme.example/dir", "ACME_SERVER must be an https:// directory URL"],
+  ])("rejects a bad %s before doing anything", async (name, value, message) => {
+    const env = {
+      ...process.env,
+      DOMAIN: "meet.example.com",
+      EMAIL: "ops@example.com",
+      EXPECTED_IP: "203.0.113.45",
+      ACME_SERVER: "https://acme.example/dir",
+      [name]: value,
+    };
+    const result = await runProgram("bash", [SCRIPT], env);
+    expect(result.code).toBe(2);
+    expect(result.output).toContain(message);
+  });
+});
