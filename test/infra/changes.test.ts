@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RenderedFile } from "../../templates/deployment.ts";
 import { hostPaths } from "../../templates/names.ts";
-import { baseConfig, COMMAND, runProgram, type ProgramRun, type RunOptions } from "./harness.ts";
+import { baseConfig, COMMAND, runProgram, TYPES, type ProgramRun, type RunOptions } from "./harness.ts";
 
 const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
 
@@ -19,14 +19,7 @@ function changed(a: ProgramRun, b: ProgramRun): string[] {
 }
 
 const isPushOrRestart = (k: string) => k.startsWith(`${COMMAND}::`) && /-(file|service)-/.test(k);
-const INFRASTRUCTURE = [
-  "aws:ec2/instance:Instance",
-  "aws:ec2/eip:Eip",
-  "aws:ec2/eipAssociation:EipAssociation",
-  "aws:route53/record:Record",
-  "aws:ec2/securityGroup:SecurityGroup",
-  "aws:ec2/keyPair:KeyPair",
-];
+const INFRASTRUCTURE = [TYPES.instance, TYPES.eip, TYPES.eipAssociation, TYPES.record, TYPES.securityGroup, TYPES.keyPair];
 
 let baseline: ProgramRun;
 beforeAll(async () => {

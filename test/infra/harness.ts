@@ -244,4 +244,17 @@ export function reveal(value: unknown): unknown {
   return isSecretWrapper(value) ? reveal(value.value) : value;
 }
 
+/** Type tokens of the resources the tests look at. */
+export const TYPES = {
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  instance: "aws:ec2/instance:Instance",
+  eip: "aws:ec2/eip:Eip",
+  eipAssociation: "aws:ec2/eipAssociation:EipAssociation",
+  record: "aws:route53/record:Record",
+  keyPair: "aws:ec2/keyPair:KeyPair",
+  randomPassword: "random:index/randomPassword:RandomPassword",
+} as const;
+
 export const COMMAND = "command:remote:Command";

@@ -5,14 +5,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostPaths, PORTS, SERVICES } from "../../templates/names.ts";
 import { STACK_OUTPUTS } from "../../token/stackOutputs.ts";
-import { baseConfig, byType, COMMAND, MOCK, only, reveal, runProgram, type ProgramRun } from "./harness.ts";
+import { baseConfig, byType, COMMAND, MOCK, only, reveal, runProgram, TYPES, type ProgramRun } from "./harness.ts";
 
-const SG = "aws:ec2/securityGroup:SecurityGroup";
-const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
-const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
-const INSTANCE = "aws:ec2/instance:Instance";
-const RECORD = "aws:route53/record:Record";
-const EIP = "aws:ec2/eip:Eip";
+const { securityGroup: SG, ingress: INGRESS, egress: EGRESS, instance: INSTANCE, record: RECORD, eip: EIP } = TYPES;
 
 let run: ProgramRun;
 beforeAll(async () => {
@@ -86,7 +81,7 @@ describe("instance", () => {
   it("has no user data and is bound to the Elastic IP", () => {
     expect(only(run, INSTANCE).inputs.userData).toBeUndefined();
     expect(only(run, INSTANCE).inputs.userDataBase64).toBeUndefined();
-    const association = only(run, "aws:ec2/eipAssociation:EipAssociation");
+    const association = only(run, TYPES.eipAssociation);
     expect(association.inputs.instanceId).toBe(`${only(run, INSTANCE).name}-id`);
     expect(association.inputs.allocationId).toBe(`eipalloc-${only(run, EIP).name}`);
   });
@@ -125,7 +120,7 @@ describe("provisioning order", () => {
   });
 
   it("prepares the host after the Elastic IP association, then installs, then fixes Lua", () => {
-    expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, "aws:ec2/eipAssociation:EipAssociation").name]);
+    expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, TYPES.eipAssociation).name]);
     expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-prepare").name]);
     expect(run.dependsOn.get(commandNamed("-lua-fix").name)).toEqual([commandNamed("-install").name]);
   });
@@ -219,7 +214,7 @@ describe("outputs", () => {
     const generated = await runProgram(config);
     expect(generated.outputs.appSecret?.secret).toBe(true);
     expect(generated.outputs.appSecret?.value).toBe(MOCK.password("dev-app-secret"));
-    expect(byType(generated, "random:index/randomPassword:RandomPassword").map((r) => r.inputs.length)).toContain(64);
+    expect(byType(generated, TYPES.randomPassword).map((r) => r.inputs.length)).toContain(64);
   });
 });
 
