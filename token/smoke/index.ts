@@ -1,0 +1,135 @@
+/**
+ * runSmokeTest: proves over the public HTTPS port that a deployed Jitsi accepts minted tokens, gives the right
+ * roles, admits guests only behind a host, and refuses bad tokens — with the server's own reasons. Used by
+ * `jitsi-token smoke` and importable as `<package>/token/smoke`.
+ */
+import { randomBytes } from "node:crypto";
+import type { TokenSigningConfig } from "../options.ts";
+import { baseUrl, discover } from "./discover.ts";
+import type { NetworkOptions } from "./network.ts";
+import { guestStep, moderatorStep, participantStep, rejectionStep, STEP_TITLES, timed, type StepContext } from "./steps.ts";
+import { REJECTION_CASES, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
+
+export { formatJson, formatJunit, formatText } from "./report.ts";
+export { parseConfigJs } from "./configJs.ts";
+export { REJECTION_CASES, STEP_IDS, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_PROMOTION_WAIT_MS = 5_000;
+export const DEFAULT_SETTLE_MS = 1_000;
+
+export interface SmokeOptions extends NetworkOptions {
+  /** The deployment's public base URL, e.g. https://meet.example.com. */
+  url: string;
+  /** Who signs tokens: loadTokenConfig's result (env or stack) or literal values. */
+  signing: TokenSigningConfig;
+  /** Total budget for the whole run (default 30 s); whatever is still running then is failed and closed. */
+  timeoutMs?: number;
+  promotionWaitMs?: number;
+  settleMs?: number;
+  /** Which rejection cases to run (default all four). */
+  rejections?: readonly RejectionCase[];
+  /** Room to use (default a fresh `smoke-<random>`). */
+  room?: string;
+  /** Progress lines as steps finish (the CLI prints them to stderr). */
+  onStep?: (step: StepResult) => void;
+  now?: () => Date;
+}
+
+function skipped(id: StepId, why: string): StepResult {
+  return { id, title: STEP_TITLES[id], status: "skipped", durationMs: 0, detail: why, warnings: [] };
+}
+
+/** Resolves with `fallback` when `ms` pass first; the losing work is abandoned (its sessions are closed by it). */
+function bounded<T>(work: Promise<T>, ms: number, fallback: () => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]).finally(() => clearTimeout(timer));
+}
+
+export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> {
+  const startedAt = (options.now ?? (() => new Date()))();
+  const t0 = performance.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const room = options.room ?? `smoke-${randomBytes(4).toString("hex")}`;
+  const network: NetworkOptions = {};
+  if (options.ca !== undefined) network.ca = options.ca;
+  if (options.resolve !== undefined) network.resolve = options.resolve;
+  const steps: StepResult[] = [];
+  const record = (step: StepResult) => {
+    steps.push(step);
+    options.onStep?.(step);
+  };
+  const abort = new AbortController();
+  const abortTimer = setTimeout(() => abort.abort(), timeoutMs);
+  let host: DiscoveredHost | undefined;
+  try {
+    const discovery = await timed("discovery", async () => {
+      const found = await discover(baseUrl(options.url), network, abort.signal, startedAt);
+      host = found.host;
+      if (options.signing.domain !== found.host.domain) {
+        found.warnings.push(`tokens are minted for domain ${options.signing.domain} but config.js says hosts.domain is ${found.host.domain}`);
+      }
+      const cert = found.host.certificate;
+      return {
+        status: "passed",
+        detail: `XMPP domain ${found.host.domain}, MUC ${found.host.muc}, focus ${found.host.focus}, guests ${found.host.guestDomain ?? "disabled"}, ${found.host.websocketUrl}${cert ? `; certificate valid ${cert.daysLeft} more day(s)` : ""}`,
+        warnings: found.warnings,
+      };
+    });
+    record(discovery);
+    const rest: StepId[] = ["moderator", "participant", "guest", ...(options.rejections ?? REJECTION_CASES)];
+    if (host === undefined) {
+      for (const id of rest) record(skipped(id, "discovery failed"));
+      return report();
+    }
+    const ctx: StepContext = {
+      host,
+      signing: options.signing,
+      network,
+      room,
+      deadline,
+      promotionWaitMs: options.promotionWaitMs ?? DEFAULT_PROMOTION_WAIT_MS,
+      settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
+    };
+    const late = (id: StepId) => (): StepResult => ({ id, title: STEP_TITLES[id], status: "failed", durationMs: Math.round(performance.now() - t0), detail: `not finished when the total timeout (${timeoutMs} ms) ran out`, warnings: [] });
+    const hostRun = moderatorStep(ctx);
+    const hosted = await bounded(hostRun, Math.max(0, deadline - Date.now()), () => ({ result: late("moderator")(), session: undefined }));
+    record(hosted.result);
+    try {
+      if (hosted.session === undefined) {
+        for (const id of rest.slice(1)) record(skipped(id, "no host in the room: the moderator step failed"));
+        return report();
+      }
+      // With the host in the room, the rest are independent: run them side by side.
+      const pending = rest.slice(1).map(async (id) => {
+        const work = id === "participant" ? participantStep(ctx) : id === "guest" ? guestStep(ctx) : rejectionStep(ctx, id as RejectionCase);
+        // Whichever comes first is the step's result; a step finishing after the deadline is not recorded twice.
+        record(await bounded(work, Math.max(0, deadline - Date.now()), late(id)));
+      });
+      await Promise.all(pending);
+    } finally {
+      await hosted.session?.close();
+      // A moderator step still running at the deadline closes its own session when it settles.
+      void hostRun.then((r) => r.session?.close());
+    }
+    return report();
+  } finally {
+    clearTimeout(abortTimer);
+  }
+
+  function report(): SmokeReport {
+    const order = (s: StepResult) => ["discovery", "moderator", "participant", "guest", ...REJECTION_CASES].indexOf(s.id);
+    const sorted = [...steps].sort((a, b) => order(a) - order(b));
+    const result: SmokeReport = {
+      url: options.url,
+      ok: sorted.every((s) => s.status !== "failed"),
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round(performance.now() - t0),
+      room,
+      steps: sorted,
+    };
+    if (host !== undefined) result.host = host;
+    return result;
+  }
+}
