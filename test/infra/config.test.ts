@@ -1,6 +1,7 @@
 /**
  * Stack config validation (pure) and its agreement with Pulumi.yaml / Pulumi.dev.yaml.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
@@ -105,6 +106,19 @@ describe("Pulumi.yaml", () => {
     const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as Record<string, unknown>;
     expect(pkg.type).toBe("module");
     expect(pkg.main).toBe(project.main);
+  });
+
+  it("those node arguments load the whole program graph in plain Node (not vitest's transformer)", () => {
+    const { nodeargs } = (project.runtime as { options: { nodeargs: string } }).options;
+    // No engine here: a config error is the deepest the program gets, but every module is imported by then.
+    const result = spawnSync(
+      process.execPath,
+      [...nodeargs.split(" "), "--input-type=module", "-e", `import(${JSON.stringify(new URL(String(project.main), root).href)}).catch((e) => { console.log(e.constructor.name + ": " + e.message); })`],
+      { encoding: "utf8", cwd: new URL(".", root).pathname, env: { ...process.env, PULUMI_CONFIG: JSON.stringify({ "jitsi:domain": "meet.example.com" }) }, timeout: 60_000 },
+    );
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toMatch(/^StackConfigError: Invalid stack configuration/);
+    expect(result.stdout).toContain("aws:region: is required");
   });
 
   it("declares every scalar and list key with a description, and defaults equal to the program's", () => {
