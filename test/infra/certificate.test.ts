@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,11 +16,12 @@ import { connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../infra/provision.ts";
-import type { Deployment } from "../../templates/deployment.ts";
+import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
+import { renderNginxSite } from "../../templates/files/nginx.ts";
 import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
 import { hostPaths } from "../../templates/names.ts";
-import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
+import { nginxTestRuntime, startNginx, writeSelfSignedCertificate, type RunningNginx } from "../support/nginx.ts";
 import { startPebble, type RunningPebble } from "../support/pebble.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 
@@ -247,6 +248,74 @@ describe("certificate step: certbot → pebble → rendered nginx on loopback", 
     expect(result.output).toContain(`DNS: ${elsewhere} resolves to '192.0.2.10'`);
     expect(result.output).toContain(`not ${LOOPBACK}`);
     expect(result.seconds).toBeLessThan(15);
+  });
+});
+
+/**
+ * What the jitsi-meet package's own site does on port 80 before the rendered site replaces it: challenges from
+ * the web app's root, everything else redirected; HTTPS with the package's self-signed certificate.
+ */
+async function packageLikeSite(d: Deployment): Promise<RenderedFile> {
+  const paths = runtimeHostPaths(d);
+  const certificate = underRoot(d, `/etc/jitsi/meet/${d.domain}.crt`);
+  const key = underRoot(d, `/etc/jitsi/meet/${d.domain}.key`);
+  await writeSelfSignedCertificate(d.domain, certificate, key);
+  await mkdir(paths.jitsiMeetWebRoot, { recursive: true });
+  const listen = (port: number | undefined) => `${LOOPBACK}:${String(port)}`;
+  return {
+    ...renderNginxSite(d),
+    content: [
+      "server {",
+      `    listen ${listen(d.runtime?.httpPort)};`,
+      `    server_name ${d.domain};`,
+      `    location ^~ /.well-known/acme-challenge/ { default_type text/plain; root ${paths.jitsiMeetWebRoot}; }`,
+      "    location / { return 301 https://$host$request_uri; }",
+      "}",
+      "server {",
+      `    listen ${listen(d.runtime?.httpsPort)} ssl;`,
+      `    server_name ${d.domain};`,
+      `    ssl_certificate ${certificate};`,
+      `    ssl_certificate_key ${key};`,
+      `    root ${paths.jitsiMeetWebRoot};`,
+      "}",
+      "",
+    ].join("\n"),
+  };
+}
+
+describe("certificate step on first deployment: the package's nginx site is still live, DNS still propagating", () => {
+  let d: Deployment;
+  let nginx: RunningNginx | undefined;
+  let pebble: RunningPebble | undefined;
+
+  beforeAll(async () => {
+    d = sampleDeployment({ domain: "first.example.test", runtime: await nginxTestRuntime() });
+    nginx = await startNginx(d, await packageLikeSite(d));
+    await rm(dirname(runtimeHostPaths(d).certificate), { recursive: true, force: true });
+    pebble = await startPebble({ httpPort: nginx.httpPort });
+  });
+
+  afterAll(async () => {
+    await Promise.all([nginx?.stop(), pebble?.stop()]);
+    if (d.runtime?.rootDir !== undefined) await rm(d.runtime.rootDir, { recursive: true, force: true });
+  });
+
+  it("waits for the A record, serves the challenge through the package's site, and issues", async () => {
+    // The record appears only after the script has started waiting for it.
+    const publish = new Promise<void>((resolve, reject) => {
+      setTimeout(() => void pebble!.setARecord(d.domain, [LOOPBACK]).then(resolve, reject), 3_000);
+    });
+    const [result] = await Promise.all([runProgram("bash", [SCRIPT], scriptEnv(d, pebble!)), publish]);
+    expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
+    expect(result.seconds).toBeGreaterThan(3);
+
+    const paths = runtimeHostPaths(d);
+    const link = join(paths.jitsiMeetWebRoot, ".well-known", "acme-challenge");
+    expect(result.output).toContain(`linked ${link}`);
+    expect(await readlink(link)).toBe(join(paths.acmeWebroot, ".well-known", "acme-challenge"));
+    const issued = await liveCertificate(d);
+    expect(issued.subjectAltName).toBe(`DNS:${d.domain}`);
+    expect(issued.issuer).toMatch(/Pebble Intermediate CA/);
   });
 });
 

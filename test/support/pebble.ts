@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./ports.ts";
+import { stopChild } from "./stopChild.ts";
 
 const run = promisify(execFile);
 const PEBBLE = "/usr/bin/pebble";
@@ -51,7 +52,7 @@ export async function startPebble(options: { readonly httpPort: number }): Promi
   const children: ChildProcess[] = [];
   let output = "";
   const stop = async () => {
-    await Promise.all(children.map(stopChild));
+    await Promise.all(children.map((child) => stopChild(child)));
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -195,17 +196,5 @@ function httpPost(url: string, body: string): Promise<string> {
 function httpsGet(url: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
     httpsRequest(url, { ca, timeout: 5_000 }, collect(resolve, reject)).on("error", reject).end();
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill("SIGTERM");
   });
 }
