@@ -12,13 +12,6 @@ import { explainToken, mintToken, normalizeRoomName, type HostProfile } from "..
 import { hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
 
 type XmppClient = ReturnType<typeof client>;
-interface XmppElement {
-  attrs: Record<string, string>;
-  is(name: string): boolean;
-  getChild(name: string, xmlns?: string): XmppElement | undefined;
-  getChildText(name: string, xmlns?: string): string | null;
-  getChildren(name: string, xmlns?: string): XmppElement[];
-}
 
 const ROOM = "E2E Room";
 const MUC_USER = "http://jabber.org/protocol/muc#user";
@@ -57,7 +50,7 @@ function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(
   const roomJid = `${node}@${prosody.names.muc}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to the join of ${roomJid}`)), 10_000);
-    xmpp.on("stanza", (stanza: XmppElement) => {
+    xmpp.on("stanza", (stanza) => {
       if (!stanza.is("presence") || !stanza.attrs.from?.startsWith(`${roomJid}/`)) return;
       if (stanza.attrs.type === "error") {
         clearTimeout(timer);
@@ -68,7 +61,7 @@ function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(
       if (!x?.getChildren("status").some((s) => s.attrs.code === "110")) return;
       clearTimeout(timer);
       const item = x.getChild("item");
-      resolve({ ok: true, ...(item ? { role: item.attrs.role, affiliation: item.attrs.affiliation } : {}) });
+      resolve({ ok: true, ...(item?.attrs.role ? { role: item.attrs.role } : {}), ...(item?.attrs.affiliation ? { affiliation: item.attrs.affiliation } : {}) });
     });
     void xmpp.send(xml("presence", { to: `${roomJid}/${nick}` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })));
   });
