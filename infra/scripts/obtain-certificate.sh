@@ -18,7 +18,8 @@
 #                 from, until the rendered site replaces it; linked to the webroot when nginx does not serve it
 #   ACME_HTTP_PORT [80]  port on 127.0.0.1 where nginx serves the webroot (for the pre-flight check)
 #   DNS_RESOLVER  [first nameserver of /etc/resolv.conf]  "address" or "address:port" to check the A record with
-#   DNS_WAIT_SECONDS [900]  how long to wait for the A record
+#   DNS_WAIT_SECONDS [1200]  how long to wait for the A record: a resolver that cached "no such name" from
+#                 before the record existed keeps it for the zone's SOA TTL (900 s in a default Route53 zone)
 #   RENEWAL_TIMER [certbot.timer]  systemd timer that renews; empty: leave renewal scheduling alone
 #   REQUESTS_CA_BUNDLE  read by certbot itself: CA bundle for the ACME server's TLS (tests: the test CA)
 # Nothing here is secret: the ACME account key and the certificate key are created by certbot, root-only.
@@ -34,7 +35,7 @@ logs_dir=${CERTBOT_LOGS_DIR:-/var/log/letsencrypt}
 webroot=${ACME_WEBROOT:-/var/www/acme}
 bootstrap_root=${ACME_BOOTSTRAP_ROOT:-/usr/share/jitsi-meet}
 http_port=${ACME_HTTP_PORT:-80}
-dns_wait=${DNS_WAIT_SECONDS:-900}
+dns_wait=${DNS_WAIT_SECONDS:-1200}
 renewal_timer=${RENEWAL_TIMER-certbot.timer}
 
 [[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
