@@ -17,17 +17,19 @@ systemctl "$JITSI_ACTION" "$JITSI_SERVICE"
 
 deadline=$((SECONDS + ${JITSI_HEALTH_TIMEOUT:-120}))
 healthy() {
-  systemctl is-active --quiet "$JITSI_SERVICE" || return 1
+  systemctl is-active --quiet "$JITSI_SERVICE" || { last_error="unit not active"; return 1; }
   if [[ -n "${JITSI_HEALTH_PORT:-}" ]]; then
-    (exec 3<>"/dev/tcp/127.0.0.1/$JITSI_HEALTH_PORT") 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$JITSI_HEALTH_PORT") 2>/dev/null || { last_error="port $JITSI_HEALTH_PORT closed"; return 1; }
   fi
   if [[ -n "${JITSI_HEALTH_URL:-}" ]]; then
-    curl -fsS -o /dev/null --max-time 5 "$JITSI_HEALTH_URL" || return 1
+    # Quiet while polling; the last failure is shown if the wait times out.
+    last_error=$(curl -fsS -o /dev/null --max-time 5 "$JITSI_HEALTH_URL" 2>&1) || return 1
   fi
 }
+last_error=""
 until healthy; do
   if ((SECONDS >= deadline)); then
-    echo "restart-service: $JITSI_SERVICE not healthy after ${JITSI_HEALTH_TIMEOUT:-120}s" >&2
+    echo "restart-service: $JITSI_SERVICE not healthy after ${JITSI_HEALTH_TIMEOUT:-120}s (last: $last_error)" >&2
     journalctl -u "$JITSI_SERVICE" -n 30 --no-pager >&2 || true
     exit 1
   fi

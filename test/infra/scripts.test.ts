@@ -3,13 +3,16 @@
  * real (Debian 12 ships lua-basexx/lua-inspect only for older Lua than Prosody's 5.4 — the very trap the Lua fix
  * is for).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { scriptCommand, scriptText, SCRIPTS } from "../../infra/provision.ts";
+import { freePort } from "../support/ports.ts";
 
 const scriptsDir = fileURLToPath(new URL("../../infra/scripts/", import.meta.url));
 const scriptPath = (rel: string) => fileURLToPath(new URL(`../../infra/${rel}`, import.meta.url));
@@ -166,5 +169,104 @@ describe("scriptCommand (the remote command text)", () => {
   it("refuses invalid variable names and scripts containing the heredoc terminator", () => {
     expect(() => scriptCommand("echo", ["lower-case"])).toThrow(/invalid environment variable name/);
     expect(() => scriptCommand("echo\nJITSI_SCRIPT_EOF\n")).toThrow(/must not contain/);
+  });
+});
+
+describe("restart-service.sh", () => {
+  // No systemd in this test environment: a stand-in systemctl records its calls and reports the unit active.
+  // The health check itself is real: an HTTP server that turns healthy after a few requests.
+  function standIns(): { dir: string; log: string } {
+    const dir = tempDir();
+    const log = join(dir, "calls.log");
+    writeFileSync(join(dir, "systemctl"), `#!/bin/sh\necho "systemctl $*" >>"${log}"\nexit 0\n`);
+    writeFileSync(join(dir, "fakesvc"), `#!/bin/sh\necho "fakesvc $*" >>"${log}"\n[ "$FAKESVC_CONFIG_OK" = 1 ]\n`);
+    chmodSync(join(dir, "systemctl"), 0o755);
+    chmodSync(join(dir, "fakesvc"), 0o755);
+    return { dir, log };
+  }
+
+  async function healthServer(unhealthyFirst: number): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+    const port = await freePort();
+    let hits = 0;
+    const server = createServer((_req, res) => {
+      hits++;
+      res.statusCode = hits > unhealthyFirst ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    return {
+      url: `http://127.0.0.1:${port}/about/health`,
+      hits: () => hits,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  const restart = (env: Record<string, string>, dir: string) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn("bash", [scriptPath(SCRIPTS.restartService)], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ...env } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+    });
+
+  it("tests the config, acts, then waits until the health URL answers 2xx", async () => {
+    const { dir, log } = standIns();
+    const health = await healthServer(2);
+    try {
+      const result = await restart(
+        { JITSI_SERVICE: "fakesvc", JITSI_ACTION: "reload", JITSI_CONFIG_TEST: "1", FAKESVC_CONFIG_OK: "1", JITSI_HEALTH_URL: health.url },
+        dir,
+      );
+      expect(result.stderr).toBe("");
+      expect(result.status).toBe(0);
+      expect(health.hits()).toBe(3);
+      const calls = readFileSync(log, "utf8").trim().split("\n");
+      expect(calls.slice(0, 2)).toEqual(["fakesvc -t", "systemctl reload fakesvc"]);
+    } finally {
+      await health.close();
+    }
+  });
+
+  it("never touches the running service when its config test fails", async () => {
+    const { dir, log } = standIns();
+    const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "reload", JITSI_CONFIG_TEST: "1", FAKESVC_CONFIG_OK: "0" }, dir);
+    expect(result.status).not.toBe(0);
+    expect(readFileSync(log, "utf8").trim()).toBe("fakesvc -t");
+  });
+
+  it("gives up after the timeout with a message naming the service", async () => {
+    const { dir } = standIns();
+    const health = await healthServer(Number.MAX_SAFE_INTEGER);
+    try {
+      const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "restart", JITSI_HEALTH_URL: health.url, JITSI_HEALTH_TIMEOUT: "3" }, dir);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/restart-service: fakesvc not healthy after 3s \(last: curl: \(22\)/);
+    } finally {
+      await health.close();
+    }
+  });
+
+  it("waits for a TCP port to accept connections", async () => {
+    const { dir } = standIns();
+    const port = await freePort();
+    const late = createNetServer();
+    setTimeout(() => late.listen(port, "127.0.0.1"), 1500);
+    try {
+      const started = Date.now();
+      const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "restart", JITSI_HEALTH_PORT: String(port) }, dir);
+      expect(result.status).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    } finally {
+      await new Promise<void>((resolve) => late.close(() => resolve()));
+    }
+  });
+
+  it("rejects an unknown action", async () => {
+    const { dir, log } = standIns();
+    const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "stop" }, dir);
+    expect(result.status).toBe(2);
+    expect(existsSync(log)).toBe(false);
   });
 });
