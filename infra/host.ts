@@ -32,6 +32,11 @@ export function ubuntuAmiNameFilter(architecture: Architecture, lts: { version: 
 }
 
 export interface JitsiHostArgs {
+  /**
+   * The public domain. Changing it replaces the VM: Jitsi's packages bake the domain into XMPP accounts,
+   * certificates and their own config at install time, so a fresh host is the only clean rename.
+   */
+  readonly domain: string;
   readonly instanceType: string;
   readonly architecture: Architecture;
   readonly diskSizeGb: number;
@@ -105,6 +110,7 @@ export class JitsiHost extends pulumi.ComponentResource {
         // A newer Ubuntu image is published every few weeks; picking it up must not replace a running server
         // (unattended-upgrades patches it in place). Replace deliberately with `pulumi up --replace`.
         ignoreChanges: ["ami"],
+        replacementTrigger: args.domain,
       },
     );
 

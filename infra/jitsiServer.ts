@@ -148,6 +148,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     this.host = new JitsiHost(
       name,
       {
+        domain: args.domain,
         instanceType: args.instanceType ?? "t3.large",
         architecture,
         diskSizeGb: args.diskSizeGb ?? 20,

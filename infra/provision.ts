@@ -237,6 +237,9 @@ export class HostProvisioning extends pulumi.ComponentResource {
           },
           // Secret whatever the file: most contents derive from secrets, and stdin is stored in state.
           stdin: pulumi.secret(content),
+          // Package upgrades may rewrite config files (jicofo's postinst edits jicofo.conf with `hocon set`):
+          // after a new version, put the rendered content back.
+          triggers: [args.jitsiVersion],
         },
         // The nginx site names the certificate files, and the Prosody config needs the Lua fix.
         [this.certificate, this.luaFix],

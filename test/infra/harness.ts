@@ -66,6 +66,8 @@ export interface ProgramRun {
   readonly resources: RecordedResource[];
   /** Explicit dependsOn, by resource name. */
   readonly dependsOn: Map<string, string[]>;
+  /** Lifecycle options that change how updates behave, by resource name. */
+  readonly lifecycle: Map<string, { ignoreChanges?: string[]; replacementTrigger?: unknown }>;
   readonly outputs: Record<string, RecordedOutput>;
   /** Every provider function the program called (getAmi, getZone…), with its arguments. */
   readonly calls: { token: string; inputs: Record<string, unknown> }[];
@@ -122,6 +124,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   const resources: RecordedResource[] = [];
   const calls: ProgramRun["calls"] = [];
   const dependsOn = new Map<string, string[]>();
+  const lifecycle: ProgramRun["lifecycle"] = new Map();
   const pendingDeps: Promise<void>[] = [];
 
   await pulumi.runtime.setMocks(
@@ -167,6 +170,10 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   vi.doMock("../../infra/jitsiServer.ts", async (importOriginal) => {
     const real = await importOriginal<typeof import("../../infra/jitsiServer.ts")>();
     const record: pulumi.ResourceTransformation = (args) => {
+      const opts = args.opts as pulumi.CustomResourceOptions;
+      if (opts.ignoreChanges !== undefined || opts.replacementTrigger !== undefined) {
+        lifecycle.set(args.name, { ignoreChanges: opts.ignoreChanges, replacementTrigger: opts.replacementTrigger });
+      }
       const deps = args.opts.dependsOn;
       // This program passes plain Resource lists; an Input-wrapped list would show up here as an Output.
       const list = (deps === undefined ? [] : Array.isArray(deps) ? deps : [deps]) as pulumi.Resource[];
@@ -203,7 +210,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   }
   await settle(() => resources.length);
   await Promise.all(pendingDeps);
-  return { resources, dependsOn, outputs, calls };
+  return { resources, dependsOn, lifecycle, outputs, calls };
 }
 
 /** True for a `{ [sig]: secretSig, value }` wrapper. */

@@ -78,6 +78,12 @@ describe("instance", () => {
     expect(only(arm, INSTANCE).inputs.instanceType).toBe("t4g.large");
   });
 
+  it("is not replaced for a newer AMI, but is for a new domain", () => {
+    expect(run.lifecycle.get(only(run, INSTANCE).name)).toEqual({ ignoreChanges: ["ami"], replacementTrigger: "meet.example.com" });
+    // Nothing else in the program overrides update behaviour.
+    expect([...run.lifecycle.keys()]).toEqual([only(run, INSTANCE).name]);
+  });
+
   it("has no user data and is bound to the Elastic IP", () => {
     expect(only(run, INSTANCE).inputs.userData).toBeUndefined();
     expect(only(run, INSTANCE).inputs.userDataBase64).toBeUndefined();
