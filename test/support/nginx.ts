@@ -16,6 +16,7 @@ import { nginxString } from "../../templates/escape/nginx.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
 import { NGINX_ACCESS_LOG, renderNginxSite } from "../../templates/files/nginx.ts";
 import { freePort } from "./ports.ts";
+import { stopChild } from "./stopChild.ts";
 
 const run = promisify(execFile);
 const NGINX = "/usr/sbin/nginx";
@@ -171,7 +172,8 @@ async function launch(httpInclude: string, ports: readonly number[]): Promise<Ru
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const stop = async () => {
-    await stopChild(child);
+    // SIGQUIT: nginx finishes the requests in flight, then exits.
+    await stopChild(child, "SIGQUIT");
     await rm(prefix.dir, { recursive: true, force: true });
   };
   try {
@@ -219,18 +221,5 @@ function waitForPort(portNumber: number, child: ChildProcess, log: () => string)
       });
     };
     attempt();
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    // SIGQUIT: graceful stop of master and workers.
-    child.kill("SIGQUIT");
   });
 }

@@ -8,9 +8,11 @@ import WebSocket, { WebSocketServer } from "ws";
 import type { Deployment } from "../../templates/deployment.ts";
 import { runtimeHostPaths } from "../../templates/files/hostRuntime.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
+import { asapKeyServerUrl } from "../../templates/files/prosody.ts";
 import { hostPaths, URL_PATHS } from "../../templates/names.ts";
 import { checkNginxSite, nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";
+import { startProsody, type RunningProsody } from "../support/prosody.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
 const DOMAIN = "meet.example.com";
@@ -22,7 +24,7 @@ interface Reply {
   readonly body: string;
 }
 
-/** One request to 127.0.0.1 with Host = the domain; HTTPS trusts only the test certificate. */
+/** One request to 127.0.0.1 with Host (and SNI) = the domain; HTTPS trusts only the test certificate. */
 function fetchFrom(
   nginx: RunningNginx,
   scheme: "http" | "https",
@@ -30,11 +32,12 @@ function fetchFrom(
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    const host = options.headers?.Host ?? DOMAIN;
     const common = {
       host: "127.0.0.1",
       method: options.method ?? "GET",
       path,
-      headers: { Host: DOMAIN, ...options.headers },
+      headers: { ...options.headers, Host: host },
     };
     const onResponse = (response: import("node:http").IncomingMessage) => {
       let body = "";
@@ -44,7 +47,7 @@ function fetchFrom(
     };
     const req =
       scheme === "https"
-        ? httpsRequest({ ...common, port: nginx.httpsPort, ca: nginx.certificatePem, servername: DOMAIN }, onResponse)
+        ? httpsRequest({ ...common, port: nginx.httpsPort, ca: nginx.certificatePem, servername: host }, onResponse)
         : httpRequest({ ...common, port: nginx.httpPort }, onResponse);
     req.on("error", reject);
     req.end(options.body);
@@ -210,6 +213,14 @@ describe("the rendered site in a real nginx", () => {
     expect((await fetchFrom(nginx, "https", URL_PATHS.asapKeys)).status).toBe(403);
   });
 
+  it("serves the keys where Prosody's asap_key_server points", async () => {
+    const keyServer = new URL(asapKeyServerUrl(d));
+    expect(keyServer.host).toBe(`${DOMAIN}:${String(nginx.httpsPort)}`);
+    const key = await fetchFrom(nginx, "https", `${keyServer.pathname}/0123abcd.pem`);
+    expect(key.status).toBe(200);
+    expect(key.body).toContain("BEGIN PUBLIC KEY");
+  });
+
   it("reloads after a configuration change", async () => {
     await nginx.reload();
     expect((await fetchFrom(nginx, "https", URL_PATHS.configJs)).status).toBe(200);
@@ -234,5 +245,66 @@ describe("hostile characters in paths", () => {
       await nginx.stop();
       await rm(base.rootDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("through nginx to the real Prosody on the rendered configuration", () => {
+  let prosody: RunningProsody;
+  let nginx: RunningNginx;
+  let d: Deployment;
+
+  beforeAll(async () => {
+    prosody = await startProsody();
+    d = { ...prosody.deployment, runtime: { ...(await nginxTestRuntime()), prosodyHttpPort: prosody.ports.http } };
+    nginx = await startNginx(d);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await prosody?.stop();
+    if (d?.runtime?.rootDir) await rm(d.runtime.rootDir, { recursive: true, force: true });
+  });
+
+  it("upgrades /xmpp-websocket?token=… to an XMPP stream, token kept out of the access log", async () => {
+    const domain = prosody.names.domain;
+    // Host picks Prosody's HTTP virtual host (the main domain); the stream goes to the guest domain, whose
+    // anonymous login works without Jitsi's token plugin.
+    const guest = prosody.names.guest;
+    const token = "header.payload-that-must-not-be-logged.signature";
+    const tlsOptions = { headers: { Host: domain }, ca: nginx.certificatePem, servername: domain };
+    const url = `wss://127.0.0.1:${String(nginx.httpsPort)}${URL_PATHS.websocket}?room=standup&token=${token}`;
+    const socket = new WebSocket(url, "xmpp", tlsOptions);
+    const reply = await new Promise<string>((resolve, reject) => {
+      let received = "";
+      socket.once("open", () =>
+        socket.send(`<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="${guest}" version="1.0"/>`),
+      );
+      socket.on("message", (data) => {
+        received += data.toString();
+        if (received.includes("</stream:features>")) resolve(received);
+      });
+      socket.once("error", reject);
+      socket.once("close", () => reject(new Error(`closed early after: ${received}`)));
+    });
+    socket.removeAllListeners("close");
+    socket.close();
+    expect(socket.protocol).toBe("xmpp");
+    expect(reply).toMatch(new RegExp(`<open [^>]*from=["']${guest.replaceAll(".", "\\.")}["']`));
+    expect(reply).toContain("<mechanism>ANONYMOUS</mechanism>");
+    const log = (await accessLogLines(nginx)).join("\n");
+    expect(log).toMatch(new RegExp(`"GET ${URL_PATHS.websocket}\\?\\[redacted\\] HTTP/1\\.1" 101 `));
+    expect(log).not.toContain("must-not-be-logged");
+  });
+
+  it("answers BOSH through nginx for the domain", async () => {
+    const domain = prosody.names.domain;
+    const body = `<body xmlns="http://jabber.org/protocol/httpbind" rid="1" to="${domain}" wait="5" hold="1" ver="1.6" xmlns:xmpp="urn:xmpp:xbosh" xmpp:version="1.0"/>`;
+    const reply = await fetchFrom(nginx, "https", `${URL_PATHS.bosh}?token=abc`, {
+      method: "POST",
+      headers: { Host: domain, "Content-Type": "text/xml; charset=utf-8" },
+      body,
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toContain("sid=");
   });
 });
