@@ -1,7 +1,7 @@
 /**
  * The local deployment the smoke tests run against: the project's rendered Prosody host config on the real
  * `prosody` (test/support/prosody.ts), the rendered nginx site and config.js on the real nginx with a test
- * certificate (test/support/nginx.ts), and the stand-in Jicofo as focus.<domain>. `jitsiPlugins` loads Jitsi's
+ * certificate (test/support/nginx.ts), and the stand-in Jicofo (test/support/fakeJicofo.ts). `jitsiPlugins` loads Jitsi's
  * real Prosody plugins (opt-in e2e); without it stock Prosody runs with the token-required stand-in auth.
  */
 import { randomBytes } from "node:crypto";
@@ -13,7 +13,8 @@ import type { Deployment } from "../../templates/deployment.ts";
 import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import type { TokenSigningConfig } from "../../token/options.ts";
 import type { SmokeOptions } from "../../token/smoke/index.ts";
-import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions } from "../support/fakeJicofo.ts";
+import { ACCOUNTS, xmppNames } from "../../templates/names.ts";
+import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions, type FakeJicofoTransport } from "../support/fakeJicofo.ts";
 import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";
 import { PROSODY_TEST_DEPLOYMENT, startProsody, type RunningProsody } from "../support/prosody.ts";
@@ -49,17 +50,21 @@ export async function startSmokeStack(options: StackOptions = {}): Promise<Smoke
     const componentPort = await freePort();
     const secret = randomBytes(16).toString("hex");
     const domain = PROSODY_TEST_DEPLOYMENT.domain;
-    const focus = `focus.${domain}`;
-    let extra = componentConfig({ componentDomain: focus, port: componentPort, secret });
+    const names = xmppNames(domain);
+    let extra: string;
     if (options.jitsiPlugins === undefined) {
+      // Stock Prosody: focus.<domain> becomes the stand-in component, the main host gets the stand-in auth.
       const dir = await mkdtemp(join(tmpdir(), "smoke-standin-"));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       await writeFile(join(dir, `mod_auth_${STAND_IN_AUTH}.lua`), await readFile(STAND_IN_FILE));
-      // installer_plugin_path is one more plugin directory, unused by the rendered config.
-      extra = `VirtualHost ${JSON.stringify(domain)} { authentication = ${JSON.stringify(STAND_IN_AUTH)} }\ninstaller_plugin_path = ${JSON.stringify(dir)}\n${extra}`;
+      // The table form returns to the global section; installer_plugin_path is one more plugin directory.
+      extra = [
+        `VirtualHost ${JSON.stringify(domain)} { authentication = ${JSON.stringify(STAND_IN_AUTH)} }`,
+        `installer_plugin_path = ${JSON.stringify(dir)}`,
+        componentConfig({ componentDomain: names.focus, port: componentPort, secret }),
+      ].join("\n");
     } else {
-      // Return to the global section before the component's global options.
-      extra = `VirtualHost ${JSON.stringify(domain)} { }\n${extra}`;
+      extra = "";
     }
     const prosody = await startProsody({
       ...(options.jitsiPlugins === undefined ? {} : { pluginsDir: options.jitsiPlugins }),
@@ -68,7 +73,17 @@ export async function startSmokeStack(options: StackOptions = {}): Promise<Smoke
       logLevel: "info",
     });
     cleanups.push(() => prosody.stop());
-    const jicofo = await startFakeJicofo({ port: componentPort, componentDomain: focus, secret, mainDomain: domain, ...options.jicofo });
+    let transport: FakeJicofoTransport;
+    if (options.jitsiPlugins === undefined) {
+      transport = { kind: "component", port: componentPort, secret };
+    } else {
+      // Jicofo's account, as the Debian package creates it (test password from the test deployment).
+      const password = prosody.deployment.accounts.focusPassword;
+      const registered = await prosody.prosodyctl(["register", ACCOUNTS.focus, names.auth, password]);
+      if (registered.code !== 0) throw new Error(`prosodyctl register failed: ${registered.output}`);
+      transport = { kind: "client", port: prosody.ports.c2s, authDomain: names.auth, username: ACCOUNTS.focus, password };
+    }
+    const jicofo = await startFakeJicofo({ transport, componentDomain: names.focus, mainDomain: domain, ...options.jicofo });
     cleanups.push(() => jicofo.stop());
     const runtime = await nginxTestRuntime();
     cleanups.push(() => rm(runtime.rootDir, { recursive: true, force: true }));

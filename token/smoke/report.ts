@@ -23,7 +23,6 @@ export function formatJson(report: SmokeReport): string {
 /** XML 1.0 text: escapes markup and drops characters XML cannot carry at all. */
 function xmlText(value: string): string {
   return value
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
     .replaceAll("&", "&amp;")
     .replaceAll("<", "&lt;")

@@ -122,6 +122,11 @@ export async function moderatorStep(ctx: StepContext): Promise<{ result: StepRes
     const how = first === "moderator" ? "on the first self-presence" : "by a later self-presence (promotion)";
     return { status: "passed", detail: `logged in as ${session.jid}; focus ready after ${requests} request(s); ${described(occupancy)} ${how}` };
   });
+  // Only a host that is really in the room (as moderator) may hold it open for the other steps.
+  if (result.status !== "passed") {
+    await session?.close();
+    return { result };
+  }
   return session === undefined ? { result } : { result, session };
 }
 

@@ -34,7 +34,11 @@ declare module "@xmpp/client" {
     jid: { toString(): string; domain: string } | null;
     transports: unknown[];
     reconnect: { stop(): void };
-    iqCaller: { set(element: Element, to?: string, timeout?: number): Promise<Element | undefined> };
+    iqCallee: { set(ns: string, name: string, handler: (ctx: { stanza: Element }) => Promise<Element | undefined>): void };
+    iqCaller: {
+      set(element: Element, to?: string, timeout?: number): Promise<Element | undefined>;
+      get(element: Element, to?: string, timeout?: number): Promise<Element | undefined>;
+    };
     on(event: "stanza", listener: (stanza: Element) => void): void;
     on(event: "error" | "offline" | "online" | "status", listener: (...args: unknown[]) => void): void;
     removeListener(event: string, listener: (...args: never[]) => void): void;
@@ -42,7 +46,7 @@ declare module "@xmpp/client" {
     stop(): Promise<unknown>;
     send(element: Element): Promise<void>;
   }
-  export function client(options: { service: string; domain?: string; resource?: string }): XmppClient;
+  export function client(options: { service: string; domain?: string; resource?: string; username?: string; password?: string }): XmppClient;
 }
 
 declare module "@xmpp/websocket/lib/Connection.js" {
