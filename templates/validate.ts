@@ -148,6 +148,8 @@ function describe(issue: z.core.$ZodIssue): string[] {
   if (issue.code === "unrecognized_keys") {
     return issue.keys.map((key) => `${fieldName([...issue.path, key])}: is not a known field (check the spelling)`);
   }
+  // A bad record key (a kid) carries the key schema's own message one level down.
+  if (issue.code === "invalid_key") return issue.issues.map((inner) => `${fieldName(issue.path)}: ${inner.message}`);
   return [`${fieldName(issue.path)}: ${issue.message}`];
 }
 

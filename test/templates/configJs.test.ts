@@ -1,0 +1,57 @@
+/**
+ * Jitsi Meet's config.js evaluated by Node's own parser (node:vm, a fresh context), as a browser would run it:
+ * the global `config` and the hosts the web client will use.
+ */
+import { runInNewContext } from "node:vm";
+import { describe, expect, it } from "vitest";
+import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
+import { validateDeployment } from "../../templates/validate.ts";
+import { sampleDeployment } from "./sampleDeployment.ts";
+
+interface MeetConfig {
+  hosts: { domain: string; anonymousdomain?: string; muc: string; focus: string };
+  bosh: string;
+  websocket: string;
+  prejoinConfig: { enabled: boolean };
+  enableInsecureRoomNameWarning: boolean;
+}
+
+function evaluate(content: string): MeetConfig {
+  const context: { config?: MeetConfig } = {};
+  runInNewContext(content, context, { filename: "config.js" });
+  if (context.config === undefined) throw new Error("config.js did not define the global config");
+  return context.config;
+}
+
+describe("config.js", () => {
+  it("defines the hosts, endpoints and token-flow options the web client needs", () => {
+    const config = evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment())).content);
+    expect(config.hosts).toEqual({
+      domain: "meet.example.com",
+      anonymousdomain: "guest.meet.example.com",
+      muc: "conference.meet.example.com",
+      focus: "focus.meet.example.com",
+    });
+    expect(config.bosh).toBe("https://meet.example.com/http-bind");
+    expect(config.websocket).toBe("wss://meet.example.com/xmpp-websocket");
+    expect(config.prejoinConfig.enabled).toBe(true);
+    expect(config.enableInsecureRoomNameWarning).toBe(false);
+  });
+
+  it("has no anonymous domain without guests, so every visitor needs a token", () => {
+    const config = evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment({ guests: false }))).content);
+    expect(config.hosts).not.toHaveProperty("anonymousdomain");
+    expect(config.hosts.domain).toBe("meet.example.com");
+  });
+
+  it("puts a non-default HTTPS port into the endpoints", () => {
+    const d = validateDeployment(sampleDeployment({ runtime: { httpsPort: 8443 } }));
+    const config = evaluate(renderMeetConfigJs(d).content);
+    expect(config.websocket).toBe("wss://meet.example.com:8443/xmpp-websocket");
+    expect(config.bosh).toBe("https://meet.example.com:8443/http-bind");
+  });
+
+  it("holds no server-side include directive nginx could expand", () => {
+    expect(renderMeetConfigJs(validateDeployment(sampleDeployment())).content).not.toContain("<!--#");
+  });
+});
