@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { FieldError } from "./errors.ts";
 import { assertHmacSecret, KeyError, rsaPrivateKey } from "./keys.ts";
 import type { TokenSigningConfig } from "./options.ts";
 import { STACK_OUTPUTS } from "./stackOutputs.ts";
@@ -35,14 +36,8 @@ export interface LoadTokenConfigOptions {
   runner?: CommandRunner;
 }
 
-export class TokenConfigError extends Error {
+export class TokenConfigError extends FieldError {
   override readonly name = "TokenConfigError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
 }
 
 /** Environment variables read by loadTokenConfig. */

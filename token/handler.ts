@@ -4,7 +4,6 @@
  * who the user is and whether they moderate come from `authorize`, never from the body.
  * Bad input is a 400 naming the field; responses never carry stack traces or key material.
  */
-import type { FeatureFlags } from "./features.ts";
 import { KeyError } from "./keys.ts";
 import { meetingUrl, type TokenPlacement } from "./meetingUrl.ts";
 import { mintTokenSync, mintTokenWithClaims } from "./mint.ts";
@@ -20,16 +19,8 @@ export interface AuthorizeContext {
   tenant?: string;
 }
 
-/** What the signed-in user may do in the requested room. */
-export interface TokenGrant {
-  user: TokenUser;
-  moderator?: boolean;
-  features?: FeatureFlags;
-  group?: string;
-  lobbyBypass?: boolean;
-  securityBypass?: boolean;
-  ttlSeconds?: number;
-}
+/** What the signed-in user may do in the requested room: the per-user part of the mint options. */
+export type TokenGrant = Pick<MintTokenOptions, "user" | "moderator" | "features" | "group" | "lobbyBypass" | "securityBypass" | "ttlSeconds">;
 
 export interface TokenDenial {
   status: 401 | 403;

@@ -4,15 +4,10 @@
  * Error messages name the field and never echo key material.
  */
 import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from "node:crypto";
+import { FieldError } from "./errors.ts";
 
-export class KeyError extends Error {
+export class KeyError extends FieldError {
   override readonly name = "KeyError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
 }
 
 export const MIN_HMAC_SECRET_BYTES = 32;
@@ -87,54 +82,61 @@ export function hmacCryptoKey(secret: string, field = "secret"): Promise<CryptoK
   });
 }
 
-/** Validated RSA private key (PKCS#8 or PKCS#1 PEM, or a KeyObject), cached. */
-export function rsaPrivateKey(input: PrivateKeyInput, field = "privateKey"): KeyObject {
+interface RsaKind {
+  byPem: KeyCache<string, KeyObject>;
+  byObject: WeakMap<KeyObject, KeyObject>;
+  /** Turns an accepted KeyObject into the one to use, or explains why it is the wrong kind. */
+  fromObject: (key: KeyObject) => KeyObject | string;
+  /** createPrivateKey accepts PKCS#1 as well as PKCS#8 (jose's importPKCS8 does not); createPublicKey takes either half. */
+  fromPem: (pem: string) => KeyObject;
+  expected: string;
+}
+
+const PRIVATE: RsaKind = {
+  byPem: privateKeysByPem,
+  byObject: privateKeysByObject,
+  fromObject: (key) => (key.type === "private" ? key : `must be a private key (got a ${key.type} key)`),
+  fromPem: (pem) => createPrivateKey(pem),
+  expected: "a PEM private key (PKCS#8 or PKCS#1) or a KeyObject",
+};
+
+const PUBLIC: RsaKind = {
+  byPem: publicKeysByPem,
+  byObject: publicKeysByObject,
+  fromObject: (key) => (key.type === "secret" ? "must be an RSA public or private key" : key.type === "private" ? createPublicKey(key) : key),
+  fromPem: (pem) => createPublicKey(pem),
+  expected: "a PEM public key or a KeyObject",
+};
+
+function rsaKey(input: PrivateKeyInput, field: string, kind: RsaKind): KeyObject {
   if (input instanceof KeyObject) {
-    const cached = privateKeysByObject.get(input);
+    const cached = kind.byObject.get(input);
     if (cached) return cached;
-    if (input.type !== "private") throw new KeyError(field, `must be a private key (got a ${input.type} key)`);
-    assertRsaKey(input, field);
-    privateKeysByObject.set(input, input);
-    return input;
+    const key = kind.fromObject(input);
+    if (typeof key === "string") throw new KeyError(field, key);
+    assertRsaKey(key, field);
+    kind.byObject.set(input, key);
+    return key;
   }
-  if (typeof input !== "string" || !input.includes("-----BEGIN")) {
-    throw new KeyError(field, "must be a PEM private key (PKCS#8 or PKCS#1) or a KeyObject");
-  }
-  return privateKeysByPem.get(input, () => {
+  if (typeof input !== "string" || !input.includes("-----BEGIN")) throw new KeyError(field, `must be ${kind.expected}`);
+  return kind.byPem.get(input, () => {
     let key: KeyObject;
     try {
-      // createPrivateKey accepts PKCS#1 as well as PKCS#8 (jose's importPKCS8 does not).
-      key = createPrivateKey(input);
+      key = kind.fromPem(input);
     } catch {
-      throw new KeyError(field, "is not a readable PEM private key");
+      throw new KeyError(field, `is not ${kind.expected}`);
     }
     assertRsaKey(key, field);
     return key;
   });
 }
 
+/** Validated RSA private key (PKCS#8 or PKCS#1 PEM, or a KeyObject), cached. */
+export function rsaPrivateKey(input: PrivateKeyInput, field = "privateKey"): KeyObject {
+  return rsaKey(input, field, PRIVATE);
+}
+
 /** Validated RSA public key; a private key yields its public half. Cached. */
 export function rsaPublicKey(input: PublicKeyInput, field = "publicKey"): KeyObject {
-  if (input instanceof KeyObject) {
-    const cached = publicKeysByObject.get(input);
-    if (cached) return cached;
-    if (input.type === "secret") throw new KeyError(field, "must be an RSA public or private key");
-    const key = input.type === "private" ? createPublicKey(input) : input;
-    assertRsaKey(key, field);
-    publicKeysByObject.set(input, key);
-    return key;
-  }
-  if (typeof input !== "string" || !input.includes("-----BEGIN")) {
-    throw new KeyError(field, "must be a PEM public key or a KeyObject");
-  }
-  return publicKeysByPem.get(input, () => {
-    let key: KeyObject;
-    try {
-      key = createPublicKey(input);
-    } catch {
-      throw new KeyError(field, "is not a readable PEM key");
-    }
-    assertRsaKey(key, field);
-    return key;
-  });
+  return rsaKey(input, field, PUBLIC);
 }

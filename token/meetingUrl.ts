@@ -3,6 +3,8 @@
  * the client JSON-parses each value (parseURLParams) — so the token goes in as `#jwt=%22TOKEN%22`. The hash is
  * never sent to servers; `?jwt=` is what older deployments read.
  */
+import { FieldError } from "./errors.ts";
+
 export type TokenPlacement = "hash" | "query" | "both";
 
 export interface MeetingUrlOptions {
@@ -20,14 +22,8 @@ export interface MeetingUrlOptions {
   tokenIn?: TokenPlacement;
 }
 
-export class MeetingUrlError extends Error {
+export class MeetingUrlError extends FieldError {
   override readonly name = "MeetingUrlError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
 }
 
 function hashParam(key: string, value: unknown, field: string): string {

@@ -4,20 +4,16 @@
  * the token's `room` claim (lowercased) with that node, so a token must carry exactly this form.
  */
 
+import { FieldError } from "./errors.ts";
+
 /** The wildcard room claim: the token is valid for every room. */
 export const ANY_ROOM = "*";
 
 /** XMPP limits a JID node to 1023 bytes; the encoded form is ASCII, so characters = bytes. */
 const MAX_NODE_LENGTH = 1023;
 
-export class RoomNameError extends Error {
+export class RoomNameError extends FieldError {
   override readonly name = "RoomNameError";
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
 }
 
 /** The backend-safe form of `name` ("*" stays "*"). Throws RoomNameError for an empty or over-long name. */
