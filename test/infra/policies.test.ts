@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { hostPaths, PORTS, SERVICES } from "../../templates/names.ts";
 import { STACK_OUTPUTS } from "../../token/stackOutputs.ts";
-import { baseConfig, byType, COMMAND, MOCK, only, reveal, runProgram, TYPES, type ProgramRun } from "./harness.ts";
+import { baseConfig, byType, COMMAND, MOCK, only, reveal, rsaPublicKeyPem, runProgram, TYPES, type ProgramRun } from "./harness.ts";
 
 const { securityGroup: SG, ingress: INGRESS, egress: EGRESS, instance: INSTANCE, record: RECORD, eip: EIP } = TYPES;
 
@@ -235,5 +235,39 @@ describe("with a videobridge pool", () => {
     expect(extra[0]!.inputs).toMatchObject({ ipProtocol: "tcp", fromPort: PORTS.xmppClient, toPort: PORTS.xmppClient });
     expect(extra[0]!.inputs.referencedSecurityGroupId).not.toBe(serverSg);
     expect(toServer).toHaveLength(byType(run, INGRESS).length + 1);
+  });
+});
+
+describe("with a supplied SSH public key", () => {
+  it("installs that key, generates none, and provisions through the ssh-agent", async () => {
+    const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKeyForTests ops@laptop";
+    const own = await runProgram({ ...baseConfig(), "jitsi:sshPublicKey": publicKey });
+    expect(byType(own, "tls:index/privateKey:PrivateKey")).toEqual([]);
+    expect(only(own, TYPES.keyPair).inputs.publicKey).toBe(publicKey);
+    for (const cmd of byType(own, COMMAND)) {
+      expect((reveal(cmd.inputs.connection) as Record<string, unknown>).privateKey).toBeUndefined();
+    }
+    expect(own.outputs.sshPrivateKey).toBeUndefined();
+    expect(own.outputs.sshCommand?.value).toBe(`ssh ubuntu@${MOCK.publicIp}`);
+  });
+});
+
+describe("with RS256", () => {
+  it("pushes the public keys for Prosody's key server and exports no app secret", async () => {
+    const config: Record<string, string> = {
+      ...baseConfig(),
+      "jitsi:tokenAlgorithm": "RS256",
+      "jitsi:tokenPublicKeys": JSON.stringify({ "key-1": rsaPublicKeyPem() }),
+    };
+    delete config["jitsi:appSecret"];
+    const rs = await runProgram(config);
+    const pushed = byType(rs, COMMAND)
+      .filter((c) => c.name.includes("-file-"))
+      .map((c) => (c.inputs.environment as Record<string, string>).JITSI_FILE_PATH!);
+    const keyFiles = pushed.filter((p) => p.startsWith(`${hostPaths("meet.example.com").asapKeysDir}/`));
+    expect(keyFiles).toHaveLength(1);
+    expect(rs.outputs.tokenAlgorithm?.value).toBe("RS256");
+    expect(rs.outputs.appSecret).toBeUndefined();
+    expect(byType(rs, TYPES.randomPassword).map((r) => r.name)).not.toContain("dev-app-secret");
   });
 });
