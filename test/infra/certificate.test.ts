@@ -216,6 +216,7 @@ describe("certificate step: certbot → pebble → rendered nginx on loopback", 
       ["renew", "--force-renewal", "--no-random-sleep-on-renew", "--non-interactive", ...certbotDirs(d).args],
       { ...process.env, PATH: `${commands.binDir}:${process.env.PATH ?? ""}`, REQUESTS_CA_BUNDLE: pebble!.tlsCaFile },
     );
+    console.info(`forced renewal with deploy hook (certbot renew): ${result.seconds.toFixed(1)} s`);
     expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
 
     const renewed = await liveCertificate(d);
