@@ -252,6 +252,7 @@ export class JitsiServer extends pulumi.ComponentResource {
         files,
         hostReady: [this.host.association],
         dnsRecord: this.dns.record,
+        localVideobridge: keepLocalBridge,
       },
       { parent: this },
     );

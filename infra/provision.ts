@@ -132,7 +132,12 @@ export interface HostProvisioningArgs {
   readonly hostReady: pulumi.Input<pulumi.Resource>[];
   /** The DNS record; the certificate step waits for it. */
   readonly dnsRecord: pulumi.Resource;
+  /** False when a bridge pool carries all media: the host's own videobridge is stopped and disabled. */
+  readonly localVideobridge: boolean;
 }
+
+/** The host's own videobridge unit (typed, so a typo fails to compile). */
+const LOCAL_BRIDGE: ServiceName = "jitsi-videobridge2";
 
 /** One step: a static script run as root, its non-secret parameters as environment, secrets on stdin. */
 interface Step {
@@ -151,6 +156,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly pushes: ReadonlyMap<string, command.remote.Command>;
   /** One command per service that has files, in SERVICES order. */
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+  /** Stops the host's own videobridge when a pool carries all media. */
+  readonly localBridgeOff: command.remote.Command | undefined;
 
   constructor(name: string, args: HostProvisioningArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi:index:HostProvisioning", name, {}, opts);
@@ -252,7 +259,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
       const own = args.layout.filter((f) => f.effect?.service === service);
-      if (own.length === 0) continue;
+      if (own.length === 0 || (service === LOCAL_BRIDGE && !args.localVideobridge)) continue;
       const check = HEALTH_CHECKS[service];
       const ownPaths = new Set(own.map((f) => f.path));
       const contentDigest = args.files.apply((files) => digest(files.filter((f) => ownPaths.has(f.path))));
@@ -277,6 +284,16 @@ export class HostProvisioning extends pulumi.ComponentResource {
       previous = restart;
     }
     this.restarts = restarts;
+
+    // The packages start a bridge on this host whatever the settings; with a pool carrying all media it would
+    // still join the brewery and take conferences, so it is switched off once Jitsi is installed.
+    this.localBridgeOff = args.localVideobridge
+      ? undefined
+      : step(
+          `service-${LOCAL_BRIDGE}-off`,
+          { script: scriptText(SCRIPTS.restartService), env: { JITSI_SERVICE: LOCAL_BRIDGE, JITSI_ACTION: "disable" }, triggers: [args.jitsiVersion] },
+          [this.install],
+        );
 
     this.registerOutputs({});
   }

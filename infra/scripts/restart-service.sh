@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Restarts or reloads one systemd service after its files changed, then waits until it is healthy, as root.
+# Restarts or reloads one systemd service after its files changed, then waits until it is healthy, as root;
+# or disables it for good (a signalling node whose media all goes to a bridge pool).
 # env: JITSI_SERVICE        systemd unit name
-#      JITSI_ACTION         restart | reload
+#      JITSI_ACTION         restart | reload | disable
 #      JITSI_CONFIG_TEST    optional: "1" runs "<service> -t" first, so a bad config never takes a running server down
 #      JITSI_HEALTH_URL     optional: HTTP URL that answers 2xx once the service is healthy
 #      JITSI_HEALTH_PORT    optional: local TCP port that accepts connections once the service is up
 #      JITSI_HEALTH_TIMEOUT optional: seconds to wait (default 120)
 set -euo pipefail
 : "${JITSI_SERVICE:?}" "${JITSI_ACTION:?}"
-case "$JITSI_ACTION" in restart | reload) ;; *) echo "restart-service: bad action $JITSI_ACTION" >&2; exit 2 ;; esac
+case "$JITSI_ACTION" in restart | reload | disable) ;; *) echo "restart-service: bad action $JITSI_ACTION" >&2; exit 2 ;; esac
+
+if [[ "$JITSI_ACTION" == disable ]]; then
+  systemctl disable --now "$JITSI_SERVICE"
+  echo "restart-service: $JITSI_SERVICE stopped and disabled"
+  exit 0
+fi
 
 if [[ "${JITSI_CONFIG_TEST:-}" == 1 ]]; then
   "$JITSI_SERVICE" -t

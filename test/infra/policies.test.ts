@@ -238,6 +238,24 @@ describe("with a videobridge pool", () => {
   });
 });
 
+describe("with a pool carrying all media", () => {
+  it("switches the host's own bridge off after install and never restarts it", async () => {
+    const pooled = await runProgram({
+      ...baseConfig(),
+      "jitsi:videobridges": JSON.stringify({ count: 2, instanceType: "c6i.xlarge", keepLocalBridge: false }),
+    });
+    const services = byType(pooled, COMMAND)
+      .filter((c) => c.name.includes("-service-"))
+      .map((c) => c.inputs.environment as Record<string, string>);
+    const bridge = "jitsi-videobridge2";
+    expect(services.filter((e) => e.JITSI_SERVICE === bridge)).toEqual([{ JITSI_SERVICE: bridge, JITSI_ACTION: "disable" }]);
+    const off = byType(pooled, COMMAND).find((c) => c.name.endsWith(`-service-${bridge}-off`))!;
+    expect(pooled.dependsOn.get(off.name)).toEqual([byType(pooled, COMMAND).find((c) => c.name.endsWith("-install"))!.name]);
+    // With the default (a pool next to the local bridge) nothing is switched off.
+    expect(byType(run, COMMAND).filter((c) => c.name.endsWith("-off"))).toEqual([]);
+  });
+});
+
 describe("with a supplied SSH public key", () => {
   it("installs that key, generates none, and provisions through the ssh-agent", async () => {
     const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKeyForTests ops@laptop";

@@ -263,6 +263,13 @@ describe("restart-service.sh", () => {
     }
   });
 
+  it("disables a service for good without waiting for health", async () => {
+    const { dir, log } = standIns();
+    const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "disable", JITSI_HEALTH_PORT: "1" }, dir);
+    expect(result.status).toBe(0);
+    expect(readFileSync(log, "utf8").trim()).toBe("systemctl disable --now fakesvc");
+  });
+
   it("rejects an unknown action", async () => {
     const { dir, log } = standIns();
     const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "stop" }, dir);
