@@ -1,0 +1,93 @@
+/**
+ * A stack's renderer input as far as its configuration knows it, for `render --stack`: the settings come from
+ * `pulumi config --json` (validated by the program's own parseStackConfig), the values that only exist after
+ * deployment (account passwords, the instance's private IP, a generated app secret) and every secret are
+ * replaced by placeholders, so rendered files can be reviewed and diffed without handling credentials.
+ */
+import { CONFIG_NAMESPACE, parseStackConfig, type RawStackConfig } from "../infra/config.ts";
+import { STACK_OUTPUTS } from "../token/stackOutputs.ts";
+import type { Deployment } from "./deployment.ts";
+
+/** Runs a program and returns its exit code and output (injectable: the Pulumi CLI is not always installed). */
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  options: { readonly cwd: string },
+) => Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }>;
+
+/** Stand-ins for values the stack's configuration does not hold; they pass validation and read as what they are. */
+export const PLACEHOLDERS = {
+  appSecret: "PLACEHOLDER-app-secret-known-only-at-deploy-time",
+  focusPassword: "PLACEHOLDER-focus-password",
+  jvbPassword: "PLACEHOLDER-jvb-password",
+  /** TEST-NET-1 / a private address: obviously not the instance's. */
+  privateIp: "10.0.0.1",
+  publicIp: "192.0.2.1",
+} as const;
+
+export class StackReadError extends Error {
+  override readonly name = "StackReadError";
+}
+
+/** One entry of `pulumi config --json`: `value` (string form), `objectValue` for structured values, `secret`. */
+interface PulumiConfigEntry {
+  readonly value?: string;
+  readonly objectValue?: unknown;
+  readonly secret?: boolean;
+}
+
+/** `pulumi config --json` output → the raw strings parseStackConfig expects; secret values are left out. */
+export function rawStackConfig(json: string): RawStackConfig {
+  let entries: Record<string, PulumiConfigEntry>;
+  try {
+    entries = JSON.parse(json) as Record<string, PulumiConfigEntry>;
+  } catch {
+    throw new StackReadError("`pulumi config --json` did not print JSON");
+  }
+  const raw: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(entries)) {
+    if (entry.secret === true) continue;
+    const ownPrefix = `${CONFIG_NAMESPACE}:`;
+    const name = key === "aws:region" ? key : key.startsWith(ownPrefix) ? key.slice(ownPrefix.length) : undefined;
+    if (name === undefined) continue;
+    const value = entry.value ?? (entry.objectValue === undefined ? undefined : JSON.stringify(entry.objectValue));
+    if (value !== undefined) raw[name] = value;
+  }
+  return raw as RawStackConfig;
+}
+
+/** Builds the Deployment the stack would render, with PLACEHOLDERS where deployment-time values belong. */
+export function deploymentFromStackConfig(raw: RawStackConfig, publicIp: string | undefined): Deployment {
+  const settings = parseStackConfig(raw);
+  return {
+    domain: settings.domain,
+    auth:
+      settings.tokenAlgorithm === "HS256"
+        ? { algorithm: "HS256", appId: settings.appId, appSecret: PLACEHOLDERS.appSecret }
+        : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
+    guests: settings.guests,
+    network: { privateIp: PLACEHOLDERS.privateIp, publicIp: publicIp ?? PLACEHOLDERS.publicIp },
+    accounts: { focusPassword: PLACEHOLDERS.focusPassword, jvbPassword: PLACEHOLDERS.jvbPassword },
+    localVideobridge: settings.videobridges === undefined || settings.videobridges.keepLocalBridge,
+    letsEncryptEmail: settings.letsEncryptEmail,
+  };
+}
+
+/** Reads `stack`'s configuration (and its public IP if it is deployed) through the Pulumi CLI. */
+export async function readStackDeployment(stack: string, run: CommandRunner, cwd: string): Promise<Deployment> {
+  const config = await run("pulumi", ["config", "--stack", stack, "--json"], { cwd });
+  if (config.code !== 0) {
+    throw new StackReadError(`pulumi config --stack ${stack} failed (exit ${String(config.code)}): ${config.stderr.trim()}`);
+  }
+  const outputs = await run("pulumi", ["stack", "output", "--stack", stack, "--json"], { cwd });
+  let publicIp: string | undefined;
+  if (outputs.code === 0) {
+    try {
+      const value = (JSON.parse(outputs.stdout) as Record<string, unknown>)[STACK_OUTPUTS.publicIp];
+      publicIp = typeof value === "string" ? value : undefined;
+    } catch {
+      publicIp = undefined;
+    }
+  }
+  return deploymentFromStackConfig(rawStackConfig(config.stdout), publicIp);
+}
