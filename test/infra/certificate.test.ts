@@ -48,6 +48,12 @@ function runProgram(file: string, args: string[], env: NodeJS.ProcessEnv): Promi
   });
 }
 
+/** Fails (never skips) without certbot: the script would otherwise try to apt-get it onto the test machine. */
+async function requireCertbot(): Promise<void> {
+  const result = await runProgram("certbot", ["--version"], process.env);
+  if (result.code !== 0) throw new Error(`certbot is missing: install the Debian package certbot (${result.output.trim()})`);
+}
+
 /** certbot's own directories for a deployment: /etc/letsencrypt (where names.ts puts the live files) etc. */
 function certbotDirs(d: Deployment) {
   const configDir = dirname(dirname(dirname(runtimeHostPaths(d).certificate)));
@@ -152,6 +158,7 @@ describe("certificate step: certbot → pebble → rendered nginx on loopback", 
   let issued: X509Certificate;
 
   beforeAll(async () => {
+    await requireCertbot();
     scratch = await mkdtemp(join(tmpdir(), "certificate-test-"));
     d = sampleDeployment({ domain: DOMAIN, runtime: await nginxTestRuntime() });
     // The site needs a certificate to start: the harness puts a self-signed one where certbot's lineage will be.
@@ -290,6 +297,7 @@ describe("certificate step on first deployment: the package's nginx site is stil
   let pebble: RunningPebble | undefined;
 
   beforeAll(async () => {
+    await requireCertbot();
     d = sampleDeployment({ domain: "first.example.test", runtime: await nginxTestRuntime() });
     nginx = await startNginx(d, await packageLikeSite(d));
     await rm(dirname(runtimeHostPaths(d).certificate), { recursive: true, force: true });
