@@ -34,7 +34,8 @@ function get(url: URL, network: NetworkOptions, signal: AbortSignal): Promise<{ 
   return new Promise((resolve, reject) => {
     const ca = trustAnchors(network.ca);
     const lookup = pinnedLookup(network.resolve);
-    const req = request(url, { method: "GET", signal, ...(ca ? { ca } : {}), ...(lookup ? { lookup } : {}), headers: { accept: "application/javascript, */*" } }, (res) => {
+    // agent: false — a pooled keep-alive socket would outlive the run (Node 20's global agent keeps them).
+    const req = request(url, { method: "GET", signal, agent: false, ...(ca ? { ca } : {}), ...(lookup ? { lookup } : {}), headers: { accept: "application/javascript, */*" } }, (res) => {
       const certificate = (res.socket as TLSSocket).getPeerCertificate();
       const chunks: Buffer[] = [];
       let size = 0;

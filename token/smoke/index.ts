@@ -36,6 +36,16 @@ export interface SmokeOptions extends NetworkOptions {
   now?: () => Date;
 }
 
+/** Just the signing fields: mintToken rejects unknown options, and a TokenConfig carries more (baseUrl, source). */
+function signingOnly(c: TokenSigningConfig): TokenSigningConfig {
+  const s: TokenSigningConfig = { appId: c.appId, domain: c.domain };
+  if (c.secret !== undefined) s.secret = c.secret;
+  if (c.privateKey !== undefined) s.privateKey = c.privateKey;
+  if (c.kid !== undefined) s.kid = c.kid;
+  if (c.audience !== undefined) s.audience = c.audience;
+  return s;
+}
+
 function skipped(id: StepId, why: string): StepResult {
   return { id, title: STEP_TITLES[id], status: "skipped", durationMs: 0, detail: why, warnings: [] };
 }
@@ -85,7 +95,7 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
     }
     const ctx: StepContext = {
       host,
-      signing: options.signing,
+      signing: signingOnly(options.signing),
       network,
       room,
       deadline,
