@@ -40,6 +40,10 @@ export interface TokenHandlerLogEntry {
 }
 
 export interface TokenHandlerOptions extends TokenSigningConfig {
+  /** Accepted (and ignored) so `{ ...await loadTokenConfig(), authorize }` works. */
+  algorithm?: string;
+  source?: string;
+  guestDomain?: string;
   authorize: (context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>;
   /** When set, responses include a meeting `url` on this base. */
   baseUrl?: string;
@@ -60,6 +64,7 @@ export interface TokenResponseBody {
   url?: string;
 }
 
+const SIGNING_KEYS = ["appId", "domain", "secret", "privateKey", "kid", "audience", "ttlSeconds", "maxTtlSeconds", "notBeforeSkewSeconds"] as const;
 const REQUEST_FIELDS = new Set(["room", "roomName", "tenant"]);
 /** Fields a naive client (like the seed guide's) sends; refused loudly so nobody believes they have an effect. */
 const IDENTITY_FIELDS = new Set(["userId", "userName", "userEmail", "userAvatar", "user", "moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds", "expiresIn"]);
@@ -153,7 +158,11 @@ function isDenial(result: AuthorizeResult): result is TokenDenial {
 }
 
 export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
-  const { authorize, baseUrl, tokenIn, maxBodyBytes = 4096, log = () => {}, ...mintDefaults } = options;
+  const { authorize, baseUrl, tokenIn, maxBodyBytes = 4096, log = () => {} } = options;
+  // Only the signing settings reach mintToken: options often is a spread of loadTokenConfig()'s result, whose
+  // extra fields (algorithm, source, guestDomain) are not mint options.
+  const mintDefaults: Partial<MintTokenOptions> = {};
+  for (const key of SIGNING_KEYS) if (options[key] !== undefined) Object.assign(mintDefaults, { [key]: options[key] });
   if (typeof authorize !== "function") {
     throw new TokenOptionsError([{ field: "authorize", message: "is required: a function deciding who gets a token for which room" }]);
   }

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { verifyToken } from "../../token/index.ts";
 import { APP_ID, DOMAIN, SECRET } from "./fixtures.ts";
@@ -30,6 +31,7 @@ describe("jitsi-token CLI (spawned)", () => {
     const token = plain.stdout.trim();
     const { claims } = await verifyToken(token, SECRET, { appId: APP_ID, sub: DOMAIN, room: "team room" });
     expect(claims.context).toMatchObject({ user: { affiliation: "owner" }, features: { recording: "true" } });
+    expect(jwt.verify(token, SECRET, { algorithms: ["HS256"], issuer: APP_ID, subject: DOMAIN })).toMatchObject({ room: "team%20room" });
     const json = await run(["mint", ...MINT, "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ claims: { room: "team%20room", iss: APP_ID } });
     for (const out of [plain, json]) expect(out.stdout + out.stderr).not.toContain(SECRET);

@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import fc from "fast-check";
+import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenHandler, toNodeHandler, verifyToken, type TokenHandlerLogEntry } from "../../token/index.ts";
+import { createTokenHandler, loadTokenConfig, toNodeHandler, verifyToken, type TokenHandlerLogEntry } from "../../token/index.ts";
 import { freePort } from "../support/ports.ts";
 import { APP_ID, DOMAIN, SECRET, SIGNING } from "./fixtures.ts";
 
@@ -50,6 +51,7 @@ describe("createTokenHandler over node:http", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const { claims } = await verifyToken(res.body.token as string, SECRET, { appId: APP_ID, sub: DOMAIN, room: "coach room" });
     expect(claims.context.user).toMatchObject({ id: "u-1", name: "Ada", moderator: "false", affiliation: "member" });
+    expect(jwt.verify(res.body.token as string, SECRET, { algorithms: ["HS256"], issuer: APP_ID, subject: DOMAIN })).toMatchObject({ room: "coach%20room" });
     expect(res.body.room).toBe("coach%20room");
     expect(res.body.url).toMatch(/^https:\/\/meet\.example\.test\/Coach%20Room#jwt=%22/);
     expect(Date.parse(res.body.expiresAt as string)).toBe(claims.exp * 1000);
@@ -114,6 +116,10 @@ describe("createTokenHandler over node:http", () => {
     const response = await handler(new Request("http://x/api", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer ok" }, body: '{"room":"r"}' }));
     expect(response.status).toBe(200);
     expect(() => createTokenHandler({ ...SIGNING } as never)).toThrow(/authorize/);
+    const config = await loadTokenConfig({ env: { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN, JITSI_APP_SECRET: SECRET } });
+    const fromConfig = createTokenHandler({ ...config, authorize: () => ({ user: { id: "u", name: "n" } }) });
+    const issued = await fromConfig(new Request("http://x/api", { method: "POST", headers: { "content-type": "application/json" }, body: '{"room":"r"}' }));
+    expect(issued.status).toBe(200);
     expect(() => createTokenHandler({ ...SIGNING, secret: "short", authorize: () => null })).toThrow(/secret/);
   });
 
