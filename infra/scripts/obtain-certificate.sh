@@ -79,12 +79,8 @@ with socket.socket(family, socket.SOCK_DGRAM) as sock:
     try:
         sock.sendto(struct.pack(">HHHHHH", query_id, 0x0100, 1, 0, 0, 0) + question, (host, int(port or 53)))
         reply = sock.recv(4096)
-    except OSError:
+    except (OSError, ValueError):
         sys.exit(0)
-answer_id, flags, _, answers, _, _ = struct.unpack(">HHHHHH", reply[:12])
-if answer_id != query_id or flags & 0x000F:
-    sys.exit(0)
-offset = 12 + len(question)
 
 def skip_name(offset):
     while reply[offset] != 0:
@@ -93,13 +89,20 @@ def skip_name(offset):
         offset += reply[offset] + 1
     return offset + 1
 
-for _ in range(answers):
-    offset = skip_name(offset)
-    rtype, _, _, length = struct.unpack(">HHIH", reply[offset:offset + 10])
-    offset += 10
-    if rtype == 1 and length == 4:
-        print(socket.inet_ntoa(reply[offset:offset + 4]))
-    offset += length
+try:
+    answer_id, flags, _, answers, _, _ = struct.unpack(">HHHHHH", reply[:12])
+    if answer_id != query_id or flags & 0x000F:
+        sys.exit(0)
+    offset = 12 + len(question)
+    for _ in range(answers):
+        offset = skip_name(offset)
+        rtype, _, _, length = struct.unpack(">HHIH", reply[offset:offset + 10])
+        offset += 10
+        if rtype == 1 and length == 4:
+            print(socket.inet_ntoa(reply[offset:offset + 4]))
+        offset += length
+except (IndexError, struct.error):
+    pass  # a malformed or truncated reply counts as "not yet"
 PY
 }
 
@@ -107,7 +110,7 @@ PY
 # count against the CA's failed-validation limit.
 deadline=$((SECONDS + dns_wait))
 while :; do
-  addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ')
+  addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ') || addresses=""
   [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
   if ((SECONDS >= deadline)); then
     die "DNS: $DOMAIN resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
@@ -170,7 +173,8 @@ certbot certonly --webroot --webroot-path "$webroot" \
   --cert-name "$DOMAIN" --domains "$DOMAIN" \
   --server "$ACME_SERVER" --email "$EMAIL" --agree-tos --no-eff-email \
   --non-interactive --keep-until-expiring "${force[@]}" \
-  --config-dir "$config_dir" --work-dir "$work_dir" --logs-dir "$logs_dir"
+  --config-dir "$config_dir" --work-dir "$work_dir" --logs-dir "$logs_dir" ||
+  die "certbot could not obtain a certificate for $DOMAIN from $ACME_SERVER (its reason is above; details in $logs_dir/letsencrypt.log)"
 
 if [[ -n "$renewal_timer" ]] && command -v systemctl >/dev/null; then
   systemctl enable --now "$renewal_timer"

@@ -340,6 +340,21 @@ describe("obtain-certificate.sh interface", () => {
     expect(paths.renewalHook.startsWith(`${dirname(dirname(dirname(paths.certificate)))}/renewal-hooks/deploy/`)).toBe(true);
   });
 
+  it("treats an unusable resolver as no answer and ends the wait with the DNS message", async () => {
+    const result = await runProgram("bash", [SCRIPT], {
+      ...process.env,
+      DOMAIN: "meet.example.com",
+      EMAIL: "ops@example.com",
+      EXPECTED_IP: "203.0.113.45",
+      ACME_SERVER: "https://acme.example/dir",
+      DNS_RESOLVER: "127.0.0.1:not-a-port",
+      DNS_WAIT_SECONDS: "0",
+    });
+    expect(result.code).toBe(2);
+    expect(result.output).toContain("DNS: meet.example.com resolves to '' (resolver 127.0.0.1:not-a-port), not 203.0.113.45");
+    expect(result.output).not.toContain("Traceback");
+  });
+
   it.each([
     ["DOMAIN", "Meet.Example.com", "DOMAIN must be a lower-case FQDN"],
     ["EMAIL", "nobody", "EMAIL must be an address"],
