@@ -32,7 +32,8 @@ export function evaluateClient(header: unknown, payload: unknown, nowSeconds: nu
     add("jaas-iss", p.iss === "chat", 'JaaS: iss must be "chat"', 'Set iss to "chat"');
     add("jaas-features", asRecord(asRecord(p.context)?.features) !== undefined, "JaaS: context.features must be present", "Add context.features");
   }
-  if (p.nbf !== undefined && p.nbf !== 0 && p.nbf !== null && p.nbf !== false && p.nbf !== "") {
+  // The client only looks at a truthy nbf (`if (nbf)`), so 0, "" and null pass unchecked there.
+  if (p.nbf) {
     if (!isUnixSeconds(p.nbf)) add("client-nbf", false, "nbf is not a unix timestamp in seconds (client: nbfInvalid)", "Use integer seconds");
     else add("client-nbf", nowSeconds >= p.nbf, nowSeconds >= p.nbf ? "nbf is in the past" : "nbf is in the future (client: nbfFuture)", "Backdate nbf");
   }

@@ -67,6 +67,9 @@ describe("jitsi-token CLI (spawned)", () => {
     expect((await run(["mint", "--room", "r"])).code).toBe(2);
     expect((await run(["frobnicate"])).code).toBe(2);
     expect((await run([])).code).toBe(2);
+    const smoke = await run(["smoke", "--help"]);
+    expect(smoke.code).toBe(0); // dispatched to token/smoke/cli.ts runSmokeCli
+    expect(smoke.stdout).toContain("jitsi-token smoke");
     for (const command of ["mint", "url", "verify", "explain"]) {
       const help = await run([command, "--help"]);
       expect(help.code).toBe(0);
