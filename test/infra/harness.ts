@@ -125,6 +125,9 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   const calls: ProgramRun["calls"] = [];
   const dependsOn = new Map<string, string[]>();
   const lifecycle: ProgramRun["lifecycle"] = new Map();
+  // Resources constructed by the JitsiServer, itself included (its transformation sees each one); registration
+  // to the mocks is asynchronous.
+  let constructed = 0;
   const pendingDeps: Promise<void>[] = [];
 
   await pulumi.runtime.setMocks(
@@ -170,6 +173,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   vi.doMock("../../infra/jitsiServer.ts", async (importOriginal) => {
     const real = await importOriginal<typeof import("../../infra/jitsiServer.ts")>();
     const record: pulumi.ResourceTransformation = (args) => {
+      constructed++;
       const opts = args.opts as pulumi.CustomResourceOptions;
       if (opts.ignoreChanges !== undefined || opts.replacementTrigger !== undefined) {
         lifecycle.set(args.name, { ignoreChanges: opts.ignoreChanges, replacementTrigger: opts.replacementTrigger });
@@ -207,6 +211,12 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     } else if (value !== undefined && typeof value !== "function") {
       outputs[key] = { value, secret: false };
     }
+  }
+  // Every resource the component constructed must have reached the mocks.
+  const deadline = Date.now() + 20_000;
+  while (resources.length < constructed) {
+    if (Date.now() > deadline) throw new Error(`only ${resources.length} of ${constructed} resources registered`);
+    await new Promise((r) => setTimeout(r, 10));
   }
   await settle(() => resources.length);
   await Promise.all(pendingDeps);
