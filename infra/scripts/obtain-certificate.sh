@@ -38,7 +38,7 @@ http_port=${ACME_HTTP_PORT:-80}
 dns_wait=${DNS_WAIT_SECONDS:-1200}
 renewal_timer=${RENEWAL_TIMER-certbot.timer}
 
-[[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$ ]] ||
+[[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])$ ]] ||
   die "DOMAIN must be a lower-case FQDN like meet.example.com, got '$DOMAIN'"
 [[ "$EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+$ ]] || die "EMAIL must be an address like admin@example.com, got '$EMAIL'"
 [[ "$EXPECTED_IP" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "EXPECTED_IP must be an IPv4 address, got '$EXPECTED_IP'"
