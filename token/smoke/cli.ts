@@ -90,7 +90,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const smoke: SmokeOptions = { url, signing: config, onStep: values.json ? undefined : (s) => io.err(`${s.status.toUpperCase()} ${s.id} (${s.durationMs} ms)`) };
+  const smoke: SmokeOptions = { url, signing: config };
   const timeoutMs = seconds(values.timeout, "--timeout");
   if (timeoutMs !== undefined) smoke.timeoutMs = timeoutMs;
   const promotionWaitMs = seconds(values["promotion-wait"], "--promotion-wait");
