@@ -2,7 +2,7 @@
  * explainToken's verdict against the real server: Prosody 0.12 with Jitsi's own token plugins, on the project's
  * rendered host config (test/support/prosody.ts). Each token in the table logs in over the XMPP WebSocket
  * (?token=, SASL ANONYMOUS) and, when it gets in, joins a room a focus stand-in has opened; the server's answer
- * (SASL failure text, presence error text, or the role it grants) must be what explainToken predicted.
+ * (SASL failure text, presence error text, or the role it grants), also for a tenant's rooms, must be what explainToken predicted.
  * Opt-in: JITSI_PLUGINS_DIR must point at jitsi-meet's resources/prosody-plugins.
  */
 import { createHmac } from "node:crypto";
@@ -14,6 +14,7 @@ import { hostHeaderWebSocket, startProsody, type RunningProsody } from "../suppo
 type XmppClient = ReturnType<typeof client>;
 
 const ROOM = "E2E Room";
+const TENANT = "acme";
 const MUC_USER = "http://jabber.org/protocol/muc#user";
 const STANZA_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
@@ -46,8 +47,10 @@ async function login(token: string | undefined): Promise<{ ok: boolean; text?: s
 }
 
 /** Joins node@muc; resolves with the presence error text or the role/affiliation of the self-presence. */
-function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(16).slice(2, 10)): Promise<{ ok: boolean; text?: string; role?: string; affiliation?: string }> {
-  const roomJid = `${node}@${prosody.names.muc}`;
+function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(16).slice(2, 10), tenant?: string): Promise<{ ok: boolean; text?: string; role?: string; affiliation?: string }> {
+  // A tenant's rooms are addressed as room@conference.TENANT.domain; muc_domain_mapper maps them to [tenant]room.
+  const muc = tenant ? prosody.names.muc.replace(`.${prosody.names.domain}`, `.${tenant}.${prosody.names.domain}`) : prosody.names.muc;
+  const roomJid = `${node}@${muc}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer to the join of ${roomJid}`)), 10_000);
     xmpp.on("stanza", (stanza) => {
@@ -83,8 +86,10 @@ beforeAll(async () => {
   focus.on("error", () => {});
   await focus.start();
   // mod_muc_meeting_id holds every other joiner until the occupant with nick "focus" (Jicofo) is in.
-  const opened = await joinRoom(focus, normalizeRoomName(ROOM), "focus");
-  if (!opened.ok) throw new Error(`the focus could not open the room: ${opened.text ?? ""}`);
+  for (const tenant of [undefined, TENANT]) {
+    const opened = await joinRoom(focus, normalizeRoomName(ROOM), "focus", tenant);
+    if (!opened.ok) throw new Error(`the focus could not open the room${tenant ? ` of tenant ${tenant}` : ""}: ${opened.text ?? ""}`);
+  }
 });
 
 afterAll(async () => {
@@ -135,7 +140,7 @@ describe("explainToken agrees with real Prosody + Jitsi plugins at login", () =>
 
 describe("explainToken agrees with the real server when joining a room", () => {
   const node = () => normalizeRoomName(ROOM);
-  const cases: [string, () => Promise<string> | string, string?][] = [
+  const cases: [string, () => Promise<string> | string, string?, string?][] = [
     ["a moderator token for the room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, room: ROOM, user: { id: "m", name: "Mod" }, moderator: true }), "moderator"],
     ["a participant token for every room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, room: "*", user: { id: "p", name: "Part" } }), "participant"],
     ["a token for another room", () => sign(HS, claims({ room: "other" }))],
@@ -144,16 +149,21 @@ describe("explainToken agrees with the real server when joining a room", () => {
     ["a token with sub *", () => sign(HS, claims({ sub: "*" }))],
     ["a matching Lua pattern (context.room.regex)", () => sign(HS, claims({ room: "e2e%%20r.*", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
     ["a Lua pattern that does not match", () => sign(HS, claims({ room: "^lobby.*", context: { user: { id: "x", name: "x" }, room: { regex: "true" } } }))],
+    ["a tenant token (sub = tenant) in the tenant's room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, tenant: "ACME", room: ROOM, user: { id: "t", name: "T" }, moderator: true }), "moderator", TENANT],
+    ["a domain token in a tenant's room", () => sign(HS, claims()), undefined, TENANT],
+    ["a token with sub * in a tenant's room", () => sign(HS, claims({ sub: "*" })), undefined, TENANT],
+    ["a tenant token for another room", () => sign(HS, claims({ sub: TENANT, room: "other" })), undefined, TENANT],
+    ["a tenant token in the tenant-less room", () => sign(HS, claims({ sub: TENANT }))],
   ];
 
-  it.each(cases)("%s", async (_name, make, role) => {
+  it.each(cases)("%s", async (_name, make, role, tenant) => {
     const token = await make();
-    const predicted = explainToken(token, profile, { room: ROOM });
+    const predicted = explainToken(token, profile, { room: ROOM, ...(tenant ? { tenant } : {}) });
     expect(predicted.login.ok).toBe(true);
     const session = await login(token);
     expect(session.ok).toBe(true);
     try {
-      const joined = await joinRoom(session.xmpp as XmppClient, node());
+      const joined = await joinRoom(session.xmpp as XmppClient, node(), undefined, tenant);
       expect(joined.ok).toBe(predicted.join?.ok);
       if (!joined.ok) expect(joined.text).toBe(predicted.join?.serverText);
       if (role !== undefined) expect(joined.role).toBe(role);
