@@ -6,9 +6,13 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { client } from "@xmpp/client";
+import { randomBytes, randomUUID } from "node:crypto";
+import { client, xml, type XmppClient } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ACCOUNTS } from "../../templates/names.ts";
+import { startFakeJicofo, type FakeJicofo } from "../support/fakeJicofo.ts";
 import { PROSODY_TEST_DEPLOYMENT, hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
 
 const pluginsDir = process.env.JITSI_PLUGINS_DIR;
@@ -103,5 +107,131 @@ describe("rendered Prosody config with Jitsi's real plugins", () => {
     await expect(login(prosody, prosody.names.domain, `?token=${forged}`)).rejects.toMatchObject({ condition: "not-allowed" });
     const foreign = await token(secret, { iss: "someone-else", sub: prosody.names.domain });
     await expect(login(prosody, prosody.names.domain, `?token=${foreign}`)).rejects.toMatchObject({ condition: "not-allowed" });
+  });
+});
+
+const NS_FOCUS = "http://jitsi.org/protocol/focus";
+const NS_MUC = "http://jabber.org/protocol/muc";
+const NS_MUC_USER = "http://jabber.org/protocol/muc#user";
+/** How long a join keeps listening for a later role change after its first self-presence. */
+const SETTLE_MS = 1500;
+
+/** Where a MUC join ended: in the room with a role, or refused with an error condition. */
+type JoinOutcome = { joined: true; role: string; affiliation: string } | { joined: false; condition: string };
+
+interface Participant {
+  join(roomJid: string): Promise<JoinOutcome>;
+  stop(): Promise<void>;
+}
+
+/** A web client's session: login, conference request to focus (as lib-jitsi-meet sends it), then MUC joins. */
+async function participant(prosody: RunningProsody, xmppDomain: string, query = ""): Promise<Participant> {
+  const previous = globalThis.WebSocket;
+  globalThis.WebSocket = hostHeaderWebSocket(prosody.names.domain) as unknown as typeof WebSocket;
+  const xmpp: XmppClient = client({ service: `${prosody.websocketUrl}${query}`, domain: xmppDomain });
+  xmpp.on("error", () => {});
+  try {
+    await xmpp.start();
+  } finally {
+    globalThis.WebSocket = previous;
+  }
+  return {
+    async join(roomJid) {
+      const answer = await xmpp.iqCaller.set(
+        xml("conference", { xmlns: NS_FOCUS, room: roomJid, "machine-uid": randomUUID() }),
+        prosody.names.focus,
+      );
+      if (answer?.attrs.ready !== "true") throw new Error(`focus did not open ${roomJid}: ${String(answer)}`);
+      const occupant = `${roomJid}/${randomBytes(4).toString("hex")}`;
+      // The outcome is the latest self-presence SETTLE_MS after the first: a later promotion (Jicofo or
+      // muc_wait_for_host auto-owner) arrives as a second self-presence and must not be missed.
+      const outcome = new Promise<JoinOutcome>((resolve) => {
+        let latest: JoinOutcome | undefined;
+        const onStanza = (stanza: Element) => {
+          if (stanza.name !== "presence" || stanza.attrs.from !== occupant) return;
+          if (stanza.attrs.type === "error") {
+            const condition = stanza.getChild("error")?.children.find((c): c is Element => typeof c !== "string")?.name ?? "unknown";
+            resolve({ joined: false, condition });
+            return;
+          }
+          const x = stanza.getChild("x", NS_MUC_USER);
+          if (!x?.getChildren("status").some((status) => status.attrs.code === "110")) return;
+          const item = x.getChild("item");
+          if (latest === undefined) setTimeout(() => resolve(latest as JoinOutcome), SETTLE_MS);
+          latest = { joined: true, role: item?.attrs.role ?? "", affiliation: item?.attrs.affiliation ?? "" };
+        };
+        xmpp.on("stanza", onStanza);
+      });
+      await xmpp.send(xml("presence", { to: occupant }, xml("x", { xmlns: NS_MUC })));
+      return outcome;
+    },
+    async stop() {
+      xmpp.reconnect.stop();
+      await xmpp.stop().catch(() => {});
+    },
+  };
+}
+
+describe("rooms with Jitsi's real plugins: guests wait for a token holder, moderators come from the token", () => {
+  let prosody: RunningProsody;
+  let jicofo: FakeJicofo;
+  const sessions: Participant[] = [];
+  const auth = PROSODY_TEST_DEPLOYMENT.auth;
+  const secret = auth.algorithm === "HS256" ? auth.appSecret : "";
+  const room = `e2e-${randomBytes(4).toString("hex")}`;
+
+  async function session(xmppDomain: string, query = ""): Promise<Participant> {
+    const created = await participant(prosody, xmppDomain, query);
+    sessions.push(created);
+    return created;
+  }
+  async function tokenHolder(claims: Record<string, unknown>): Promise<Participant> {
+    const jwt = await token(secret, { iss: auth.appId, sub: prosody.names.domain, room, ...claims });
+    return session(prosody.names.domain, `?room=${room}&token=${jwt}`);
+  }
+
+  beforeAll(async () => {
+    prosody = await startProsody({ pluginsDir: requirePluginsDir(), logLevel: "info" });
+    // Jicofo's account as the Debian package creates it (a test-only password), then the stand-in Jicofo
+    // without authentication or auto-owner, as jicofo.conf configures the real one.
+    const { focusPassword } = prosody.deployment.accounts;
+    const registered = await prosody.prosodyctl(["register", ACCOUNTS.focus, prosody.names.auth, focusPassword]);
+    if (registered.code !== 0) throw new Error(`prosodyctl register failed: ${registered.output}`);
+    jicofo = await startFakeJicofo({
+      transport: { kind: "client", port: prosody.ports.c2s, authDomain: prosody.names.auth, username: ACCOUNTS.focus, password: focusPassword },
+      componentDomain: prosody.names.focus,
+      mainDomain: prosody.names.domain,
+      openRoomsFor: "anyone",
+      autoOwner: "none",
+    });
+  });
+  afterAll(async () => {
+    for (const s of sessions) await s.stop();
+    await jicofo?.stop();
+    await prosody?.stop();
+  });
+
+  it("runs the whole sequence", async () => {
+    const roomJid = `${room}@${prosody.names.muc}`;
+
+    // 1. A guest before any token holder: held out (the room is members-only while it waits for its host).
+    const early = await session(prosody.names.guest);
+    expect(await early.join(roomJid)).toEqual({ joined: false, condition: "registration-required" });
+
+    // 2. A token holder whose token says moderator: owner, moderator.
+    const host = await tokenHolder({ context: { user: { id: "host", name: "Host", moderator: true } } });
+    expect(await host.join(roomJid)).toEqual({ joined: true, role: "moderator", affiliation: "owner" });
+
+    // 3. A token holder without the moderator claim: member, participant (being early or late changes nothing).
+    const member = await tokenHolder({ context: { user: { id: "member", name: "Member" } } });
+    expect(await member.join(roomJid)).toEqual({ joined: true, role: "participant", affiliation: "member" });
+
+    // 4. A guest after the host arrived: in, but never more than a participant.
+    const late = await session(prosody.names.guest);
+    expect(await late.join(roomJid)).toEqual({ joined: true, role: "participant", affiliation: "none" });
+
+    // 5. A token for another room is held to its room claim.
+    const elsewhere = await tokenHolder({ room: "some-other-room", context: { user: { id: "x", name: "X" } } });
+    expect(await elsewhere.join(roomJid)).toEqual({ joined: false, condition: "not-allowed" });
   });
 });
