@@ -207,3 +207,26 @@ describe("smoke test total timeout", () => {
     expect(closed.size).toBe(accepted.length);
   });
 });
+
+describe("smoke test total timeout inside the XMPP steps", () => {
+  let stack: SmokeStack;
+  beforeAll(async () => {
+    // No auto-owner: the moderator never gets promoted on stock Prosody, so the step waits for a promotion.
+    stack = await startSmokeStack({ jicofo: { openRoomsFor: "main-domain", autoOwner: "none" } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("a promotion that never comes ends at the total timeout, the rest is skipped, and the host connection is closed", async () => {
+    const before = await establishedTo(stack.nginx.httpsPort);
+    const started = Date.now();
+    const report = await runSmokeTest({ ...stack.reach, signing: stack.signing, timeoutMs: 2000, promotionWaitMs: 60_000 });
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(5000);
+    expect(step(report, "moderator")).toMatchObject({ status: "failed", detail: expect.stringMatching(/stayed role participant, affiliation none|not finished when the total timeout \(2000 ms\) ran out/) });
+    expect(report.steps.filter((s) => s.status === "skipped")).toHaveLength(6);
+    expect(await settledConnections(stack.nginx.httpsPort, before)).toBe(before);
+  });
+});
