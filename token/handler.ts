@@ -7,7 +7,7 @@
 import { KeyError } from "./keys.ts";
 import { meetingUrl, type TokenPlacement } from "./meetingUrl.ts";
 import { mintTokenSync, mintTokenWithClaims } from "./mint.ts";
-import { parseMintOptions, TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
+import { TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
 import { normalizeRoomName, RoomNameError } from "./roomName.ts";
 
 export interface AuthorizeContext {
@@ -65,6 +65,7 @@ export interface TokenResponseBody {
 }
 
 const SIGNING_KEYS = ["appId", "domain", "secret", "privateKey", "kid", "audience", "ttlSeconds", "maxTtlSeconds", "notBeforeSkewSeconds"] as const;
+const GRANT_KEYS = ["moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds"] as const;
 const REQUEST_FIELDS = new Set(["room", "roomName", "tenant"]);
 /** Fields a naive client (like the seed guide's) sends; refused loudly so nobody believes they have an effect. */
 const IDENTITY_FIELDS = new Set(["userId", "userName", "userEmail", "userAvatar", "user", "moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds", "expiresIn"]);
@@ -145,6 +146,13 @@ function roomRequest(body: Record<string, unknown>): { roomName: string; room: s
   return { roomName, room, tenant };
 }
 
+/** The listed fields that are set: options and grants are often spreads of bigger records (a config, a user row). */
+function pickDefined<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) picked[key] = source[key];
+  return picked;
+}
+
 /** Only the identity fields: authorize often hands back a whole user record. */
 function pickUser(user: TokenUser): TokenUser {
   const picked: TokenUser = { id: user?.id, name: user?.name };
@@ -161,14 +169,12 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
   const { authorize, baseUrl, tokenIn, maxBodyBytes = 4096, log = () => {} } = options;
   // Only the signing settings reach mintToken: options often is a spread of loadTokenConfig()'s result, whose
   // extra fields (algorithm, source, guestDomain) are not mint options.
-  const mintDefaults: Partial<MintTokenOptions> = {};
-  for (const key of SIGNING_KEYS) if (options[key] !== undefined) Object.assign(mintDefaults, { [key]: options[key] });
+  const mintDefaults = pickDefined(options, SIGNING_KEYS);
   if (typeof authorize !== "function") {
     throw new TokenOptionsError([{ field: "authorize", message: "is required: a function deciding who gets a token for which room" }]);
   }
   // Fail at start-up, not on the first request, if the signing config is unusable.
   const probe = { ...mintDefaults, room: "probe", user: { id: "probe", name: "probe" } } as MintTokenOptions;
-  parseMintOptions(probe);
   mintTokenSync(probe);
   if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe" });
 
@@ -202,15 +208,10 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       try {
         minted = mintTokenWithClaims({
           ...mintDefaults,
+          ...pickDefined(grant, GRANT_KEYS),
           ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }),
           room: wanted.roomName,
           user: pickUser(grant.user),
-          ...(grant.moderator === undefined ? {} : { moderator: grant.moderator }),
-          ...(grant.features === undefined ? {} : { features: grant.features }),
-          ...(grant.group === undefined ? {} : { group: grant.group }),
-          ...(grant.lobbyBypass === undefined ? {} : { lobbyBypass: grant.lobbyBypass }),
-          ...(grant.securityBypass === undefined ? {} : { securityBypass: grant.securityBypass }),
-          ...(grant.ttlSeconds === undefined ? {} : { ttlSeconds: grant.ttlSeconds }),
         } as MintTokenOptions);
       } catch (error) {
         // authorize() returned something unusable: a server bug, reported by field name only.
