@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadTokenConfig, TokenConfigError, type TokenConfig } from "./config.ts";
 import { explainToken } from "./explain.ts";
 import { isJitsiFeature, type FeatureFlags } from "./features.ts";
-import type { HostProfile } from "./hostProfile.ts";
+import type { HostProfile } from "./explainTypes.ts";
 import { KeyError } from "./keys.ts";
 import { meetingUrl, MeetingUrlError, type TokenPlacement } from "./meetingUrl.ts";
 import { mintToken } from "./mint.ts";

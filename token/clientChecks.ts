@@ -4,7 +4,7 @@
  * These never change the server's verdict; they explain symptoms such as "Invalid feature" or a missing role.
  */
 import { isJitsiFeature, isValidFeatureValue } from "./features.ts";
-import type { Finding } from "./hostProfile.ts";
+import type { Finding } from "./explainTypes.ts";
 import { normalizeRoomName } from "./roomName.ts";
 
 function isUnixSeconds(value: unknown): value is number {

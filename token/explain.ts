@@ -2,7 +2,7 @@
  * explainToken: every check the server (login, then room join) and the web client make on a token, in order,
  * with the server's own rejection text, and the verdict the real server would reach for login and for the join.
  */
-import type { Explanation, Finding, HostProfile, Verdict } from "./hostProfile.ts";
+import type { Explanation, Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { evaluateClient } from "./clientChecks.ts";
 import { evaluateJoin, type JoinTarget } from "./prosodyJoin.ts";
 import { evaluateLogin } from "./prosodyLogin.ts";

@@ -29,7 +29,7 @@ export {
   type VerifyExpectations,
 } from "./verify.ts";
 export { explainToken, type ExplainOptions } from "./explain.ts";
-export type { CheckStage, Explanation, Finding, HostProfile, Verdict } from "./hostProfile.ts";
+export type { CheckStage, Explanation, Finding, HostProfile, Verdict } from "./explainTypes.ts";
 export { meetingUrl, MeetingUrlError, type MeetingUrlOptions, type TokenPlacement } from "./meetingUrl.ts";
 export {
   createTokenHandler,

@@ -3,7 +3,7 @@
  * does the logged-in token open room ROOM (optionally under TENANT)? Evaluated like the server, assuming the room
  * exists (jicofo creates it before participants join) and the user is neither an admin nor allow-listed.
  */
-import type { Finding, HostProfile, Verdict } from "./hostProfile.ts";
+import type { Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { luaMatch, LuaPatternError } from "./luaPattern.ts";
 import { luaIndex, luaTruthy, type ParsedToken } from "./prosodyLogin.ts";
 import { normalizeRoomName } from "./roomName.ts";

@@ -5,7 +5,7 @@
  * and numbers are floats (so the expiry text prints "12.0").
  */
 import { createHmac, timingSafeEqual, verify as rsaVerify } from "node:crypto";
-import type { Finding, HostProfile, Verdict } from "./hostProfile.ts";
+import type { Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { rsaPublicKey } from "./keys.ts";
 
 /** A decoded token the way the server holds it after parsing (undefined = not decodable). */

@@ -1,5 +1,5 @@
 /**
- * What explainToken needs to know about a Jitsi deployment: the Prosody token options (names follow the Prosody
+ * explainToken's vocabulary: what it needs to know about a deployment (the Prosody token options; names follow the Prosody
  * option each field mirrors) and the result type of a check.
  */
 import type { PublicKeyInput } from "./keys.ts";
