@@ -78,21 +78,19 @@ export function renderJvbConf(d: Deployment): RenderedFile {
 export interface BridgeJvbInput {
   /** Public FQDN of the deployment (its XMPP domain). */
   readonly domain: string;
-  /** Address of the signalling node's Prosody, normally its private IPv4. */
+  /** The signalling node's private IP address, where its Prosody accepts the bridges (TCP 5222). */
   readonly xmppHost: string;
   /** Prosody's client port there (PORTS.xmppClient). */
   readonly xmppPort: number;
 }
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * jvb.conf for a pool bridge. Holds no secret (the password is `${JVB_XMPP_PASSWORD}`), so it may travel in user
  * data and be world-readable (0644): the bridge runs as user jvb and must be able to read it.
  */
 export function renderBridgeJvbConf(input: BridgeJvbInput): string {
-  if (isIP(input.xmppHost) === 0 && !HOSTNAME.test(input.xmppHost)) {
-    throw new Error(`xmppHost: ${JSON.stringify(input.xmppHost)} is neither an IP address nor a DNS hostname`);
+  if (isIP(input.xmppHost) === 0) {
+    throw new Error(`xmppHost: ${JSON.stringify(input.xmppHost)} is not an IP address (the signalling node's private IP)`);
   }
   if (!Number.isInteger(input.xmppPort) || input.xmppPort < 1 || input.xmppPort > 65535) {
     throw new Error(`xmppPort: must be an integer from 1 to 65535, got ${String(input.xmppPort)}`);
