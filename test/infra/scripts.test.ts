@@ -84,6 +84,17 @@ describe("fix-lua-modules.sh", () => {
     expect(second.stdout).not.toContain("copied");
   });
 
+  it("finds Prosody's Lua version from the installed prosody itself", () => {
+    const share = tempDir();
+    const result = spawnSync("bash", [scriptPath(SCRIPTS.fixLuaModules)], {
+      encoding: "utf8",
+      env: { ...process.env, LUA_VERSION: "", LUA_SHARE_DIR: share },
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("load on Lua 5.4"); // Debian 12's prosody runs on lua5.4
+    expect(existsSync(join(share, "5.4", "basexx.lua"))).toBe(true);
+  });
+
   it("fails naming the module when a library cannot be found", () => {
     const result = spawnSync("bash", [scriptPath(SCRIPTS.fixLuaModules)], {
       encoding: "utf8",
