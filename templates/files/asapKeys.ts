@@ -9,11 +9,11 @@ import { runtimeHostPaths } from "./hostRuntime.ts";
 export function renderAsapPublicKeys(d: Deployment): RenderedFile[] {
   if (d.auth.algorithm !== "RS256") return [];
   const dir = runtimeHostPaths(d).asapKeysDir;
-  return Object.keys(d.auth.publicKeys)
-    .sort()
-    .map((kid) => ({
+  return Object.entries(d.auth.publicKeys)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([kid, pem]) => ({
       path: `${dir}/${asapKeyFileName(kid)}`,
-      content: d.auth.algorithm === "RS256" ? (d.auth.publicKeys[kid] ?? "") : "",
+      content: pem,
       // Public by nature: served to anyone over HTTPS.
       mode: 0o644,
       owner: "root",
