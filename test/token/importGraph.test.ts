@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -48,6 +48,13 @@ describe("the token module's import graph", () => {
       expect([...packages].filter((p) => /pulumi/i.test(p))).toEqual([]);
       expect([...packages].every((p) => p.startsWith("node:") || ["jose", "zod", "tsx/esm/api"].includes(p))).toBe(true);
     }
+  });
+
+  it("no file anywhere under token/ (smoke test included) imports Pulumi", () => {
+    const files = readdirSync(TOKEN_DIR, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+    expect(files.length).toBeGreaterThan(15);
+    const offenders = files.filter((f) => specifiers(join(TOKEN_DIR, f)).some((spec) => /pulumi/i.test(spec)));
+    expect(offenders).toEqual([]);
   });
 
   it("the scan does see packages (guards against a scanner that finds nothing)", () => {
