@@ -8,6 +8,7 @@ import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconEnvSubstitution, hoconInteger, hoconString } from "../escape/hocon.ts";
 import { ACCOUNTS, PORTS, xmppNames } from "../names.ts";
 import { compileTemplate } from "../handlebars.ts";
+import { JITSI_SYSTEM_USERS } from "./jitsiSystemUsers.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface JvbTemplateData {
@@ -67,9 +68,10 @@ export function renderJvbConf(d: Deployment): RenderedFile {
   return {
     path: runtimeHostPaths(d).jvbConf,
     content,
-    mode: 0o640,
-    owner: "root",
-    group: "jvb",
+    // Readable by this service alone: the other Jitsi service shares the group.
+    mode: 0o600,
+    owner: JITSI_SYSTEM_USERS.jvb,
+    group: JITSI_SYSTEM_USERS.group,
     effect: { service: "jitsi-videobridge2", action: "restart" },
     secret: true,
   };

@@ -9,10 +9,12 @@ describe("renderJicofoConf", () => {
   const file = renderJicofoConf(d);
   const names = xmppNames(d.domain);
 
-  it("is a secret file readable by jicofo only, restarted on change", () => {
+  it("is a secret file readable by the jicofo user only, restarted on change", () => {
     expect(file.path).toBe(hostPaths(d.domain).jicofoConf);
-    expect(file.mode).toBe(0o640);
-    expect([file.owner, file.group]).toEqual(["root", "jicofo"]);
+    // The package's own owner (it chowns the directory to <user>:jitsi on every upgrade); 0600 because the
+    // other Jitsi service shares the group.
+    expect(file.mode).toBe(0o600);
+    expect([file.owner, file.group]).toEqual(["jicofo", "jitsi"]);
     expect(file.secret).toBe(true);
     expect(file.effect).toEqual({ service: "jicofo", action: "restart" });
   });

@@ -16,10 +16,12 @@ describe("renderJvbConf (signalling node)", () => {
   const file = renderJvbConf(d);
   const names = xmppNames(d.domain);
 
-  it("is a secret file readable by the bridge only, restarted on change", () => {
+  it("is a secret file readable by the jvb user only, restarted on change", () => {
     expect(file.path).toBe(hostPaths(d.domain).jvbConf);
-    expect(file.mode).toBe(0o640);
-    expect([file.owner, file.group]).toEqual(["root", "jvb"]);
+    // The package's own owner (it chowns the directory to <user>:jitsi on every upgrade); 0600 because the
+    // other Jitsi service shares the group.
+    expect(file.mode).toBe(0o600);
+    expect([file.owner, file.group]).toEqual(["jvb", "jitsi"]);
     expect(file.secret).toBe(true);
     expect(file.effect).toEqual({ service: "jitsi-videobridge2", action: "restart" });
   });
