@@ -13,7 +13,13 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCOUNTS } from "../../templates/names.ts";
 import { startFakeJicofo, type FakeJicofo } from "../support/fakeJicofo.ts";
-import { PROSODY_TEST_DEPLOYMENT, hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
+import {
+  PROSODY_TEST_DEPLOYMENT,
+  anonymousLogin,
+  hostHeaderWebSocket,
+  startProsody,
+  type RunningProsody,
+} from "../support/prosody.ts";
 
 const pluginsDir = process.env.JITSI_PLUGINS_DIR;
 
@@ -33,22 +39,6 @@ function requirePluginsDir(): string {
 /** Lines at warn or error level in Prosody's log. */
 function warningsAndErrors(log: string): string[] {
   return log.split("\n").filter((line) => /\t(warn|error)\t/.test(line));
-}
-
-/** Logs in anonymously over WebSocket (Host = the public domain); resolves with the bound JID. */
-async function login(prosody: RunningProsody, xmppDomain: string, query = ""): Promise<string> {
-  const previous = globalThis.WebSocket;
-  globalThis.WebSocket = hostHeaderWebSocket(prosody.names.domain) as unknown as typeof WebSocket;
-  const xmpp = client({ service: `${prosody.websocketUrl}${query}`, domain: xmppDomain });
-  xmpp.on("error", () => {});
-  try {
-    await xmpp.start();
-    return String(xmpp.jid);
-  } finally {
-    xmpp.reconnect.stop();
-    await xmpp.stop().catch(() => {});
-    globalThis.WebSocket = previous;
-  }
 }
 
 async function token(secret: string, claims: Record<string, unknown>): Promise<string> {
@@ -89,24 +79,24 @@ describe("rendered Prosody config with Jitsi's real plugins", () => {
   });
 
   it("lets a guest log in anonymously on guest.<domain>", async () => {
-    expect(await login(prosody, prosody.names.guest)).toMatch(/^[^@]+@guest\.meet\.example\.test\/.+$/);
+    expect(await anonymousLogin(prosody, prosody.names.guest)).toMatch(/^[^@]+@guest\.meet\.example\.test\/.+$/);
   });
 
   it("lets a token holder log in on the main domain", async () => {
     const jwt = await token(secret, { iss: auth.appId, sub: prosody.names.domain });
-    const jid = await login(prosody, prosody.names.domain, `?room=demo&token=${jwt}`);
+    const jid = await anonymousLogin(prosody, prosody.names.domain, `?room=demo&token=${jwt}`);
     expect(jid).toMatch(/^[^@]+@meet\.example\.test\/.+$/);
   });
 
   it("refuses the main domain without a token (allow_empty_token = false)", async () => {
-    await expect(login(prosody, prosody.names.domain)).rejects.toMatchObject({ condition: "not-allowed" });
+    await expect(anonymousLogin(prosody, prosody.names.domain)).rejects.toMatchObject({ condition: "not-allowed" });
   });
 
   it("refuses a token signed with another secret, or from another issuer", async () => {
     const forged = await token(`${secret}x`, { iss: auth.appId, sub: prosody.names.domain });
-    await expect(login(prosody, prosody.names.domain, `?token=${forged}`)).rejects.toMatchObject({ condition: "not-allowed" });
+    await expect(anonymousLogin(prosody, prosody.names.domain, `?token=${forged}`)).rejects.toMatchObject({ condition: "not-allowed" });
     const foreign = await token(secret, { iss: "someone-else", sub: prosody.names.domain });
-    await expect(login(prosody, prosody.names.domain, `?token=${foreign}`)).rejects.toMatchObject({ condition: "not-allowed" });
+    await expect(anonymousLogin(prosody, prosody.names.domain, `?token=${foreign}`)).rejects.toMatchObject({ condition: "not-allowed" });
   });
 });
 

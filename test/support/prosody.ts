@@ -24,6 +24,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { client } from "@xmpp/client";
 import { WebSocket as NodeWebSocket } from "ws";
 import type { Deployment } from "../../templates/deployment.ts";
 import { luaString } from "../../templates/escape/lua.ts";
@@ -118,6 +119,26 @@ export function hostHeaderWebSocket(host: string): new (url: string | URL, proto
       super(url, protocols, { headers: { host } });
     }
   };
+}
+
+/**
+ * Logs in over the harness's WebSocket as a web client does (SASL ANONYMOUS; a token goes in `query`, e.g.
+ * `?room=r&token=…`), binds, disconnects, and resolves with the bound JID. Rejects with @xmpp/client's error
+ * (its `condition`, e.g. "not-allowed" or "host-unknown") when the server refuses.
+ */
+export async function anonymousLogin(prosody: RunningProsody, xmppDomain: string, query = ""): Promise<string> {
+  const previous = globalThis.WebSocket;
+  globalThis.WebSocket = hostHeaderWebSocket(prosody.names.domain) as unknown as typeof WebSocket;
+  const xmpp = client({ service: `${prosody.websocketUrl}${query}`, domain: xmppDomain });
+  xmpp.on("error", () => {});
+  try {
+    await xmpp.start();
+    return String(xmpp.jid);
+  } finally {
+    xmpp.reconnect.stop();
+    await xmpp.stop().catch(() => {});
+    globalThis.WebSocket = previous;
+  }
 }
 
 function globalConfig(root: string, hostConfig: string, logFile: string, logLevel: string, extra: string): string {

@@ -5,9 +5,8 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { client } from "@xmpp/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
+import { anonymousLogin, startProsody, type RunningProsody } from "../support/prosody.ts";
 
 const run = promisify(execFile);
 
@@ -48,22 +47,6 @@ function problems(log: string): { missingModules: string[]; other: string[] } {
     else other.push(line);
   }
   return { missingModules: [...missing].sort(), other };
-}
-
-/** Logs in anonymously over WebSocket (Host header = the public domain) and returns the bound JID. */
-async function anonymousLogin(prosody: RunningProsody, xmppDomain: string): Promise<string> {
-  const previous = globalThis.WebSocket;
-  globalThis.WebSocket = hostHeaderWebSocket(prosody.names.domain) as unknown as typeof WebSocket;
-  const xmpp = client({ service: prosody.websocketUrl, domain: xmppDomain });
-  xmpp.on("error", () => {});
-  try {
-    await xmpp.start();
-    return String(xmpp.jid);
-  } finally {
-    xmpp.reconnect.stop();
-    await xmpp.stop().catch(() => {});
-    globalThis.WebSocket = previous;
-  }
 }
 
 describe("Prosody host config in real Prosody (stock modules)", () => {
