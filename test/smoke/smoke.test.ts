@@ -229,4 +229,14 @@ describe("smoke test total timeout inside the XMPP steps", () => {
     expect(report.steps.filter((s) => s.status === "skipped")).toHaveLength(6);
     expect(await settledConnections(stack.nginx.httpsPort, before)).toBe(before);
   });
+
+  it("a moderator step that fails (never promoted) skips the steps that need a host but still judges the login-time rejections", async () => {
+    const report = await runSmokeTest({ ...stack.reach, signing: stack.signing, timeoutMs: 20_000, promotionWaitMs: 500 });
+    expect(step(report, "moderator")).toMatchObject({ status: "failed", detail: expect.stringContaining("stayed role participant, affiliation none for 500 ms; expected role moderator") });
+    for (const id of ["participant", "guest", "reject-other-room"] as const) {
+      expect(step(report, id)).toMatchObject({ status: "skipped", detail: "no host in the room: the moderator step failed" });
+    }
+    expect(step(report, "reject-no-token")).toMatchObject({ status: "passed", serverReason: "not-allowed: token required" });
+    expect(step(report, "reject-expired").status).toBe("failed");
+  });
 });

@@ -107,12 +107,15 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
     const hosted = await bounded(hostRun, Math.max(0, deadline - Date.now()), () => ({ result: late("moderator")(), session: undefined }));
     record(hosted.result);
     try {
-      if (hosted.session === undefined) {
-        for (const id of rest.slice(1)) record(skipped(id, "no host in the room: the moderator step failed"));
-        return report();
+      // Without a host in the room only the login-time rejections can still be judged.
+      const needsHost = (id: StepId) => id === "participant" || id === "guest" || id === "reject-other-room";
+      const outOfTime = Date.now() >= deadline;
+      const runnable = outOfTime ? [] : rest.slice(1).filter((id) => hosted.session !== undefined || !needsHost(id));
+      for (const id of rest.slice(1)) {
+        if (!runnable.includes(id)) record(skipped(id, outOfTime ? "the total timeout ran out before this step" : "no host in the room: the moderator step failed"));
       }
-      // With the host in the room, the rest are independent: run them side by side.
-      const pending = rest.slice(1).map(async (id) => {
+      // The remaining steps are independent: run them side by side.
+      const pending = runnable.map(async (id) => {
         const work = id === "participant" ? participantStep(ctx) : id === "guest" ? guestStep(ctx) : rejectionStep(ctx, id as RejectionCase);
         // Whichever comes first is the step's result; a step finishing after the deadline is not recorded twice.
         record(await bounded(work, Math.max(0, deadline - Date.now()), late(id)));
