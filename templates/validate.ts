@@ -118,7 +118,10 @@ const runtime = z.strictObject({
 
 const email = z
   .string({ error: "must be a string" })
-  .regex(/^[A-Za-z0-9._%+-]{1,64}@[a-z0-9-]+(\.[a-z0-9-]+)+$/, "must be a plain e-mail address such as ops@example.com");
+  .regex(
+    /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/,
+    "must be a plain e-mail address such as ops@example.com (letters, digits and . _ % + - before the @)",
+  );
 
 export const deploymentSchema = z.strictObject({
   domain: hostname,
