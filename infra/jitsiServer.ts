@@ -24,8 +24,9 @@ import type { Deployment, RenderedFile, TokenAuth } from "../templates/deploymen
 import { xmppNames } from "../templates/names.ts";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
+import type { VideobridgesConfig } from "./bridgePoolConfig.ts";
 import { VideobridgePool } from "./bridges.ts";
-import type { Architecture, HostedZoneRef } from "./config.ts";
+import { DEFAULTS, type Architecture, type HostedZoneRef } from "./config.ts";
 import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
 import { JitsiNetwork } from "./network.ts";
@@ -47,14 +48,9 @@ export type JitsiTokenArgs =
       readonly publicKeys: Readonly<Record<string, string>>;
     };
 
-/** A pool of extra bridge-only instances (see infra/bridges.ts). */
-export interface JitsiVideobridgesArgs {
-  readonly count: number;
-  readonly instanceType: string;
-  readonly spot?: boolean;
-  /** Whether this server keeps its own videobridge as well. Default true. */
-  readonly keepLocalBridge?: boolean;
-}
+/** A pool of extra bridge-only instances (see infra/bridges.ts); `spot` defaults to false, `keepLocalBridge` to true. */
+export type JitsiVideobridgesArgs = Pick<VideobridgesConfig, "count" | "instanceType"> &
+  Partial<Pick<VideobridgesConfig, "spot" | "keepLocalBridge">>;
 
 export interface JitsiServerArgs {
   /** Public FQDN of the meeting server, also the main XMPP domain, e.g. `meet.example.com`. */
@@ -130,7 +126,8 @@ export class JitsiServer extends pulumi.ComponentResource {
   constructor(name: string, args: JitsiServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi:index:JitsiServer", name, {}, opts);
     const tags = { "jitsi:deployment": name, ...args.tags };
-    const architecture = args.architecture ?? "x86_64";
+    const architecture = args.architecture ?? DEFAULTS.architecture;
+    const guests = args.guests ?? DEFAULTS.guests;
     const names = xmppNames(args.domain);
 
     // Where the server goes: the given subnet (its VPC) or the default VPC.
@@ -149,9 +146,9 @@ export class JitsiServer extends pulumi.ComponentResource {
       name,
       {
         domain: args.domain,
-        instanceType: args.instanceType ?? "t3.large",
+        instanceType: args.instanceType ?? DEFAULTS.instanceType,
         architecture,
-        diskSizeGb: args.diskSizeGb ?? 20,
+        diskSizeGb: args.diskSizeGb ?? DEFAULTS.diskSizeGb,
         subnetId: args.subnetId,
         securityGroupId: this.network.securityGroup.id,
         elasticIp: this.network.elasticIp,
@@ -191,7 +188,7 @@ export class JitsiServer extends pulumi.ComponentResource {
       return {
         domain: args.domain,
         auth,
-        guests: args.guests ?? true,
+        guests,
         network: { privateIp: values.privateIp, publicIp: values.publicIp },
         accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
         localVideobridge: keepLocalBridge,
@@ -244,7 +241,7 @@ export class JitsiServer extends pulumi.ComponentResource {
         domain: args.domain,
         jitsiVersion: args.jitsiVersion,
         letsEncryptEmail: args.letsEncrypt.email,
-        letsEncryptStaging: args.letsEncrypt.staging ?? false,
+        letsEncryptStaging: args.letsEncrypt.staging ?? DEFAULTS.letsEncryptStaging,
         publicIp: this.network.elasticIp.publicIp,
         focusPassword,
         jvbPassword,
@@ -286,7 +283,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     this.privateIp = this.host.instance.privateIp;
     this.instanceId = this.host.instance.id;
     this.xmppDomain = names.domain;
-    this.guestDomain = (args.guests ?? true) ? names.guest : undefined;
+    this.guestDomain = guests ? names.guest : undefined;
     this.sshPrivateKey = this.host.privateKey;
     this.securityGroupId = this.network.securityGroup.id;
     const keyHint = this.host.privateKey !== undefined ? `-i ${name}-ssh-key.pem ` : "";
