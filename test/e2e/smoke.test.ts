@@ -32,9 +32,8 @@ describe("smoke matrix with Jitsi's real Prosody plugins", () => {
   });
 
   it("every step passes, within the 5 s target for the whole matrix", () => {
-    expect(report.steps.map((s) => `${s.id}: ${s.status} ${s.detail} ${s.serverReason ?? ""}`)).toEqual(
-      report.steps.map((s) => expect.stringMatching(new RegExp(`^${s.id}: passed`))),
-    );
+    expect(report.steps.filter((s) => s.status !== "passed")).toEqual([]);
+    expect(report.steps).toHaveLength(8);
     expect(report.ok).toBe(true);
     expect(report.durationMs).toBeLessThan(5000);
   });
