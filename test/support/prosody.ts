@@ -65,6 +65,8 @@ export interface RunningProsody {
   /** The deployment as rendered (with the harness's runtime overrides). */
   readonly deployment: Deployment;
   readonly names: XmppNames;
+  /** Process id of the running prosody. */
+  readonly pid: number;
   readonly ports: { readonly http: number; readonly c2s: number };
   /** ws://127.0.0.1:<http>/xmpp-websocket. Send `Host: <names.domain>`: Prosody routes HTTP by Host header. */
   readonly websocketUrl: string;
@@ -256,6 +258,7 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
     return {
       deployment,
       names,
+      pid: proc.pid ?? -1,
       ports,
       websocketUrl: `ws://${LOOPBACK}:${String(ports.http)}${URL_PATHS.websocket}`,
       boshUrl: `http://${LOOPBACK}:${String(ports.http)}${URL_PATHS.bosh}`,

@@ -73,6 +73,16 @@ describe("Prosody host config in real Prosody (stock modules)", () => {
     expect(other).toEqual([]);
   });
 
+  it("listens on exactly its HTTP and c2s ports, on 127.0.0.1 only, and nothing for s2s or HTTPS", async () => {
+    const { stdout } = await run("ss", ["-ltnpH"]);
+    const ours = stdout
+      .split("\n")
+      .filter((line) => line.includes(`pid=${String(prosody.pid)},`))
+      .map((line) => line.split(/\s+/)[3])
+      .sort();
+    expect(ours).toEqual([`127.0.0.1:${String(prosody.ports.http)}`, `127.0.0.1:${String(prosody.ports.c2s)}`].sort());
+  });
+
   it("is valid Lua for luac5.4", async () => {
     await expect(run("luac5.4", ["-p", prosody.paths.hostConfig])).resolves.toBeDefined();
   });
