@@ -3,7 +3,7 @@ import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconInteger, hoconString, hoconStringList } from "../escape/hocon.ts";
 import { ACCOUNTS, xmppNames } from "../names.ts";
 import { compileTemplate } from "../handlebars.ts";
-import { JITSI_SYSTEM_USERS } from "./jitsiSystemUsers.ts";
+import { jitsiServiceSecretFile } from "./jitsiSystemUsers.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface JicofoTemplateData {
@@ -38,14 +38,5 @@ export function renderJicofoConf(d: Deployment): RenderedFile {
     clientProxy: hoconString(names.focus, "domain"),
     trustedDomains: hoconStringList([], "trusted domains"),
   });
-  return {
-    path: runtimeHostPaths(d).jicofoConf,
-    content,
-    // Readable by this service alone: the other Jitsi service shares the group.
-    mode: 0o600,
-    owner: JITSI_SYSTEM_USERS.jicofo,
-    group: JITSI_SYSTEM_USERS.group,
-    effect: { service: "jicofo", action: "restart" },
-    secret: true,
-  };
+  return jitsiServiceSecretFile(runtimeHostPaths(d).jicofoConf, content, "jicofo", "jicofo");
 }

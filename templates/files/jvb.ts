@@ -8,7 +8,7 @@ import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconEnvSubstitution, hoconInteger, hoconString } from "../escape/hocon.ts";
 import { ACCOUNTS, PORTS, xmppNames } from "../names.ts";
 import { compileTemplate } from "../handlebars.ts";
-import { JITSI_SYSTEM_USERS } from "./jitsiSystemUsers.ts";
+import { jitsiServiceSecretFile } from "./jitsiSystemUsers.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface JvbTemplateData {
@@ -65,16 +65,7 @@ export function renderJvbConf(d: Deployment): RenderedFile {
     privateIp: hoconString(d.network.privateIp, "network.privateIp"),
     publicIp: hoconString(d.network.publicIp, "network.publicIp"),
   });
-  return {
-    path: runtimeHostPaths(d).jvbConf,
-    content,
-    // Readable by this service alone: the other Jitsi service shares the group.
-    mode: 0o600,
-    owner: JITSI_SYSTEM_USERS.jvb,
-    group: JITSI_SYSTEM_USERS.group,
-    effect: { service: "jitsi-videobridge2", action: "restart" },
-    secret: true,
-  };
+  return jitsiServiceSecretFile(runtimeHostPaths(d).jvbConf, content, "jvb", "jitsi-videobridge2");
 }
 
 export interface BridgeJvbInput {
