@@ -164,7 +164,7 @@ export function parseMintOptions(input: unknown): ValidMintOptions {
     problems.push({ field: "secret", message: "give exactly one signing key: secret (HS256) or privateKey (RS256)" });
   }
   if (o.privateKey !== undefined && o.kid === undefined) problems.push({ field: "kid", message: "is required with privateKey (RS256/ASAP)" });
-  if (o.secret !== undefined && o.kid !== undefined) problems.push({ field: "kid", message: "is only allowed with RS256; Prosody rejects kid on HS256" });
+  if (o.secret !== undefined && o.kid !== undefined) problems.push({ field: "kid", message: "belongs to RS256 (ASAP) keys; an HS256 token carries none" });
   const ttl = o.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   const maxTtl = o.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
   if (ttl <= 0) problems.push({ field: "ttlSeconds", message: "must be greater than 0" });
