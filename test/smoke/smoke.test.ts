@@ -240,3 +240,25 @@ describe("smoke test total timeout inside the XMPP steps", () => {
     expect(step(report, "reject-expired").status).toBe("failed");
   });
 });
+
+describe("smoke test when the WebSocket endpoint is missing", () => {
+  let stack: SmokeStack;
+  beforeAll(async () => {
+    stack = await startSmokeStack({ editConfigJs: (text) => text.replace("/xmpp-websocket", "/no-such-websocket") });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("fails at connect with the HTTP status nginx gave, and a connection failure never passes as a refusal", async () => {
+    const report = await runSmokeTest({ ...stack.reach, signing: stack.signing, timeoutMs: 10_000 });
+    expect(step(report, "discovery").status).toBe("passed");
+    const refusedHttp = /^could not connect: .*Unexpected server response: [45]\d\d$/;
+    expect(step(report, "moderator")).toMatchObject({ status: "failed", detail: expect.stringMatching(refusedHttp) });
+    for (const id of ["reject-wrong-secret", "reject-expired", "reject-no-token"] as const) {
+      expect(step(report, id)).toMatchObject({ status: "failed", detail: expect.stringMatching(refusedHttp) });
+      expect(step(report, id).serverReason).toBeUndefined();
+    }
+    expect(report.ok).toBe(false);
+  });
+});

@@ -39,6 +39,8 @@ export interface StackOptions {
   jitsiPlugins?: string;
   jicofo?: Pick<FakeJicofoOptions, "openRoomsFor" | "autoOwner">;
   guests?: boolean;
+  /** Edits the rendered config.js before nginx serves it (e.g. to break the WebSocket URL). */
+  editConfigJs?: (text: string) => string;
 }
 
 export async function startSmokeStack(options: StackOptions = {}): Promise<SmokeStack> {
@@ -90,7 +92,7 @@ export async function startSmokeStack(options: StackOptions = {}): Promise<Smoke
     const site: Deployment = { ...prosody.deployment, runtime: { ...runtime, prosodyHttpPort: prosody.ports.http } };
     const configJs = renderMeetConfigJs(site);
     await mkdir(dirname(configJs.path), { recursive: true });
-    await writeFile(configJs.path, configJs.content);
+    await writeFile(configJs.path, options.editConfigJs ? options.editConfigJs(configJs.content) : configJs.content);
     const nginx = await startNginx(site);
     cleanups.push(() => nginx.stop());
     const url = `https://${domain}:${nginx.httpsPort}`;

@@ -44,9 +44,11 @@ export async function timed(id: StepId, body: () => Promise<Outcome>): Promise<S
   try {
     outcome = await body();
   } catch (error) {
-    outcome = error instanceof XmppRefusal
-      ? { status: "failed", detail: `refused at ${error.stage}`, serverReason: error.reason }
-      : { status: "failed", detail: error instanceof Error ? error.message : String(error) };
+    if (!(error instanceof XmppRefusal)) outcome = { status: "failed", detail: error instanceof Error ? error.message : String(error) };
+    // A transport failure or silence is not the server's verdict: it goes in the detail, not serverReason.
+    else if (error.stage === "connect") outcome = { status: "failed", detail: `could not connect: ${error.reason}` };
+    else if (error.stage === "timeout") outcome = { status: "failed", detail: `timed out: ${error.reason}` };
+    else outcome = { status: "failed", detail: `refused at ${error.stage}`, serverReason: error.reason };
   }
   return { id, title: STEP_TITLES[id], durationMs: Math.round(performance.now() - started), warnings: [], ...outcome };
 }
