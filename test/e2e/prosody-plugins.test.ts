@@ -5,13 +5,17 @@
  * domain only with a valid token.
  */
 import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { join } from "node:path";
-import { randomBytes, randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { client, xml, type XmppClient } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { SignJWT } from "jose";
+import { SignJWT, importPKCS8 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCOUNTS } from "../../templates/names.ts";
+import { luaString } from "../../templates/escape/lua.ts";
+import { renderAsapPublicKeys } from "../../templates/files/asapKeys.ts";
+import { ACCOUNTS, URL_PATHS, xmppNames } from "../../templates/names.ts";
+import { freePort } from "../support/ports.ts";
 import { startFakeJicofo, type FakeJicofo } from "../support/fakeJicofo.ts";
 import {
   PROSODY_TEST_DEPLOYMENT,
@@ -223,5 +227,75 @@ describe("rooms with Jitsi's real plugins: guests wait for a token holder, moder
     // 5. A token for another room is held to its room claim.
     const elsewhere = await tokenHolder({ room: "some-other-room", context: { user: { id: "x", name: "X" } } });
     expect(await elsewhere.join(roomJid)).toEqual({ joined: false, condition: "not-allowed" });
+  });
+});
+
+describe("RS256 with Jitsi's real plugins: Prosody fetches the rendered public key files", () => {
+  const names = xmppNames(PROSODY_TEST_DEPLOYMENT.domain);
+  const kid = "e2e-key-1";
+  const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const publicPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+  const privatePem = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const auth = { algorithm: "RS256", appId: "jitsi-rs-app", publicKeys: { [kid]: publicPem } } as const;
+  const requested: string[] = [];
+  let keyServer: Server;
+  let prosody: RunningProsody;
+
+  async function rsToken(claims: Record<string, unknown>, keyId = kid): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: auth.appId, aud: "jitsi", sub: names.domain, room: "*", ...claims })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: keyId })
+      .setNotBefore(now - 30)
+      .setExpirationTime(now + 300)
+      .sign(await importPKCS8(privatePem, "RS256"));
+  }
+
+  beforeAll(async () => {
+    // Stands in for this host's nginx: serves exactly the rendered key files under URL_PATHS.asapKeys.
+    const files = new Map(
+      renderAsapPublicKeys({ ...PROSODY_TEST_DEPLOYMENT, auth }).map((f) => [`${URL_PATHS.asapKeys}${f.path.split("/").pop() ?? ""}`, f.content]),
+    );
+    keyServer = createServer((req, res) => {
+      requested.push(req.url ?? "");
+      const body = files.get(req.url ?? "");
+      res.writeHead(body === undefined ? 404 : 200, { "content-type": "application/x-pem-file" }).end(body ?? "");
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => keyServer.listen(port, "127.0.0.1", resolve));
+    // The rendered asap_key_server is https://<domain>/asap-keys, which has no DNS here: only its authority is
+    // replaced; the path and the file names are the rendered ones.
+    const keyServerUrl = `http://127.0.0.1:${String(port)}${URL_PATHS.asapKeys.replace(/\/+$/, "")}`;
+    prosody = await startProsody({
+      pluginsDir: requirePluginsDir(),
+      deployment: { auth },
+      logLevel: "info",
+      extraConfig: `VirtualHost ${luaString(names.domain)} { asap_key_server = ${luaString(keyServerUrl)} }`,
+    });
+  });
+  afterAll(async () => {
+    await prosody?.stop();
+    await new Promise((resolve) => keyServer?.close(resolve));
+  });
+
+  it("accepts a token signed with the key, fetching <sha256(kid)>.pem from the key server", async () => {
+    const jwt = await rsToken({});
+    expect(await anonymousLogin(prosody, names.domain, `?room=demo&token=${jwt}`)).toMatch(/^[^@]+@meet\.example\.test\//);
+    const [file] = renderAsapPublicKeys({ ...PROSODY_TEST_DEPLOYMENT, auth });
+    expect(requested).toContain(`${URL_PATHS.asapKeys}${file?.path.split("/").pop() ?? "?"}`);
+  });
+
+  it("refuses an unknown key id, another private key, and an HS256 token", async () => {
+    await expect(anonymousLogin(prosody, names.domain, `?token=${await rsToken({}, "no-such-key")}`)).rejects.toMatchObject({
+      condition: "not-allowed",
+    });
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await new SignJWT({ iss: auth.appId, aud: "jitsi", sub: names.domain, room: "*" })
+      .setProtectedHeader({ alg: "RS256", typ: "JWT", kid })
+      .setExpirationTime(now + 300)
+      .sign(await importPKCS8(other, "RS256"));
+    await expect(anonymousLogin(prosody, names.domain, `?token=${forged}`)).rejects.toMatchObject({ condition: "not-allowed" });
+    const hs = await token("an-hs256-secret-0123456789abcdef0123", { iss: auth.appId, sub: names.domain });
+    await expect(anonymousLogin(prosody, names.domain, `?token=${hs}`)).rejects.toMatchObject({ condition: "not-allowed" });
   });
 });
