@@ -42,6 +42,8 @@ describe("smoke report formats", () => {
     const now = new Date("2026-01-01T00:00:00Z");
     expect(certificateExpiry("Jan 14 00:00:00 2026 GMT", now)).toMatchObject({ daysLeft: 13, warning: expect.stringContaining("expires in 13 day(s)") });
     expect(certificateExpiry("Jan 16 00:00:00 2026 GMT", now)).toEqual({ daysLeft: 15 });
+    expect(certificateExpiry("Dec 25 00:00:00 2025 GMT", now).warning).toContain("expires in -7 day(s)");
+    expect(certificateExpiry("garbage", now).warning).toContain("unreadable");
   });
 
   it("--resolve pins: HOST:IP only", () => {

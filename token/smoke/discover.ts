@@ -24,7 +24,9 @@ export interface Discovery {
 
 /** Days left and the warning (if any) for a certificate's notAfter. */
 export function certificateExpiry(validTo: string, now: Date, warnDays = CERTIFICATE_WARNING_DAYS): { daysLeft: number; warning?: string } {
-  const daysLeft = Math.floor((Date.parse(validTo) - now.getTime()) / DAY_MS);
+  const notAfter = Date.parse(validTo);
+  if (Number.isNaN(notAfter)) return { daysLeft: 0, warning: `the certificate's expiry date ${JSON.stringify(validTo)} is unreadable` };
+  const daysLeft = Math.floor((notAfter - now.getTime()) / DAY_MS);
   return daysLeft < warnDays
     ? { daysLeft, warning: `the certificate expires in ${daysLeft} day(s) (${validTo}); renewal should have happened by now` }
     : { daysLeft };

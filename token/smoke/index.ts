@@ -31,7 +31,7 @@ export interface SmokeOptions extends NetworkOptions {
   rejections?: readonly RejectionCase[];
   /** Room to use (default a fresh `smoke-<random>`). */
   room?: string;
-  /** Progress lines as steps finish (the CLI prints them to stderr). */
+  /** Called as each step finishes (live progress). */
   onStep?: (step: StepResult) => void;
   now?: () => Date;
 }
