@@ -27,6 +27,7 @@ export const SCRIPTS = {
   obtainCertificate: "scripts/obtain-certificate.sh",
   installFile: "scripts/install-file.sh",
   restartService: "scripts/restart-service.sh",
+  pruneDir: "scripts/prune-dir.sh",
 } as const;
 
 /** ACME directories for certbot (`ACME_SERVER`). */
@@ -156,6 +157,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly pushes: ReadonlyMap<string, command.remote.Command>;
   /** One command per service that has files, in SERVICES order. */
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+  /** Removes public key files that are no longer configured (RS256 key server directory). */
+  readonly keyPrune: command.remote.Command;
   /** Stops the host's own videobridge when a pool carries all media. */
   readonly localBridgeOff: command.remote.Command | undefined;
 
@@ -255,6 +258,16 @@ export class HostProvisioning extends pulumi.ComponentResource {
     }
     this.pushes = pushes;
 
+    // Pushes only add and replace files. A public key dropped from the config must also stop being served (Prosody
+    // would keep accepting tokens signed with it), so the key directory is pruned to exactly the rendered keys.
+    const keysDir = hostPaths(args.domain).asapKeysDir;
+    const keyFiles = args.layout.filter((f) => f.path.startsWith(`${keysDir}/`)).map((f) => f.path.slice(keysDir.length + 1));
+    this.keyPrune = step(
+      "prune-asap-keys",
+      { script: scriptText(SCRIPTS.pruneDir), env: { JITSI_PRUNE_DIR: keysDir }, stdin: keyFiles.map((k) => `${k}\n`).join("") },
+      [this.certificate, this.luaFix],
+    );
+
     const restarts = new Map<ServiceName, command.remote.Command>();
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
@@ -278,7 +291,11 @@ export class HostProvisioning extends pulumi.ComponentResource {
           triggers: [pulumi.secret(contentDigest), args.jitsiVersion],
         },
         // Jicofo and the bridge are XMPP clients of Prosody: keep SERVICES order when several restart at once.
-        [...own.map((f) => pushes.get(f.path)!), ...(previous === undefined ? [] : [previous])],
+        // Prosody restarts after the key directory is pruned, so a dropped key leaves its cache too.
+        [
+          ...own.map((f) => pushes.get(f.path)!),
+          ...(previous === undefined ? [this.keyPrune] : [previous]),
+        ],
       );
       restarts.set(service, restart);
       previous = restart;

@@ -284,6 +284,13 @@ describe("with RS256", () => {
       .map((c) => (c.inputs.environment as Record<string, string>).JITSI_FILE_PATH!);
     const keyFiles = pushed.filter((p) => p.startsWith(`${hostPaths("meet.example.com").asapKeysDir}/`));
     expect(keyFiles).toHaveLength(1);
+    // Keys no longer configured are pruned before Prosody restarts (and forgets its key cache).
+    const prune = byType(rs, COMMAND).find((c) => c.name.endsWith("-prune-asap-keys"))!;
+    const keysDir = hostPaths("meet.example.com").asapKeysDir;
+    expect(prune.inputs.environment).toEqual({ JITSI_PRUNE_DIR: keysDir });
+    expect(prune.inputs.stdin).toBe(`${keyFiles[0]!.slice(keysDir.length + 1)}\n`);
+    const prosodyRestart = byType(rs, COMMAND).find((c) => c.name.endsWith("-service-prosody"))!;
+    expect(rs.dependsOn.get(prosodyRestart.name)).toContain(prune.name);
     expect(rs.outputs.tokenAlgorithm?.value).toBe("RS256");
     expect(rs.outputs.appSecret).toBeUndefined();
     expect(byType(rs, TYPES.randomPassword).map((r) => r.name)).not.toContain("dev-app-secret");

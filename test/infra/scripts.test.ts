@@ -147,6 +147,24 @@ describe("install-file.sh", () => {
   });
 });
 
+describe("prune-dir.sh", () => {
+  it("removes exactly the files not listed on stdin, and tolerates a missing directory", () => {
+    const dir = tempDir();
+    for (const name of ["keep-a.pem", "keep b.pem", "drop.pem", ".hidden-drop"]) writeFileSync(join(dir, name), "x");
+    const prune = (target: string, keep: string) =>
+      spawnSync("bash", [scriptPath(SCRIPTS.pruneDir)], { encoding: "utf8", input: keep, env: { ...process.env, JITSI_PRUNE_DIR: target } });
+    const result = prune(dir, "keep-a.pem\nkeep b.pem\n");
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(["keep b.pem", "keep-a.pem"]);
+    expect(prune(dir, "").status).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(prune(join(dir, "absent"), "").status).toBe(0);
+    expect(prune("relative/dir", "").status).toBe(2);
+    expect(prune("/tmp/../etc", "").status).toBe(2);
+  });
+});
+
 describe("scriptCommand (the remote command text)", () => {
   // There is no sudo on this test machine; a stand-in keeps only what the wrapper relies on: run the command as
   // root (we are root) with just the named variables preserved from the caller's environment.
