@@ -40,7 +40,7 @@ export async function writeSelfSignedCertificate(domain: string, certificatePath
   await mkdir(dirname(keyPath), { recursive: true });
   await run("openssl", [
     "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-days", "2", "-subj", `/CN=${domain}`, "-addext", `subjectAltName=DNS:${domain}`,
+    "-days", "2", "-subj", "/CN=jitsi test certificate", "-addext", `subjectAltName=DNS:${domain}`,
     "-keyout", keyPath, "-out", certificatePath,
   ]);
   return readFile(certificatePath, "utf8");
