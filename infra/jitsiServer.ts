@@ -247,6 +247,7 @@ export class JitsiServer extends pulumi.ComponentResource {
         jvbPassword,
         layout,
         files,
+        instanceId: this.host.instance.id,
         hostReady: [this.host.association],
         dnsRecord: this.dns.record,
         localVideobridge: keepLocalBridge,

@@ -129,6 +129,11 @@ export interface HostProvisioningArgs {
   readonly layout: readonly RenderedFile[];
   /** The real rendered files (same paths as `layout`), computed from outputs and secrets. */
   readonly files: pulumi.Output<readonly RenderedFile[]>;
+  /**
+   * The instance the steps run on. The connection goes to the Elastic IP, which survives a replaced instance, so
+   * every step also carries the instance id as a trigger: a new VM is provisioned from scratch.
+   */
+  readonly instanceId: pulumi.Input<string>;
   /** Resources that must exist before the first SSH connection (the Elastic IP association). */
   readonly hostReady: pulumi.Input<pulumi.Resource>[];
   /** The DNS record; the certificate step waits for it. */
@@ -173,7 +178,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
           create: scriptCommand(spec.script, Object.keys(spec.env ?? {})),
           environment: spec.env,
           stdin: spec.stdin,
-          triggers: spec.triggers,
+          triggers: [args.instanceId, ...(spec.triggers ?? [])],
           // The provider would pass the previous stdout/stderr as extra SSH variables, which sshd only accepts
           // for the names the prepare step allowed; the scripts do not need them.
           addPreviousOutputInEnv: false,

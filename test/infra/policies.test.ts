@@ -125,6 +125,13 @@ describe("provisioning order", () => {
     }
   });
 
+  it("re-runs every step on a replaced instance (the connection goes to the Elastic IP, which stays)", () => {
+    const instanceId = `${only(run, INSTANCE).name}-id`;
+    for (const cmd of commands()) {
+      expect((reveal(cmd.inputs.triggers) as unknown[])[0], cmd.name).toBe(instanceId);
+    }
+  });
+
   it("prepares the host after the Elastic IP association, then installs, then fixes Lua", () => {
     expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, TYPES.eipAssociation).name]);
     expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-prepare").name]);
