@@ -119,7 +119,7 @@ describe("renderNginxSite", () => {
 it("passes nginx -t with a domain of the longest length the renderer accepts", async () => {
   // 239 characters: 253 less the longest prefix the renderer adds ("internal.auth."). Long names can overflow
   // nginx's server_names hash buckets; the certificate's CN cannot hold them (64 characters), its SAN can.
-  const domain = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(39)}.test`;
+  const domain = `${"a".repeat(63)}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(42)}.test`;
   expect(domain.length).toBe(239);
   const runtime = await nginxTestRuntime();
   try {
