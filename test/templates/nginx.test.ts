@@ -86,6 +86,18 @@ describe("renderNginxSite", () => {
     expect(file.content).toContain("listen 443 ssl http2;");
     expect(file.content).toContain("listen [::]:80;");
     expect(file.content).toContain(`ssl_certificate "${hostPaths(DOMAIN).certificate}";`);
+    expect(file.content).toContain("return 301 https://meet.example.com$request_uri;");
+  });
+
+  it("listens on the one override address, IPv6 in brackets", () => {
+    const v4 = renderNginxSite(sampleDeployment({ runtime: { bindAddress: "127.0.0.1", httpPort: 8080, httpsPort: 8443 } }));
+    expect(v4.content).toMatch(/^\s*listen 127\.0\.0\.1:8080;$/m);
+    expect(v4.content).toMatch(/^\s*listen 127\.0\.0\.1:8443 ssl http2;$/m);
+    expect(v4.content).not.toContain("[::]");
+    expect(v4.content).toContain("return 301 https://meet.example.com:8443$request_uri;");
+    const v6 = renderNginxSite(sampleDeployment({ runtime: { bindAddress: "::1", httpsPort: 8443 } }));
+    expect(v6.content).toMatch(/^\s*listen \[::1\]:8443 ssl http2;$/m);
+    expect(v6.content).toMatch(/^\s*listen \[::1\]:80;$/m);
   });
 
   it("rejects values nginx cannot hold", () => {
