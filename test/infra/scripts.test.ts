@@ -4,7 +4,7 @@
  * is for).
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -135,6 +135,15 @@ describe("install-file.sh", () => {
     expect(readFileSync(link, "utf8")).toBe("v2\n");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readdirSync(join(dir, "etc", "jitsi"))).toEqual(["secret.conf"]); // no temp files left
+  });
+
+  it("leaves the mode of an existing directory alone", () => {
+    const dir = join(tempDir(), "videobridge");
+    mkdirSync(dir, { mode: 0o750 });
+    chmodSync(dir, 0o750);
+    const result = install({ JITSI_FILE_PATH: join(dir, "jvb.conf"), JITSI_FILE_MODE: "0600", JITSI_FILE_OWNER: "root", JITSI_FILE_GROUP: "root" }, "x");
+    expect(result.status).toBe(0);
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
   });
 
   it("rejects a relative path or a bad mode before writing", () => {
