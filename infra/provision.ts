@@ -266,11 +266,16 @@ export class HostProvisioning extends pulumi.ComponentResource {
     // Pushes only add and replace files. A public key dropped from the config must also stop being served (Prosody
     // would keep accepting tokens signed with it), so the key directory is pruned to exactly the rendered keys.
     const keysDir = hostPaths(args.domain).asapKeysDir;
-    const keyFiles = args.layout.filter((f) => f.path.startsWith(`${keysDir}/`)).map((f) => f.path.slice(keysDir.length + 1));
+    const keyFiles = args.layout.filter((f) => f.path.startsWith(`${keysDir}/`));
     this.keyPrune = step(
       "prune-asap-keys",
-      { script: scriptText(SCRIPTS.pruneDir), env: { JITSI_PRUNE_DIR: keysDir }, stdin: keyFiles.map((k) => `${k}\n`).join("") },
-      [this.certificate, this.luaFix],
+      {
+        script: scriptText(SCRIPTS.pruneDir),
+        env: { JITSI_PRUNE_DIR: keysDir },
+        stdin: keyFiles.map((f) => `${f.path.slice(keysDir.length + 1)}\n`).join(""),
+      },
+      // After the key pushes: their temporary files live in the same directory until renamed.
+      [this.certificate, this.luaFix, ...keyFiles.map((f) => pushes.get(f.path)!)],
     );
 
     const restarts = new Map<ServiceName, command.remote.Command>();

@@ -298,6 +298,8 @@ describe("with RS256", () => {
     expect(prune.inputs.stdin).toBe(`${keyFiles[0]!.slice(keysDir.length + 1)}\n`);
     const prosodyRestart = byType(rs, COMMAND).find((c) => c.name.endsWith("-service-prosody"))!;
     expect(rs.dependsOn.get(prosodyRestart.name)).toContain(prune.name);
+    const keyPush = byType(rs, COMMAND).find((c) => (c.inputs.environment as Record<string, string> | undefined)?.JITSI_FILE_PATH === keyFiles[0])!;
+    expect(rs.dependsOn.get(prune.name)).toContain(keyPush.name);
     expect(rs.outputs.tokenAlgorithm?.value).toBe("RS256");
     expect(rs.outputs.appSecret).toBeUndefined();
     expect(byType(rs, TYPES.randomPassword).map((r) => r.name)).not.toContain("dev-app-secret");
