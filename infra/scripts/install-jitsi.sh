@@ -13,6 +13,16 @@ apt_get() {
   apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     -y -q "$@"
 }
+# The lock timeout does not cover the package lists lock, which apt-daily may hold right after boot.
+apt_update() {
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    apt_get update && return 0
+    echo "install-jitsi: apt-get update failed (attempt $attempt), retrying" >&2
+    sleep 15
+  done
+  return 1
+}
 
 # Secret selections arrive on stdin; debconf keeps them root-only in its passwords database.
 secret_selections=$(mktemp)
@@ -36,12 +46,12 @@ SELECTIONS
 
 keyring=/usr/share/keyrings/jitsi-keyring.gpg
 if [[ ! -s "$keyring" ]]; then
-  apt_get update
+  apt_update
   apt_get install gnupg curl ca-certificates
   curl -fsSL https://download.jitsi.org/jitsi-key.gpg.key | gpg --dearmor --yes -o "$keyring"
 fi
 echo "deb [signed-by=$keyring] https://download.jitsi.org stable/" >/etc/apt/sources.list.d/jitsi-stable.list
-apt_get update
+apt_update
 
 # nginx first so jitsi-meet-web-config configures it instead of pulling in apache2.
 apt_get install nginx
