@@ -50,6 +50,14 @@ export interface MintTokenOptions extends TokenSigningConfig {
   notBeforeSkewSeconds?: number;
   /** Mint "as of" this instant (tests, or deliberately expired tokens). */
   now?: Date | number;
+  /**
+   * Descriptive fields of `loadTokenConfig()`'s result, accepted so `mintToken({ ...config, room, user })` works.
+   * `algorithm`, when given, must match the key; the others are ignored.
+   */
+  algorithm?: "HS256" | "RS256";
+  baseUrl?: string;
+  guestDomain?: string;
+  source?: "env" | "stack";
 }
 
 /** The seed guide's option names; accepted by mintToken (and seedOptionsToMintOptions) for compatibility. */
@@ -114,6 +122,10 @@ const mintSchema = z.strictObject({
     .union([z.date(), z.number()], { error: "must be a Date or epoch milliseconds" })
     .refine((v) => Number.isFinite(v instanceof Date ? v.getTime() : v), "must be a valid time")
     .optional(),
+  algorithm: z.enum(["HS256", "RS256"], { error: 'must be "HS256" or "RS256"' }).optional(),
+  baseUrl: z.string({ error: "must be a string" }).optional(),
+  guestDomain: z.string({ error: "must be a string" }).optional(),
+  source: z.enum(["env", "stack"], { error: 'must be "env" or "stack"' }).optional(),
 });
 
 const SEED_KEYS = ["roomName", "userId", "userName", "userEmail", "userAvatar", "expiresIn"] as const;
@@ -163,6 +175,8 @@ export function parseMintOptions(input: unknown): ValidMintOptions {
   if ((o.secret === undefined) === (o.privateKey === undefined)) {
     problems.push({ field: "secret", message: "give exactly one signing key: secret (HS256) or privateKey (RS256)" });
   }
+  if (o.algorithm === "HS256" && o.secret === undefined) problems.push({ field: "algorithm", message: "is HS256, which signs with secret" });
+  if (o.algorithm === "RS256" && o.privateKey === undefined) problems.push({ field: "algorithm", message: "is RS256, which signs with privateKey + kid" });
   if (o.privateKey !== undefined && o.kid === undefined) problems.push({ field: "kid", message: "is required with privateKey (RS256/ASAP)" });
   if (o.secret !== undefined && o.kid !== undefined) problems.push({ field: "kid", message: "belongs to RS256 (ASAP) keys; an HS256 token carries none" });
   const ttl = o.ttlSeconds ?? DEFAULT_TTL_SECONDS;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadTokenConfig, STACK_OUTPUTS, TokenConfigError, type CommandRunner } from "../../token/index.ts";
+import { loadTokenConfig, mintToken, STACK_OUTPUTS, TokenConfigError, TokenOptionsError, verifyToken, type CommandRunner } from "../../token/index.ts";
 import { rsaPair, SECRET } from "./fixtures.ts";
 
 const ENV = { JITSI_APP_ID: "app", JITSI_DOMAIN: "meet.example.test", JITSI_APP_SECRET: SECRET };
@@ -23,6 +23,16 @@ describe("loadTokenConfig from the environment", () => {
   it("reads the seed guide's variables, defaulting the meeting base to https://DOMAIN", async () => {
     await expect(loadTokenConfig({ env: ENV })).resolves.toEqual({ appId: "app", domain: "meet.example.test", baseUrl: "https://meet.example.test", algorithm: "HS256", secret: SECRET, source: "env" });
     expect((await loadTokenConfig({ env: { ...ENV, JITSI_BASE_URL: "https://video.example.test/" } })).baseUrl).toBe("https://video.example.test");
+  });
+
+  it("feeds mintToken directly: mintToken({ ...config, room, user }) signs with the loaded key", async () => {
+    const config = await loadTokenConfig({ env: ENV });
+    const token = await mintToken({ ...config, room: "standup", user: { id: "u1", name: "Ada" } });
+    const { claims } = await verifyToken(token, SECRET, { appId: "app", sub: "meet.example.test", room: "standup" });
+    expect(Object.keys(claims)).not.toContain("baseUrl");
+    const mismatch = mintToken({ ...config, algorithm: "RS256", room: "standup", user: { id: "u1", name: "Ada" } });
+    await expect(mismatch).rejects.toBeInstanceOf(TokenOptionsError);
+    await expect(mismatch).rejects.toThrow(/algorithm: is RS256/);
   });
 
   it("names the missing or bad variable and never echoes the secret", async () => {
