@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Launcher for the jitsi-token CLI. An installed package runs the compiled dist/token/cli.js with plain Node
-// (built by `npm run build`, which `prepare` runs on install). A dev checkout without dist/ runs the TypeScript
-// source through tsx's loader instead, so the CLI works before the first build.
+// Launcher for the jitsi-token CLI. An installed copy (under node_modules) runs the compiled dist/token/cli.js with
+// plain Node; `prepare` builds it on install. A checkout runs the TypeScript source through tsx, even when a dist/
+// from an earlier build is lying around: edited sources must never be shadowed by stale JavaScript.
 import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 const built = new URL("../../dist/token/cli.js", import.meta.url);
+const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes("node_modules");
 let cli;
-if (existsSync(built)) {
+if (installed && existsSync(built)) {
   cli = await import(built.href);
 } else {
   const { register } = await import("tsx/esm/api");
