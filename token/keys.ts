@@ -3,7 +3,10 @@
  * than signing with it (an HS256 mint is a few microseconds; re-importing the key every call dominates).
  * Error messages name the field and never echo key material.
  */
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from "node:crypto";
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, webcrypto } from "node:crypto";
+
+/** Node's own WebCrypto key type, so the declarations need no DOM lib. */
+export type HmacCryptoKey = webcrypto.CryptoKey;
 import { FieldError } from "./errors.ts";
 
 export class KeyError extends FieldError {
@@ -57,7 +60,7 @@ class KeyCache<K, V> {
 }
 
 const hmacKeys = new KeyCache<string, KeyObject>(16);
-const hmacCryptoKeys = new KeyCache<string, Promise<CryptoKey>>(16);
+const hmacCryptoKeys = new KeyCache<string, Promise<HmacCryptoKey>>(16);
 const privateKeysByPem = new KeyCache<string, KeyObject>(16);
 const privateKeysByObject = new WeakMap<KeyObject, KeyObject>();
 const publicKeysByPem = new KeyCache<string, KeyObject>(16);
@@ -72,10 +75,10 @@ export function hmacKey(secret: string, field = "secret"): KeyObject {
 }
 
 /** The same secret as a WebCrypto key for jose (cached: jose would otherwise import it on every call). */
-export function hmacCryptoKey(secret: string, field = "secret"): Promise<CryptoKey> {
+export function hmacCryptoKey(secret: string, field = "secret"): Promise<HmacCryptoKey> {
   return hmacCryptoKeys.get(secret, () => {
     assertHmacSecret(secret, field);
-    return crypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, [
+    return webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
       "verify",
     ]);

@@ -5,7 +5,7 @@
 import { KeyObject } from "node:crypto";
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import type { JitsiTokenClaims, JitsiTokenHeader, SigningAlgorithm } from "./claims.ts";
-import { hmacCryptoKey, rsaPublicKey, type PublicKeyInput } from "./keys.ts";
+import { hmacCryptoKey, rsaPublicKey, type HmacCryptoKey, type PublicKeyInput } from "./keys.ts";
 import { ANY_ROOM, normalizeRoomName } from "./roomName.ts";
 
 export type VerificationCheck = "format" | "typ" | "alg" | "signature" | "exp" | "nbf" | "iss" | "aud" | "sub" | "room" | "claims" | "key";
@@ -42,7 +42,7 @@ export interface VerifiedToken {
   claims: JitsiTokenClaims;
 }
 
-async function resolveKey(key: VerificationKey): Promise<{ alg: SigningAlgorithm; key: CryptoKey | KeyObject }> {
+async function resolveKey(key: VerificationKey): Promise<{ alg: SigningAlgorithm; key: HmacCryptoKey | KeyObject }> {
   try {
     if (typeof key === "string") return { alg: "HS256", key: await hmacCryptoKey(key) };
     if (key instanceof KeyObject) return { alg: "RS256", key: rsaPublicKey(key) };
