@@ -71,20 +71,9 @@ export const BRIDGE_INSTANCE_PATHS = {
 /** Name of the termination hook; the drain script completes it. */
 export const DRAIN_HOOK_NAME = "drain-videobridge";
 
-/**
- * Appended to the renderer's bridge jvb.conf (later keys win in HOCON). Jitsi's graceful_shutdown.sh drives the
- * bridge through its private REST API (127.0.0.1:8080), which is off by default; the shutdown endpoint also
- * needs the COLIBRI REST API on (jitsi-videobridge RestConfig). Without these the drain degrades to a plain stop.
- */
-export const DRAIN_API_OVERLAY = `
-# Videobridge pool: graceful shutdown on scale-in uses the local REST API (infra/bridges.ts).
-videobridge.apis.rest.enabled = true
-videobridge.rest.shutdown.enabled = true
-`;
-
-/** The pool bridge's jvb.conf: the renderer's file, then the drain overlay. */
+/** The pool bridge's jvb.conf, as the renderer makes it (it turns on the REST shutdown the drain script uses). */
 export function poolBridgeJvbConf(domain: string, xmppHost: string): string {
-  return renderBridgeJvbConf({ domain, xmppHost, xmppPort: PORTS.xmppClient }) + DRAIN_API_OVERLAY;
+  return renderBridgeJvbConf({ domain, xmppHost, xmppPort: PORTS.xmppClient });
 }
 
 /** Jitsi's apt repository and signing key, as the handbook's quick start sets them up. */

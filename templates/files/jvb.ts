@@ -22,6 +22,10 @@ interface JvbTemplateData {
   readonly mediaPort: string;
   readonly privateIp: string;
   readonly publicIp: string;
+  /** Turn on the COLIBRI REST API and its shutdown endpoint (pool bridges only). */
+  readonly drainApi: boolean;
+  readonly privateHttpHost: string;
+  readonly privateHttpPort: string;
 }
 
 const template = compileTemplate<JvbTemplateData>("jvb.conf.hbs");
@@ -44,6 +48,9 @@ export const BRIDGE_ENV = {
   password: "JVB_XMPP_PASSWORD",
 } as const;
 
+/** Loopback only: the private server answers the health check and, on pool bridges, the shutdown call. */
+const PRIVATE_HTTP_HOST = "127.0.0.1";
+
 function sharedFields(domain: string) {
   const names = xmppNames(domain);
   return {
@@ -51,10 +58,15 @@ function sharedFields(domain: string) {
     username: hoconString(ACCOUNTS.jvb, "jvb account"),
     breweryJid: hoconString(names.brewery, "domain"),
     mediaPort: hoconInteger(PORTS.publicMediaUdp, "media port"),
+    privateHttpHost: hoconString(PRIVATE_HTTP_HOST, "private HTTP host"),
+    privateHttpPort: hoconInteger(PORTS.jvbRest, "jvb REST port"),
   };
 }
 
-/** /etc/jitsi/videobridge/jvb.conf on the signalling node: Prosody on localhost, static NAT to the Elastic IP. */
+/**
+ * /etc/jitsi/videobridge/jvb.conf on the signalling node: Prosody on localhost, static NAT to the Elastic IP.
+ * No COLIBRI/shutdown REST API: nothing ever drains this bridge (it stops with its host), so it stays off.
+ */
 export function renderJvbConf(d: Deployment): RenderedFile {
   const content = template({
     ...sharedFields(d.domain),
@@ -64,6 +76,7 @@ export function renderJvbConf(d: Deployment): RenderedFile {
     nickname: hoconString(SIGNALLING_BRIDGE_NICKNAME, "jvb nickname"),
     privateIp: hoconString(d.network.privateIp, "network.privateIp"),
     publicIp: hoconString(d.network.publicIp, "network.publicIp"),
+    drainApi: false,
   });
   return jitsiServiceSecretFile(runtimeHostPaths(d).jvbConf, content, "jvb", "jitsi-videobridge2");
 }
@@ -79,7 +92,8 @@ export interface BridgeJvbInput {
 
 /**
  * jvb.conf for a pool bridge. Holds no secret (the password is `${JVB_XMPP_PASSWORD}`), so it may travel in user
- * data and be world-readable (0644): the bridge runs as user jvb and must be able to read it.
+ * data and be world-readable (0644): the bridge runs as user jvb and must be able to read it. Turns on the local
+ * REST shutdown endpoint that Jitsi's graceful_shutdown.sh calls when the pool drains the bridge on scale-in.
  */
 export function renderBridgeJvbConf(input: BridgeJvbInput): string {
   if (isIP(input.xmppHost) === 0) {
@@ -96,5 +110,6 @@ export function renderBridgeJvbConf(input: BridgeJvbInput): string {
     nickname: hoconEnvSubstitution(BRIDGE_ENV.nickname),
     privateIp: hoconEnvSubstitution(BRIDGE_ENV.privateIp),
     publicIp: hoconEnvSubstitution(BRIDGE_ENV.publicIp),
+    drainApi: true,
   });
 }

@@ -45,7 +45,7 @@ await pulumi.runtime.setMocks(
 );
 
 const { VideobridgePool, DRAIN_HOOK_NAME, BRIDGE_INSTANCE_PATHS, poolBridgeJvbConf } = await import("../../infra/bridges.ts");
-const { BRIDGE_ENV } = await import("../../templates/files/jvb.ts");
+const { BRIDGE_ENV, renderBridgeJvbConf } = await import("../../templates/files/jvb.ts");
 const { BridgePoolConfigError } = await import("../../infra/bridgePoolConfig.ts");
 type PoolArgs = ConstructorParameters<typeof VideobridgePool>[1];
 
@@ -228,6 +228,8 @@ describe("VideobridgePool user data", () => {
       .write_files;
     const jvbConf = files.find((f) => f.path === BRIDGE_INSTANCE_PATHS.stagedJvbConf);
     expect(jvbConf?.content).toBe(poolBridgeJvbConf("meet.example.com", "10.0.1.23"));
+    // Exactly the renderer's file: the drain API is the renderer's, nothing is appended to it here.
+    expect(jvbConf?.content).toBe(renderBridgeJvbConf({ domain: "meet.example.com", xmppHost: "10.0.1.23", xmppPort: 5222 }));
     expect(jvbConf?.permissions).toBe("0644"); // holds no secret; the bridge runs as user jvb
     const poolEnv = files.find((f) => f.path === BRIDGE_INSTANCE_PATHS.poolEnv)?.content ?? "";
     for (const [key, name] of [

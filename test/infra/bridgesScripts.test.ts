@@ -271,9 +271,10 @@ describe("bridge scripts on a simulated instance", () => {
     expect(at(config, "ice4j.harvest.mapping.aws.enabled")).toBe(false);
     expect(at(config, "ice4j.harvest.mapping.stun.addresses")).toEqual([]);
     expect(at(config, "videobridge.ice.udp.port")).toBe(10000);
-    // The drain overlay: graceful_shutdown.sh needs both.
+    // The renderer's drain API: graceful_shutdown.sh (its default http://localhost:8080) needs all of it.
     expect(at(config, "videobridge.apis.rest.enabled")).toBe(true);
     expect(at(config, "videobridge.rest.shutdown.enabled")).toBe(true);
+    expect(at(config, "videobridge.http-servers.private")).toEqual({ host: "127.0.0.1", port: 8080 });
 
     // Without the identity environment the bridge must not start half-configured.
     await expect(loadHocon(jvbConf)).rejects.toThrow(HoconLoadError);

@@ -44,6 +44,10 @@ describe("renderJvbConf (signalling node)", () => {
       stun: { addresses: [] },
       "static-mappings": [{ "local-address": "10.0.1.23", "public-address": "203.0.113.45", name: "public" }],
     });
+    // The health check calls the private server on loopback; nothing drains this bridge, so its REST API stays off.
+    expect(at(config, "videobridge.http-servers.private")).toEqual({ host: "127.0.0.1", port: PORTS.jvbRest });
+    expect(at(config, "videobridge.apis.rest")).toBeUndefined();
+    expect(at(config, "videobridge.rest")).toBeUndefined();
   });
 
   it("carries hostile passwords and addresses through as data", async () => {
@@ -99,6 +103,16 @@ describe("renderBridgeJvbConf (pool bridge)", () => {
     ]);
     expect(at(config, "ice4j.harvest.mapping.aws.enabled")).toBe(false);
     expect(at(config, "ice4j.harvest.mapping.stun.addresses")).toEqual([]);
+  });
+
+  it("turns on the loopback REST shutdown that graceful_shutdown.sh calls when the pool drains the bridge", async () => {
+    const config = await loadHocon(content, { env: instanceEnv });
+    // The shutdown endpoint needs the COLIBRI REST API too (both are off in the bridge's defaults).
+    expect(at(config, "videobridge.apis.rest.enabled")).toBe(true);
+    expect(at(config, "videobridge.rest")).toEqual({ shutdown: { enabled: true } });
+    // graceful_shutdown.sh's default target is http://localhost:8080: the private server, never a public address.
+    expect(at(config, "videobridge.http-servers.private")).toEqual({ host: "127.0.0.1", port: PORTS.jvbRest });
+    expect(PORTS.jvbRest).toBe(8080);
   });
 
   it("refuses to load when a variable is missing, naming it", async () => {
