@@ -20,7 +20,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { Deployment, RenderedFile, TokenAuth } from "../templates/deployment.ts";
+import type { RenderedFile } from "../templates/deployment.ts";
 import { xmppNames } from "../templates/names.ts";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
@@ -31,6 +31,7 @@ import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
 import { JitsiNetwork } from "./network.ts";
 import { HostProvisioning } from "./provision.ts";
+import { rendererInput, type RendererRuntimeValues, type RendererSettings } from "./rendererInput.ts";
 
 /** Token settings: a shared secret (HS256) or public keys served from the host (RS256, Prosody's key server). */
 export type JitsiTokenArgs =
@@ -89,15 +90,6 @@ const LAYOUT_PLACEHOLDERS = {
   privateIp: "10.0.0.1",
   publicIp: "192.0.2.1",
 } as const;
-
-/** Inputs of the renderer that are only known at deployment (IPs) or are secrets. */
-interface DeploymentRuntimeValues {
-  readonly appSecret: string | undefined;
-  readonly focusPassword: string;
-  readonly jvbPassword: string;
-  readonly privateIp: string;
-  readonly publicIp: string;
-}
 
 export class JitsiServer extends pulumi.ComponentResource {
   /** `https://<domain>/` */
@@ -179,22 +171,14 @@ export class JitsiServer extends pulumi.ComponentResource {
         : undefined;
 
     const keepLocalBridge = args.videobridges === undefined || args.videobridges.keepLocalBridge !== false;
-    const token = args.token;
-    const deployment = (values: DeploymentRuntimeValues): Deployment => {
-      const auth: TokenAuth =
-        token.algorithm === "HS256"
-          ? { algorithm: "HS256", appId: token.appId, appSecret: values.appSecret ?? "" }
-          : { algorithm: "RS256", appId: token.appId, publicKeys: token.publicKeys };
-      return {
-        domain: args.domain,
-        auth,
-        guests,
-        network: { privateIp: values.privateIp, publicIp: values.publicIp },
-        accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
-        localVideobridge: keepLocalBridge,
-        letsEncryptEmail: args.letsEncrypt.email,
-      };
+    const settings: RendererSettings = {
+      domain: args.domain,
+      token: args.token,
+      guests,
+      localVideobridge: keepLocalBridge,
+      letsEncryptEmail: args.letsEncrypt.email,
     };
+    const deployment = (values: RendererRuntimeValues) => rendererInput(settings, values);
 
     // Which files exist depends only on plain settings, so it is known now and every file gets its own command.
     let layout: RenderedFile[];

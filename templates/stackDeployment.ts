@@ -5,6 +5,7 @@
  * replaced by placeholders, so rendered files can be reviewed and diffed without handling credentials.
  */
 import { CONFIG_NAMESPACE, parseStackConfig, type RawStackConfig } from "../infra/config.ts";
+import { rendererInput } from "../infra/rendererInput.ts";
 import { STACK_OUTPUTS } from "../token/stackOutputs.ts";
 import type { Deployment } from "./deployment.ts";
 
@@ -59,18 +60,25 @@ export function rawStackConfig(json: string): RawStackConfig {
 /** Builds the Deployment the stack would render, with PLACEHOLDERS where deployment-time values belong. */
 export function deploymentFromStackConfig(raw: RawStackConfig, publicIp: string | undefined): Deployment {
   const settings = parseStackConfig(raw);
-  return {
-    domain: settings.domain,
-    auth:
-      settings.tokenAlgorithm === "HS256"
-        ? { algorithm: "HS256", appId: settings.appId, appSecret: PLACEHOLDERS.appSecret }
-        : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
-    guests: settings.guests,
-    network: { privateIp: PLACEHOLDERS.privateIp, publicIp: publicIp ?? PLACEHOLDERS.publicIp },
-    accounts: { focusPassword: PLACEHOLDERS.focusPassword, jvbPassword: PLACEHOLDERS.jvbPassword },
-    localVideobridge: settings.videobridges === undefined || settings.videobridges.keepLocalBridge,
-    letsEncryptEmail: settings.letsEncryptEmail,
-  };
+  return rendererInput(
+    {
+      domain: settings.domain,
+      token:
+        settings.tokenAlgorithm === "HS256"
+          ? { algorithm: "HS256", appId: settings.appId }
+          : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
+      guests: settings.guests,
+      localVideobridge: settings.videobridges === undefined || settings.videobridges.keepLocalBridge,
+      letsEncryptEmail: settings.letsEncryptEmail,
+    },
+    {
+      appSecret: PLACEHOLDERS.appSecret,
+      focusPassword: PLACEHOLDERS.focusPassword,
+      jvbPassword: PLACEHOLDERS.jvbPassword,
+      privateIp: PLACEHOLDERS.privateIp,
+      publicIp: publicIp ?? PLACEHOLDERS.publicIp,
+    },
+  );
 }
 
 /** Reads `stack`'s configuration (and its public IP if it is deployed) through the Pulumi CLI. */
