@@ -130,9 +130,7 @@ async function waitForServed(nginx: RunningNginx, domain: string, root: string, 
  * the nginx unit's ExecReload does. Each call is recorded.
  */
 async function hookCommands(nginx: RunningNginx, dir: string): Promise<{ binDir: string; calls: string }> {
-  // The harness keeps nginx.conf and nginx.pid next to its error log.
-  const prefix = dirname(nginx.errorLog);
-  const pidFile = join(prefix, "nginx.pid");
+  const { prefixDir, mainConf, pidFile } = nginx;
   if (!existsSync(pidFile)) throw new Error(`test nginx has no pid file at ${pidFile}`);
   const binDir = join(dir, "bin");
   const calls = join(dir, "hook-calls.log");
@@ -141,7 +139,7 @@ async function hookCommands(nginx: RunningNginx, dir: string): Promise<{ binDir:
     await writeFile(join(binDir, name), `#!/bin/sh\nprintf '%s\\n' "${name} $*" >>'${calls}'\n${body}\n`);
     await chmod(join(binDir, name), 0o755);
   };
-  await write("nginx", `exec /usr/sbin/nginx -p '${prefix}' -c '${join(prefix, "nginx.conf")}' "$@"`);
+  await write("nginx", `exec /usr/sbin/nginx -p '${prefixDir}' -c '${mainConf}' "$@"`);
   await write(
     "systemctl",
     `[ "$1" = reload ] && [ "$2" = nginx ] || { echo "systemctl stand-in: only 'reload nginx' is expected" >&2; exit 1; }\nexec kill -HUP "$(cat '${pidFile}')"`,

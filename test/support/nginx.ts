@@ -48,6 +48,12 @@ export async function writeSelfSignedCertificate(domain: string, certificatePath
 
 /** An nginx master process started by a test. */
 export interface RunningNginxProcess {
+  /** nginx's prefix (`-p`): the temp dir holding its main configuration, pid file, logs and temp paths. */
+  readonly prefixDir: string;
+  /** The main configuration (`-c`); `nginx -t -p prefixDir -c mainConf` checks what is running. */
+  readonly mainConf: string;
+  /** The master's pid file (what `systemctl reload nginx` signals). */
+  readonly pidFile: string;
   readonly errorLog: string;
   /** Re-reads configuration and certificates, as `systemctl reload nginx` does; rejects if nginx refuses them. */
   reload(): Promise<void>;
@@ -130,6 +136,7 @@ async function writeSiteFiles(d: Deployment, site: RenderedFile): Promise<string
 interface Prefix {
   readonly dir: string;
   readonly mainConf: string;
+  readonly pidFile: string;
   readonly errorLog: string;
 }
 
@@ -138,6 +145,7 @@ async function preparePrefix(httpInclude: string): Promise<Prefix> {
   const dir = await mkdtemp(join(tmpdir(), "nginx-prefix-"));
   const errorLog = join(dir, "error.log");
   const mainConf = join(dir, "nginx.conf");
+  const pidFile = join(dir, "nginx.pid");
   const temp = (name: string) => join(dir, name);
   await writeFile(
     mainConf,
@@ -146,7 +154,7 @@ async function preparePrefix(httpInclude: string): Promise<Prefix> {
       "master_process on;",
       "worker_processes 1;",
       "user root;",
-      `pid ${join(dir, "nginx.pid")};`,
+      `pid ${pidFile};`,
       `error_log ${errorLog} info;`,
       "events { worker_connections 256; }",
       "http {",
@@ -162,7 +170,7 @@ async function preparePrefix(httpInclude: string): Promise<Prefix> {
       "",
     ].join("\n"),
   );
-  return { dir, mainConf, errorLog };
+  return { dir, mainConf, pidFile, errorLog };
 }
 
 async function launch(httpInclude: string, ports: readonly number[]): Promise<RunningNginxProcess> {
@@ -184,6 +192,9 @@ async function launch(httpInclude: string, ports: readonly number[]): Promise<Ru
   }
   const readLog = () => readFile(prefix.errorLog, "utf8").catch(() => "");
   return {
+    prefixDir: prefix.dir,
+    mainConf: prefix.mainConf,
+    pidFile: prefix.pidFile,
     errorLog: prefix.errorLog,
     reload: async () => {
       const before = (await readLog()).length;
