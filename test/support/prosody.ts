@@ -32,6 +32,7 @@ import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
 import { URL_PATHS, xmppNames, type XmppNames } from "../../templates/names.ts";
 import { validateDeployment } from "../../templates/validate.ts";
 import { freePort } from "./ports.ts";
+import { stopChild } from "./stopChild.ts";
 
 const run = promisify(execFile);
 const PROSODY = "/usr/bin/prosody";
@@ -166,7 +167,9 @@ ${extra}
 
 function httpAnswers(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host: LOOPBACK, port, path: "/", headers: { host }, timeout: 1000 }, (res) => {
+    // agent: false: a socket of its own, closed after the answer (the global agent's keep-alive pool would hold
+    // one open to Prosody past the probe).
+    const req = request({ host: LOOPBACK, port, path: "/", headers: { host }, timeout: 1000, agent: false }, (res) => {
       res.resume();
       resolve(true);
     });
@@ -189,13 +192,7 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (proc !== undefined && exited === undefined) {
-      const gone = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-      proc.kill("SIGTERM");
-      const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-      await gone;
-      clearTimeout(timer);
-    }
+    if (proc !== undefined && exited === undefined) await stopChild(proc);
     await rm(root, { recursive: true, force: true });
   };
   const logs = async (): Promise<string> => {
