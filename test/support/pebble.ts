@@ -174,10 +174,13 @@ function collect(resolve: (body: string) => void, reject: (error: Error) => void
   };
 }
 
-/** Resolves once the server answers at all (challtestsrv's management root is a 404). */
+/**
+ * Resolves once the server answers at all (challtestsrv's management root is a 404). Every request here uses
+ * agent: false, so no keep-alive socket of the global agent outlives the call (and holds the port at stop).
+ */
 function httpAnswers(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    httpRequest(url, { timeout: 5_000 }, (response) => {
+    httpRequest(url, { timeout: 5_000, agent: false }, (response) => {
       response.resume();
       resolve();
     })
@@ -188,13 +191,13 @@ function httpAnswers(url: string): Promise<void> {
 
 function httpPost(url: string, body: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    httpRequest(url, { method: "POST", timeout: 5_000 }, collect(resolve, reject)).on("error", reject).end(body);
+    httpRequest(url, { method: "POST", timeout: 5_000, agent: false }, collect(resolve, reject)).on("error", reject).end(body);
   });
 }
 
 /** GET over HTTPS trusting only `ca` (pebble's endpoints). */
 function httpsGet(url: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    httpsRequest(url, { ca, timeout: 5_000 }, collect(resolve, reject)).on("error", reject).end();
+    httpsRequest(url, { ca, timeout: 5_000, agent: false }, collect(resolve, reject)).on("error", reject).end();
   });
 }

@@ -38,6 +38,8 @@ function fetchFrom(
       method: options.method ?? "GET",
       path,
       headers: { ...options.headers, Host: host },
+      // A connection per request, closed with it: no keep-alive socket of the global agent outlives a test.
+      agent: false,
     };
     const onResponse = (response: import("node:http").IncomingMessage) => {
       let body = "";
