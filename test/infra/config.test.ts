@@ -3,7 +3,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { load as loadYaml } from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { rsaPublicKeyPem } from "./harness.ts";
 import {
@@ -15,10 +15,8 @@ import {
   type RawStackConfig,
 } from "../../infra/config.ts";
 
-// js-yaml ships with @pulumi/pulumi; it has no bundled types, so it is loaded untyped.
-const yaml = createRequire(import.meta.url)("js-yaml") as { load(text: string): unknown };
 const root = new URL("../../", import.meta.url);
-const readYaml = (file: string) => yaml.load(readFileSync(new URL(file, root), "utf8")) as Record<string, unknown>;
+const readYaml = (file: string) => loadYaml(readFileSync(new URL(file, root), "utf8")) as Record<string, unknown>;
 
 const valid: RawStackConfig = {
   "aws:region": "eu-central-1",
