@@ -31,6 +31,7 @@ import { luaString } from "../../templates/escape/lua.ts";
 import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
 import { URL_PATHS, xmppNames, type XmppNames } from "../../templates/names.ts";
 import { validateDeployment } from "../../templates/validate.ts";
+import { sampleDeployment } from "../templates/sampleDeployment.ts";
 import { freePort } from "./ports.ts";
 import { stopChild } from "./stopChild.ts";
 
@@ -41,15 +42,8 @@ const LOOPBACK = "127.0.0.1";
 /** Debian 12 ships lua-inspect and lua-basexx for Lua 5.1-5.3 only; Prosody runs on 5.4. */
 const JITSI_LUA_PATH = "/usr/share/lua/5.4/?.lua;/usr/share/lua/5.3/?.lua;/usr/share/lua/5.2/?.lua;;";
 
-/** A valid deployment for Prosody tests; `deployment` options are merged over it. */
-export const PROSODY_TEST_DEPLOYMENT: Deployment = {
-  domain: "meet.example.test",
-  auth: { algorithm: "HS256", appId: "jitsi-test-app", appSecret: "test-app-secret-0123456789abcdef0123" },
-  guests: true,
-  network: { privateIp: "10.0.0.10", publicIp: "192.0.2.10" },
-  accounts: { focusPassword: "focus-test-password-0123", jvbPassword: "jvb-test-password-01234" },
-  localVideobridge: true,
-};
+/** A valid deployment for Prosody tests (the templates' sample, own domain); `deployment` options are merged over it. */
+export const PROSODY_TEST_DEPLOYMENT: Deployment = sampleDeployment({ domain: "meet.example.test" });
 
 export interface ProsodyHarnessOptions {
   /** Directory of Jitsi's prosody-plugins (e.g. process.env.JITSI_PLUGINS_DIR). Default: stock Prosody + stand-in. */
