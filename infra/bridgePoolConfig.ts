@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ConfigProblemsError, type ConfigProblem } from "./configProblems.ts";
 
 /** The stack key this module reads (`pulumi config set --path videobridges.count 2`). */
 export const VIDEOBRIDGES_KEY = "videobridges";
@@ -26,19 +27,13 @@ export interface VideobridgesConfig {
   readonly keepLocalBridge: boolean;
 }
 
-/** One problem with one field, worded for the person who set it. Same shape as the core config's problems. */
-export interface BridgePoolProblem {
-  /** Dotted field, e.g. `videobridges.count` or `subnetIds[1]`. */
-  readonly key: string;
-  readonly message: string;
-}
+/** One problem with one pool field, e.g. `videobridges.count` or `subnetIds[1]`. */
+export type BridgePoolProblem = ConfigProblem;
 
-/** Thrown for an invalid pool setting; a `RunError` so the Pulumi CLI prints the message without a stack trace. */
-export class BridgePoolConfigError extends pulumi.RunError {
-  readonly problems: readonly BridgePoolProblem[];
+/** Thrown for an invalid pool setting. */
+export class BridgePoolConfigError extends ConfigProblemsError {
   constructor(problems: readonly BridgePoolProblem[]) {
-    super(`Invalid videobridge pool setting:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n")}`);
-    this.problems = problems;
+    super("Invalid videobridge pool setting:", problems);
   }
 }
 

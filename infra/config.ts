@@ -8,6 +8,7 @@
 import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { ConfigProblemsError, type ConfigProblem } from "./configProblems.ts";
 import {
   BridgePoolConfigError,
   instanceArchitecture,
@@ -200,22 +201,12 @@ const sshPublicKey = z
 
 // ---- parsing ----------------------------------------------------------------------------------------------------
 
-/** One problem with one key, worded for the person who set it. */
-export interface ConfigProblem {
-  /** Fully qualified Pulumi key, e.g. `jitsi:domain` or `aws:region`. */
-  readonly key: string;
-  readonly message: string;
-}
+export type { ConfigProblem };
 
-/** Thrown for invalid configuration; a `pulumi.RunError` so the CLI prints the message without a stack trace. */
-export class StackConfigError extends pulumi.RunError {
-  readonly problems: readonly ConfigProblem[];
+/** Thrown for invalid stack configuration; keys are fully qualified (`jitsi:domain`, `aws:region`). */
+export class StackConfigError extends ConfigProblemsError {
   constructor(problems: readonly ConfigProblem[]) {
-    super(
-      `Invalid stack configuration (fix with \`pulumi config set <key> <value>\`):\n` +
-        problems.map((p) => `  - ${p.key}: ${p.message}`).join("\n"),
-    );
-    this.problems = problems;
+    super("Invalid stack configuration (fix with `pulumi config set <key> <value>`):", problems);
   }
 }
 
