@@ -31,7 +31,7 @@ function requirePluginsDir(): string {
   if (pluginsDir === undefined || pluginsDir === "") {
     throw new Error(
       "JITSI_PLUGINS_DIR is not set: point it at an extracted copy of jitsi-meet's resources/prosody-plugins " +
-        "(see the templates section of the README).",
+        "(see README.md, 'Opt-in', and docs/configuration.md).",
     );
   }
   if (!existsSync(join(pluginsDir, "mod_auth_token.lua"))) {
