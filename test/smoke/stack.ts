@@ -5,10 +5,9 @@
  * real Prosody plugins (opt-in e2e); without it stock Prosody runs with the token-required stand-in auth.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Deployment } from "../../templates/deployment.ts";
 import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import type { TokenSigningConfig } from "../../token/options.ts";
@@ -17,10 +16,9 @@ import { ACCOUNTS, xmppNames } from "../../templates/names.ts";
 import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions, type FakeJicofoTransport } from "../support/fakeJicofo.ts";
 import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";
-import { PROSODY_TEST_DEPLOYMENT, startProsody, type RunningProsody } from "../support/prosody.ts";
+import { PROSODY_TEST_DEPLOYMENT, standInAnonymousAuth, startProsody, type RunningProsody } from "../support/prosody.ts";
 
 const STAND_IN_AUTH = "smoke_token_required";
-const STAND_IN_FILE = fileURLToPath(new URL(`./prosody/mod_auth_${STAND_IN_AUTH}.lua`, import.meta.url));
 
 export interface SmokeStack {
   prosody: RunningProsody;
@@ -58,7 +56,7 @@ export async function startSmokeStack(options: StackOptions = {}): Promise<Smoke
       // Stock Prosody: focus.<domain> becomes the stand-in component, the main host gets the stand-in auth.
       const dir = await mkdtemp(join(tmpdir(), "smoke-standin-"));
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      await writeFile(join(dir, `mod_auth_${STAND_IN_AUTH}.lua`), await readFile(STAND_IN_FILE));
+      await writeFile(join(dir, `mod_auth_${STAND_IN_AUTH}.lua`), standInAnonymousAuth({ requireToken: true }));
       // The table form returns to the global section; installer_plugin_path is one more plugin directory.
       extra = [
         `VirtualHost ${JSON.stringify(domain)} { authentication = ${JSON.stringify(STAND_IN_AUTH)} }`,

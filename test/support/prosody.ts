@@ -88,9 +88,41 @@ export interface RunningProsody {
   stop(): Promise<void>;
 }
 
-/** Test stand-in for Jitsi's mod_auth_jitsi-anonymous (absent from stock Prosody): anonymous SASL only. */
-const STAND_IN_GUEST_AUTH = `-- Test stand-in for Jitsi's jitsi-anonymous auth provider: anonymous SASL with random user names.
+/**
+ * Lua source of a test stand-in auth provider: anonymous SASL with random user names, as Jitsi's
+ * mod_auth_jitsi-anonymous gives guests (stock Prosody lacks it). With `requireToken`, it also applies the one rule of
+ * Jitsi's token auth that needs no JWT library: a WebSocket login without `?token=` fails SASL with
+ * ("not-allowed", "token required"), through Prosody's own mod_saslauth. Any token is accepted; signatures, expiry
+ * and rooms are judged only with Jitsi's real plugins.
+ */
+export function standInAnonymousAuth(options: { readonly requireToken?: boolean } = {}): string {
+  const tokenCapture = `
+local formdecode = require "util.http".formdecode;
+module:hook_global("websocket-session", function(event)
+    local query = event.request.url.query;
+    local params = query and formdecode(query) or {};
+    event.session.standin_token = params.token;
+end);
+`;
+  const handler = options.requireToken
+    ? `function provider.get_sasl_handler(session)
+    local handler = new_sasl(module.host, { anonymous = function() return true; end });
+    local process = handler.process;
+    function handler:process(message)
+        local token = session and session.standin_token;
+        if token == nil or token == "" then
+            return "failure", "not-allowed", "token required";
+        end
+        return process(self, message);
+    end
+    return handler;
+end`
+    : `function provider.get_sasl_handler()
+    return new_sasl(module.host, { anonymous = function() return true; end });
+end`;
+  return `-- Test stand-in auth provider (test/support/prosody.ts standInAnonymousAuth).
 local new_sasl = require "util.sasl".new;
+${options.requireToken ? tokenCapture : ""}
 local provider = {};
 function provider.test_password() return nil, "password auth not supported"; end
 function provider.get_password() return nil; end
@@ -99,11 +131,10 @@ function provider.user_exists() return nil; end
 function provider.create_user() return nil, "accounts not supported"; end
 function provider.delete_user() return nil, "accounts not supported"; end
 function provider.users() return next, {}, nil; end
-function provider.get_sasl_handler()
-    return new_sasl(module.host, { anonymous = function() return true; end });
-end
+${handler}
 module:provides("auth", provider);
 `;
+}
 
 /**
  * A WebSocket class (the `ws` package) that sends `Host: <host>` whatever URL it is given. Prosody picks the
@@ -199,7 +230,7 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
     const pluginsDir = options.pluginsDir ?? join(root, "plugins-stand-in");
     if (options.pluginsDir === undefined) {
       await mkdir(pluginsDir, { recursive: true });
-      await writeFile(join(pluginsDir, "mod_auth_jitsi-anonymous.lua"), STAND_IN_GUEST_AUTH);
+      await writeFile(join(pluginsDir, "mod_auth_jitsi-anonymous.lua"), standInAnonymousAuth());
     }
     const deployment = validateDeployment({
       ...PROSODY_TEST_DEPLOYMENT,
