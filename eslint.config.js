@@ -2,7 +2,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "out/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "out/**"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

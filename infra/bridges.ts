@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPaths, PORTS, type ServiceName } from "../templates/names.ts";
+import { hostPaths, PORTS, type ServiceName } from "jitsi-jwt-token/shared";
 import { BRIDGE_ENV, renderBridgeJvbConf } from "../templates/files/jvb.ts";
 import {
   type Architecture,

@@ -3,7 +3,7 @@
  * the outputs the token module and smoke test read (names from token/stackOutputs.ts). Nothing else lives here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_OUTPUTS } from "../token/stackOutputs.ts";
+import { STACK_OUTPUTS } from "jitsi-jwt-token/shared";
 import { readStackConfig } from "./config.ts";
 import { JitsiServer } from "./jitsiServer.ts";
 

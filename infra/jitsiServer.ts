@@ -21,7 +21,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { RenderedFile } from "../templates/deployment.ts";
-import { xmppNames } from "../templates/names.ts";
+import { xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
 import type { VideobridgesConfig } from "./bridgePoolConfig.ts";

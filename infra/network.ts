@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { PORTS } from "../templates/names.ts";
+import { PORTS } from "jitsi-jwt-token/shared";
 
 export interface JitsiNetworkArgs {
   /** VPC the security group lives in (the instance's subnet must be in it). */

@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../templates/deployment.ts";
-import { hostPaths, PORTS, SERVICES, type ServiceName } from "../templates/names.ts";
+import { hostPaths, PORTS, SERVICES, type ServiceName } from "jitsi-jwt-token/shared";
 
 /** Scripts the program runs on the host (relative to infra/). The certificate script is its own engineer's. */
 export const SCRIPTS = {

@@ -2,7 +2,7 @@
  * The renderer's input: everything the configuration files of one Jitsi host depend on, as plain data.
  * Pulumi builds it from the stack config (infra/), tests build it directly. No Pulumi types here.
  */
-import type { ServiceName } from "./names.ts";
+import type { ServiceName } from "jitsi-jwt-token/shared";
 
 /** HS256 with a shared secret (Prosody's `app_secret`). */
 export interface HmacTokenAuth {

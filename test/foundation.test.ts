@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { xmppNames } from "../templates/names.ts";
+import { xmppNames } from "jitsi-jwt-token/shared";
 
 describe("xmppNames", () => {
   it("derives every component from the public domain", () => {

@@ -313,7 +313,11 @@ async function cmdSmoke(argv: string[]): Promise<number> {
     mod = (await import(specifier)) as typeof mod;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
-    throw new UsageError("the smoke test is not available in this installation (token/smoke/cli.ts is missing)");
+    // The XMPP stack is an optional peer of the package: a plain install of jitsi-jwt-token does not bring it.
+    if (/'(@xmpp\/[^']+|ws)'/.test((error as Error).message)) {
+      throw new UsageError("the smoke test needs the optional packages @xmpp/client and ws: npm install @xmpp/client ws");
+    }
+    throw new UsageError("the smoke test is not available in this installation (smoke/cli.js is missing)");
   }
   if (typeof mod.runSmokeCli !== "function") throw new UsageError("token/smoke/cli.ts does not export runSmokeCli");
   return mod.runSmokeCli(argv);

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { FieldError } from "./errors.ts";
 import { assertHmacSecret, KeyError, rsaPrivateKey } from "./keys.ts";
 import type { TokenSigningConfig } from "./options.ts";
-import { STACK_OUTPUTS } from "./stackOutputs.ts";
+import { STACK_OUTPUTS } from "./shared/stackOutputs.ts";
 
 export interface TokenConfig extends TokenSigningConfig {
   algorithm: "HS256" | "RS256";

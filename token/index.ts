@@ -52,4 +52,4 @@ export {
   type LoadTokenConfigOptions,
   type TokenConfig,
 } from "./config.ts";
-export { STACK_OUTPUTS } from "./stackOutputs.ts";
+export { STACK_OUTPUTS } from "./shared/stackOutputs.ts";

@@ -3,7 +3,7 @@
  * RuntimeOverrides applied (paths moved under `rootDir`, ports and bind address replaced).
  */
 import type { Deployment } from "../deployment.ts";
-import { hostPaths, PORTS } from "../names.ts";
+import { hostPaths, PORTS } from "jitsi-jwt-token/shared";
 
 export type HostPaths = ReturnType<typeof hostPaths>;
 

@@ -1,7 +1,7 @@
 /** /etc/jitsi/jicofo/jicofo.conf: Jicofo's XMPP login, brewery and the token-decides-moderator pattern. */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconInteger, hoconString, hoconStringList } from "../escape/hocon.ts";
-import { ACCOUNTS, xmppNames } from "../names.ts";
+import { ACCOUNTS, xmppNames } from "jitsi-jwt-token/shared";
 import { compileTemplate } from "../handlebars.ts";
 import { jitsiServiceSecretFile } from "./jitsiSystemUsers.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";

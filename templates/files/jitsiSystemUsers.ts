@@ -6,7 +6,7 @@
  * what an upgrade would set anyway.
  */
 import type { RenderedFile } from "../deployment.ts";
-import type { ServiceName } from "../names.ts";
+import type { ServiceName } from "jitsi-jwt-token/shared";
 
 export const JITSI_SYSTEM_USERS = {
   jicofo: "jicofo",

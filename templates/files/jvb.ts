@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { hoconEnvSubstitution, hoconInteger, hoconString } from "../escape/hocon.ts";
-import { ACCOUNTS, PORTS, xmppNames } from "../names.ts";
+import { ACCOUNTS, PORTS, xmppNames } from "jitsi-jwt-token/shared";
 import { compileTemplate } from "../handlebars.ts";
 import { jitsiServiceSecretFile } from "./jitsiSystemUsers.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";

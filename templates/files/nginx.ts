@@ -6,7 +6,7 @@
 import { isIP } from "node:net";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
-import { URL_PATHS } from "../names.ts";
+import { URL_PATHS } from "jitsi-jwt-token/shared";
 import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
 

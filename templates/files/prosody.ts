@@ -5,7 +5,7 @@
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { compileTemplate } from "../handlebars.ts";
-import { URL_PATHS, xmppNames, type XmppNames } from "../names.ts";
+import { URL_PATHS, xmppNames, type XmppNames } from "jitsi-jwt-token/shared";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface ProsodyTemplateData {

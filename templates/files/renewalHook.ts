@@ -2,7 +2,7 @@
 import { dirname } from "node:path";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { shellQuote } from "../escape/shell.ts";
-import type { ServiceName } from "../names.ts";
+import type { ServiceName } from "jitsi-jwt-token/shared";
 import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths } from "./hostRuntime.ts";
 

@@ -14,7 +14,7 @@ import { SignJWT, importPKCS8 } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderAsapPublicKeys } from "../../templates/files/asapKeys.ts";
-import { ACCOUNTS, URL_PATHS, xmppNames } from "../../templates/names.ts";
+import { ACCOUNTS, URL_PATHS, xmppNames } from "jitsi-jwt-token/shared";
 import { freePort } from "../support/ports.ts";
 import { startFakeJicofo, type FakeJicofo } from "../support/fakeJicofo.ts";
 import {

@@ -20,7 +20,7 @@ import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
 import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
-import { hostPaths } from "../../templates/names.ts";
+import { hostPaths } from "jitsi-jwt-token/shared";
 import { nginxTestRuntime, startNginx, writeSelfSignedCertificate, type RunningNginx } from "../support/nginx.ts";
 import { startPebble, type RunningPebble } from "../support/pebble.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RenderedFile } from "../../templates/deployment.ts";
-import { hostPaths } from "../../templates/names.ts";
+import { hostPaths } from "jitsi-jwt-token/shared";
 import { baseConfig, COMMAND, runProgram, TYPES, type ProgramRun, type RunOptions } from "./harness.ts";
 
 const key = (r: { type: string; name: string }) => `${r.type}::${r.name}`;

@@ -99,7 +99,7 @@ describe("Pulumi.yaml", () => {
     expect(project.main).toBe("infra/index.ts");
     expect(project.runtime).toEqual({
       name: "nodejs",
-      options: { typescript: false, nodeargs: "--import tsx", packagemanager: "npm" },
+      options: { typescript: false, nodeargs: "--import tsx --conditions=jitsi-jwt-source", packagemanager: "npm" },
     });
     const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as Record<string, unknown>;
     expect(pkg.type).toBe("module");

@@ -3,8 +3,8 @@
  * DNS, AMI lookup, step ordering, outputs.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { hostPaths, PORTS, SERVICES } from "../../templates/names.ts";
-import { STACK_OUTPUTS } from "../../token/stackOutputs.ts";
+import { hostPaths, PORTS, SERVICES } from "jitsi-jwt-token/shared";
+import { STACK_OUTPUTS } from "jitsi-jwt-token/shared";
 import { baseConfig, byType, COMMAND, MOCK, only, reveal, rsaPublicKeyPem, runProgram, TYPES, type ProgramRun } from "./harness.ts";
 
 const { securityGroup: SG, ingress: INGRESS, egress: EGRESS, instance: INSTANCE, record: RECORD, eip: EIP } = TYPES;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { rendererInput, type RendererRuntimeValues, type RendererSettings } from "../../infra/rendererInput.ts";
-import { PLACEHOLDERS, deploymentFromStackConfig } from "../../templates/stackDeployment.ts";
+import { PLACEHOLDERS, deploymentFromStackConfig } from "../../infra/render/stackDeployment.ts";
 import { DeploymentError, validateDeployment } from "../../templates/validate.ts";
 import type { RawStackConfig } from "../../infra/config.ts";
 

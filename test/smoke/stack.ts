@@ -12,7 +12,7 @@ import type { Deployment } from "../../templates/deployment.ts";
 import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import type { TokenSigningConfig } from "../../token/options.ts";
 import type { SmokeOptions } from "../../token/smoke/index.ts";
-import { ACCOUNTS, xmppNames } from "../../templates/names.ts";
+import { ACCOUNTS, xmppNames } from "jitsi-jwt-token/shared";
 import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions, type FakeJicofoTransport } from "../support/fakeJicofo.ts";
 import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";

@@ -29,7 +29,7 @@ import { WebSocket as NodeWebSocket } from "ws";
 import type { Deployment } from "../../templates/deployment.ts";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
-import { URL_PATHS, xmppNames, type XmppNames } from "../../templates/names.ts";
+import { URL_PATHS, xmppNames, type XmppNames } from "jitsi-jwt-token/shared";
 import { validateDeployment } from "../../templates/validate.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 import { freePort } from "./ports.ts";

@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
-import { hostPaths } from "../../templates/names.ts";
+import { hostPaths } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../../templates/render.ts";
 import { DeploymentError } from "../../templates/validate.ts";
 import { readProsodyOptions } from "./prosodyConfigReader.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderJicofoConf } from "../../templates/files/jicofo.ts";
-import { hostPaths, xmppNames } from "../../templates/names.ts";
+import { hostPaths, xmppNames } from "jitsi-jwt-token/shared";
 import { at, loadHocon } from "../support/typesafeConfig.ts";
 import { HOSTILE_VALUES, sampleDeployment } from "./sampleDeployment.ts";
 

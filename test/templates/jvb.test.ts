@@ -5,7 +5,7 @@ import {
   renderJvbConf,
   SIGNALLING_BRIDGE_NICKNAME,
 } from "../../templates/files/jvb.ts";
-import { hostPaths, PORTS, xmppNames } from "../../templates/names.ts";
+import { hostPaths, PORTS, xmppNames } from "jitsi-jwt-token/shared";
 import { at, HoconLoadError, loadHocon } from "../support/typesafeConfig.ts";
 import { HOSTILE_VALUES, sampleDeployment } from "./sampleDeployment.ts";
 

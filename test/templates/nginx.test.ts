@@ -9,7 +9,7 @@ import type { Deployment } from "../../templates/deployment.ts";
 import { runtimeHostPaths } from "../../templates/files/hostRuntime.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
 import { asapKeyServerUrl } from "../../templates/files/prosody.ts";
-import { hostPaths, URL_PATHS } from "../../templates/names.ts";
+import { hostPaths, URL_PATHS } from "jitsi-jwt-token/shared";
 import { checkNginxSite, nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";
 import { startProsody, type RunningProsody } from "../support/prosody.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
-import { hostPaths, xmppNames } from "../../templates/names.ts";
+import { hostPaths, xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../../templates/render.ts";
 import { asapKeyFileName } from "../../templates/validate.ts";
 import { readProsodyOptions } from "./prosodyConfigReader.ts";

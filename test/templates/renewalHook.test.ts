@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment } from "../../templates/deployment.ts";
 import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
-import { hostPaths } from "../../templates/names.ts";
+import { hostPaths } from "jitsi-jwt-token/shared";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
 interface HookRun {

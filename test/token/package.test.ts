@@ -1,10 +1,13 @@
 /**
- * The token module as an application installs it: built by tsconfig.build.json into a fresh directory, placed at
- * node_modules/jitsi-jwt-pulumi of a throwaway consumer with only the package's runtime dependencies beside it (no
- * tsx, no loader), then imported with plain `node` (ESM and require) and type-checked by tsc through `exports`.
+ * The token package as an application installs it: token/ built (tsc -p token/tsconfig.build.json) into a staging
+ * copy of the package, packed with `npm pack`, and installed with `npm install <tarball>` into an empty
+ * application — from npm's cache only (`--offline`: no network in tests). Then: what the install brought (no
+ * `@pulumi/*`, no XMPP stack: the smoke test's dependencies are optional peers), plain `node` importing it as ESM
+ * and via require(esm), the installed `jitsi-token` bin, the smoke sub-export once its optional peers are added,
+ * and tsc type-checking a consumer through `exports`.
  */
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,10 +16,9 @@ import { verifyToken } from "../../token/index.ts";
 import { APP_ID, DOMAIN, SECRET } from "./fixtures.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TOKEN_DIR = join(ROOT, "token");
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
-const PACKAGE_NAME = "jitsi-jwt-pulumi";
-/** What dist/ imports at runtime (the import-graph test pins the same list for the sources). */
-const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp"];
+const PACKAGE_NAME = "jitsi-jwt-token";
 
 interface Run {
   code: number;
@@ -26,102 +28,147 @@ interface Run {
 
 /** Runs a program with the JITSI_* signing settings in its environment (never on its command line) and no NODE_OPTIONS. */
 function run(file: string, args: string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("JITSI_") && k !== "NODE_OPTIONS"));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("JITSI_") && !k.startsWith("npm_") && k !== "NODE_OPTIONS"));
   Object.assign(env, { JITSI_APP_ID: APP_ID, JITSI_APP_SECRET: SECRET, JITSI_DOMAIN: DOMAIN });
   return new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(file, args, { cwd, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== "number") reject(error);
       else resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
     });
   });
 }
 
+/** npm of the Node running the tests (so the same major, offline against the local cache). */
+const NPM_CLI = join(dirname(process.execPath), "../lib/node_modules/npm/bin/npm-cli.js");
+const npm = (args: string[], cwd: string) => run(process.execPath, [NPM_CLI, ...args, "--no-audit", "--no-fund", "--loglevel=error"], cwd);
+
 async function filesUnder(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
 }
 
+/** Installed packages: every directory holding a package.json below node_modules (nested copies included). */
+async function installedPackages(nodeModules: string): Promise<string[]> {
+  const files = await filesUnder(nodeModules);
+  return files
+    .filter((f) => f.endsWith("/package.json"))
+    .map((f) => f.slice(0, -"/package.json".length))
+    .filter((dir) => /(^|\/node_modules\/)(@[^/]+\/)?[^/@]+$/.test(dir) && !dir.startsWith(".") )
+    .map((dir) => dir.replace(/^.*node_modules\//, ""))
+    .sort();
+}
+
+async function bytesUnder(dir: string): Promise<number> {
+  let total = 0;
+  for (const file of await filesUnder(dir)) total += (await stat(join(dir, file))).size;
+  return total;
+}
+
+/** The optional peers (and Node's types), as the application would add them; linked from this checkout: no network in tests. */
+async function linkPeers(): Promise<void> {
+  for (const dep of ["@xmpp", "ws", "@types/node"]) {
+    const target = join(consumer, "node_modules", dep);
+    if (await stat(target).then(() => true, () => false)) continue;
+    await mkdir(dirname(target), { recursive: true });
+    await symlink(join(ROOT, "node_modules", dep), target, "dir");
+  }
+}
+
+let work: string;
 let consumer: string;
 let installed: string;
-let buildMs: number;
+let tarball: string;
+let packages: string[];
+let installBytes: number;
 
 beforeAll(async () => {
-  consumer = await mkdtemp(join(tmpdir(), "token-consumer-"));
-  installed = join(consumer, "node_modules", PACKAGE_NAME);
-  const started = performance.now();
-  const build = await run(process.execPath, [TSC, "-p", "tsconfig.build.json", "--outDir", join(installed, "dist")], ROOT);
-  buildMs = performance.now() - started;
+  work = await mkdtemp(join(tmpdir(), "token-package-"));
+  const staging = join(work, "staging");
+  await mkdir(staging);
+  // Built out of tree (the checkout's token/dist is never written by a test), then packed as `npm pack` would.
+  const build = await run(process.execPath, [TSC, "-p", join(TOKEN_DIR, "tsconfig.build.json"), "--outDir", join(staging, "dist")], ROOT);
   if (build.code !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-  await copyFile(join(ROOT, "package.json"), join(installed, "package.json"));
-  await mkdir(join(installed, "token/bin"), { recursive: true });
-  await copyFile(join(ROOT, "token/bin/jitsi-token.js"), join(installed, "token/bin/jitsi-token.js"));
-  for (const dep of [...RUNTIME_DEPENDENCIES, "@types/node"]) {
-    await mkdir(dirname(join(consumer, "node_modules", dep)), { recursive: true });
-    await symlink(join(ROOT, "node_modules", dep), join(consumer, "node_modules", dep), "dir");
-  }
-  await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-}, 60_000);
+  await cp(join(TOKEN_DIR, "package.json"), join(staging, "package.json"));
+  await cp(join(TOKEN_DIR, "bin"), join(staging, "bin"), { recursive: true });
+  const pack = await npm(["pack", "--ignore-scripts", "--json", "--pack-destination", work], staging);
+  if (pack.code !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+  tarball = join(work, (JSON.parse(pack.stdout) as { filename: string }[])[0]?.filename ?? "");
+
+  consumer = join(work, "app");
+  await mkdir(consumer);
+  await writeFile(join(consumer, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "module" }));
+  const install = await npm(["install", "--offline", tarball], consumer);
+  if (install.code !== 0) throw new Error(`npm install --offline failed (is npm's cache filled by npm ci?):\n${install.stderr}`);
+  installed = join(consumer, "node_modules", PACKAGE_NAME);
+  packages = await installedPackages(join(consumer, "node_modules"));
+  installBytes = await bytesUnder(join(consumer, "node_modules"));
+}, 180_000);
 
 afterAll(async () => {
-  if (consumer) await rm(consumer, { recursive: true, force: true });
+  if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe("the built token module", () => {
-  it("holds JavaScript and declarations for every token/ source, JavaScript with .js import specifiers, nothing from infra/", async () => {
-    console.log(`tsc -p tsconfig.build.json: ${Math.round(buildMs)} ms`);
-    const built = await filesUnder(join(installed, "dist"));
-    const sources = (await filesUnder(join(ROOT, "token"))).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"));
+describe("the packed token package", () => {
+  it("installs into an empty application with jose and zod only: no @pulumi/*, no XMPP stack, no install script", async () => {
+    const size = (await stat(tarball)).size;
+    console.log(`npm install ${PACKAGE_NAME}: ${packages.length} packages (${packages.join(", ")}), ${(installBytes / 1024 / 1024).toFixed(2)} MB in node_modules; tarball ${(size / 1024).toFixed(0)} kB`);
+    expect(packages).toEqual([PACKAGE_NAME, "jose", "zod"].sort());
+    expect(packages.filter((p) => p.startsWith("@pulumi/") || p.startsWith("@xmpp/") || p === "ws")).toEqual([]);
+    const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+    expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$/.test(s))).toEqual([]);
+    expect(installBytes).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it("ships JavaScript and declarations for every token/ source (shared module included), .js specifiers, no sources", async () => {
+    const shipped = await filesUnder(installed);
+    const sources = (await filesUnder(TOKEN_DIR)).filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts") && !f.startsWith("dist/") && !f.startsWith("node_modules/"));
     expect(sources.length).toBeGreaterThan(20);
     for (const source of sources) {
-      const base = `token/${source.slice(0, -".ts".length)}`;
-      expect(built).toContain(`${base}.js`);
-      expect(built).toContain(`${base}.d.ts`);
+      const base = `dist/${source.slice(0, -".ts".length)}`;
+      expect(shipped).toContain(`${base}.js`);
+      expect(shipped).toContain(`${base}.d.ts`);
     }
-    // token/smoke/discover.ts reads URL_PATHS from templates/names.ts, a file of constants; nothing else may leave token/.
-    const outside = built.filter((f) => !f.startsWith("token/") && f.endsWith(".js"));
-    expect(outside.filter((f) => f !== "templates/names.js")).toEqual([]);
-    // Only the JavaScript needs rewritten specifiers: tsc keeps `./x.ts` in declarations and resolves it to x.d.ts.
-    const javascript = built.filter((f) => f.endsWith(".js"));
-    expect(javascript.length).toBeGreaterThan(20);
+    expect(shipped.filter((f) => !f.startsWith("dist/") && !f.startsWith("bin/"))).toEqual(["package.json"]);
+    // bin/ holds the launcher, whose checkout branch imports ../cli.ts through tsx; dist/ must be plain JavaScript.
+    const javascript = shipped.filter((f) => f.startsWith("dist/") && f.endsWith(".js"));
     for (const file of javascript) {
-      const text = await readFile(join(installed, "dist", file), "utf8");
+      const text = await readFile(join(installed, file), "utf8");
       expect({ file, tsSpecifiers: text.match(/(?:from |import\()\s*["'][^"']+\.ts["']/g) ?? [] }).toEqual({ file, tsSpecifiers: [] });
       expect({ file, pulumi: /["']@pulumi\//.test(text) }).toEqual({ file, pulumi: false });
     }
   });
 
-  it("plain node imports <package>/token and /token/smoke as ESM, mints and verifies", async () => {
+  it("plain node imports the package and /shared as ESM, mints and verifies", async () => {
     await writeFile(
       join(consumer, "esm.mjs"),
-      `import { mintToken, verifyToken } from "${PACKAGE_NAME}/token";
-import { runSmokeTest, formatText } from "${PACKAGE_NAME}/token/smoke";
+      `import { mintToken, verifyToken } from "${PACKAGE_NAME}";
+import { STACK_OUTPUTS, xmppNames } from "${PACKAGE_NAME}/shared";
 const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = process.env;
 const token = await mintToken({ appId, secret, domain, room: "Team Room", user: { id: "u1", name: "Ada" }, moderator: true });
 const { claims } = await verifyToken(token, secret, { appId, sub: domain, room: "team room" });
-console.log(JSON.stringify({ resolved: import.meta.resolve("${PACKAGE_NAME}/token"), token, room: claims.room,
-  affiliation: claims.context.user.affiliation, smoke: [typeof runSmokeTest, typeof formatText] }));
+console.log(JSON.stringify({ resolved: import.meta.resolve("${PACKAGE_NAME}"), token, room: claims.room,
+  affiliation: claims.context.user.affiliation, guest: xmppNames(domain).guest, output: STACK_OUTPUTS.appSecret }));
 `,
     );
     const res = await run(process.execPath, ["esm.mjs"], consumer);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
-    const out = JSON.parse(res.stdout) as { resolved: string; token: string; room: string; affiliation: string; smoke: string[] };
-    expect(out.resolved).toBe(`file://${installed}/dist/token/index.js`);
-    expect(out).toMatchObject({ room: "team%20room", affiliation: "owner", smoke: ["function", "function"] });
-    // The project's own (source) verifier accepts what the built module minted.
+    const out = JSON.parse(res.stdout) as { resolved: string; token: string; room: string; affiliation: string };
+    expect(out.resolved).toBe(`file://${installed}/dist/index.js`);
+    expect(out).toMatchObject({ room: "team%20room", affiliation: "owner", guest: `guest.${DOMAIN}`, output: "appSecret" });
+    // The project's own (source) verifier accepts what the built package minted.
     await expect(verifyToken(out.token, SECRET, { appId: APP_ID, sub: DOMAIN, room: "Team Room" })).resolves.toMatchObject({ claims: { iss: APP_ID } });
   });
 
-  it("plain node require()s <package>/token (require(esm), Node >= 20.19), mints and verifies", async () => {
+  it("plain node require()s the package (require(esm), Node >= 20.19), mints and verifies", async () => {
     await writeFile(
       join(consumer, "cjs.cjs"),
-      `const { mintToken, verifyToken, FieldError } = require("${PACKAGE_NAME}/token");
-const { runSmokeTest } = require("${PACKAGE_NAME}/token/smoke");
+      `const { mintToken, verifyToken, FieldError } = require("${PACKAGE_NAME}");
 const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = process.env;
 (async () => {
   const token = await mintToken({ appId, secret, domain, room: "*", user: { id: "u2", name: "Bob" } });
   const { claims } = await verifyToken(token, secret, { appId, sub: domain });
-  console.log(JSON.stringify({ resolved: require.resolve("${PACKAGE_NAME}/token"), room: claims.room,
-    affiliation: claims.context.user.affiliation, types: [typeof runSmokeTest, typeof FieldError] }));
+  console.log(JSON.stringify({ resolved: require.resolve("${PACKAGE_NAME}"), room: claims.room,
+    affiliation: claims.context.user.affiliation, types: [typeof FieldError] }));
 })().catch((e) => { console.error(e.message); process.exitCode = 1; });
 `,
     );
@@ -129,30 +176,45 @@ const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = 
     expect(res.code, res.stderr).toBe(0);
     // Node 20 may print an ExperimentalWarning for require(esm); anything else on stderr is a failure.
     expect(res.stderr.split("\n").filter((l) => l.trim() !== "" && !/ExperimentalWarning|--trace-warnings/.test(l))).toEqual([]);
-    expect(JSON.parse(res.stdout)).toEqual({ resolved: join(installed, "dist/token/index.js"), room: "*", affiliation: "member", types: ["function", "function"] });
+    expect(JSON.parse(res.stdout)).toEqual({ resolved: join(installed, "dist/index.js"), room: "*", affiliation: "member", types: ["function"] });
   });
 
-  it("the installed jitsi-token bin runs the compiled CLI with plain node (tsx is not installed beside it)", async () => {
-    const res = await run(process.execPath, [join(installed, "token/bin/jitsi-token.js"), "mint", "--room", "Bin Room", "--user-id", "u3", "--user-name", "Cy"], consumer);
+  it("the installed jitsi-token bin runs the compiled CLI with plain node (no tsx installed)", async () => {
+    const res = await run(join(consumer, "node_modules/.bin/jitsi-token"), ["mint", "--room", "Bin Room", "--user-id", "u3", "--user-name", "Cy"], consumer);
     expect(res.stderr).toBe("");
     expect(res.code).toBe(0);
     const { claims } = await verifyToken(res.stdout.trim(), SECRET, { appId: APP_ID, sub: DOMAIN, room: "bin room" });
     expect(claims.context.user).toMatchObject({ id: "u3", name: "Cy" });
   });
 
+  it("without its optional peers the smoke test says what to install (exit 2); with them, /smoke loads", async () => {
+    const missing = await run(join(consumer, "node_modules/.bin/jitsi-token"), ["smoke", "--url", "https://meet.example.test"], consumer);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("npm install @xmpp/client ws");
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    await linkPeers();
+    await writeFile(join(consumer, "smoke.mjs"), `import { runSmokeTest, formatText } from "${PACKAGE_NAME}/smoke";\nconsole.log(typeof runSmokeTest, typeof formatText);\n`);
+    const res = await run(process.execPath, ["smoke.mjs"], consumer);
+    expect(res.stderr).toBe("");
+    expect(res.stdout.trim()).toBe("function function");
+  });
+
   it("tsc type-checks a consumer through the package's exports (Node and bundler settings), declarations are real types", async () => {
     await writeFile(
       join(consumer, "consumer.ts"),
-      `import { mintToken, verifyToken, type MintTokenOptions, type VerifiedToken } from "${PACKAGE_NAME}/token";
-import { runSmokeTest, type SmokeOptions, type SmokeReport } from "${PACKAGE_NAME}/token/smoke";
+      `import { mintToken, verifyToken, type MintTokenOptions, type VerifiedToken } from "${PACKAGE_NAME}";
+import { runSmokeTest, type SmokeOptions, type SmokeReport } from "${PACKAGE_NAME}/smoke";
+import { PORTS } from "${PACKAGE_NAME}/shared";
 const options: MintTokenOptions = { appId: "app", secret: "s", domain: "meet.example.com", room: "r", user: { id: "u", name: "n" } };
 export const minted: Promise<string> = mintToken(options);
 export const verified: Promise<VerifiedToken> = verifyToken("t", "s", { appId: "app" });
 export const smoke: (o: SmokeOptions) => Promise<SmokeReport> = runSmokeTest;
+export const https: 443 = PORTS.publicHttps;
 // @ts-expect-error room is a string: fails to compile if the declarations degrade to any
 export const wrong = mintToken({ ...options, room: 42 });
 `,
     );
+    await linkPeers();
     const base = { target: "ES2022", strict: true, noEmit: true, types: ["node"] };
     const configs = {
       // Checks the shipped declarations themselves, without the DOM lib: a server project has none.

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Launcher for the jitsi-token CLI. An installed copy (under node_modules) runs the compiled dist/token/cli.js with
-// plain Node; `prepare` builds it on install. A checkout runs the TypeScript source through tsx, even when a dist/
-// from an earlier build is lying around: edited sources must never be shadowed by stale JavaScript.
+// Launcher for the jitsi-token CLI. An installed copy (under node_modules) runs the compiled dist/cli.js with plain
+// Node; the package is built before it is packed. A checkout runs the TypeScript source through tsx, even when a
+// dist/ from an earlier build is lying around: edited sources must never be shadowed by stale JavaScript.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const built = new URL("../../dist/token/cli.js", import.meta.url);
+const built = new URL("../dist/cli.js", import.meta.url);
 const installed = fileURLToPath(import.meta.url).split(/[\\/]/).includes("node_modules");
 let cli;
 if (installed && existsSync(built)) {

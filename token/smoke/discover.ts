@@ -4,7 +4,7 @@
  */
 import { request } from "node:https";
 import type { PeerCertificate, TLSSocket } from "node:tls";
-import { URL_PATHS } from "../../templates/names.ts";
+import { URL_PATHS } from "../shared/names.ts";
 import { parseConfigJs } from "./configJs.ts";
 import { pinnedLookup, trustAnchors, type NetworkOptions } from "./network.ts";
 import type { DiscoveredHost } from "./types.ts";

@@ -7,11 +7,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { main, type CliIo } from "../../templates/cli.ts";
-import { hostPaths } from "../../templates/names.ts";
-import { renderFiles } from "../../templates/render.ts";
-import { PLACEHOLDERS, type CommandRunner } from "../../templates/stackDeployment.ts";
-import { sampleDeployment } from "./sampleDeployment.ts";
+import { main, type CliIo } from "../../../infra/render/cli.ts";
+import { hostPaths } from "jitsi-jwt-token/shared";
+import { renderFiles } from "../../../templates/render.ts";
+import { PLACEHOLDERS, type CommandRunner } from "../../../infra/render/stackDeployment.ts";
+import { sampleDeployment } from "../../templates/sampleDeployment.ts";
 
 const paths = hostPaths("meet.example.com");
 

@@ -8,11 +8,11 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { StackConfigError } from "../infra/config.ts";
-import type { RenderedFile } from "./deployment.ts";
-import { renderFiles } from "./render.ts";
+import { StackConfigError } from "../config.ts";
+import type { RenderedFile } from "../../templates/deployment.ts";
+import { renderFiles } from "../../templates/render.ts";
 import { readStackDeployment, StackReadError, type CommandRunner } from "./stackDeployment.ts";
-import { DeploymentError } from "./validate.ts";
+import { DeploymentError } from "../../templates/validate.ts";
 
 const USAGE = `usage: npm run render -- --input deployment.json --out DIR
        npm run render -- --stack NAME --out DIR
@@ -31,7 +31,7 @@ export interface CliIo {
 /** A mistake of the person running the command: printed as is, no stack trace. */
 class UsageError extends Error {}
 
-const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export const execFileRunner: CommandRunner = (command, args, options) =>
   new Promise((resolvePromise, reject) => {

@@ -1,6 +1,6 @@
 /**
  * Names of the Pulumi stack outputs the deployment exports and the token module, CLI and smoke test read.
- * Defined here (not in infra/) because the token module must not import Pulumi; infra imports these names.
+ * Defined in the shared module (not in infra/) because the token package must not import Pulumi; infra imports these names.
  */
 export const STACK_OUTPUTS = {
   meetingUrl: "meetingUrl",

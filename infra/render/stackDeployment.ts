@@ -4,10 +4,10 @@
  * deployment (account passwords, the instance's private IP, a generated app secret) and every secret are
  * replaced by placeholders, so rendered files can be reviewed and diffed without handling credentials.
  */
-import { CONFIG_NAMESPACE, parseStackConfig, type RawStackConfig } from "../infra/config.ts";
-import { rendererInput } from "../infra/rendererInput.ts";
-import { STACK_OUTPUTS } from "../token/stackOutputs.ts";
-import type { Deployment } from "./deployment.ts";
+import { CONFIG_NAMESPACE, parseStackConfig, type RawStackConfig } from "../config.ts";
+import { rendererInput } from "../rendererInput.ts";
+import { STACK_OUTPUTS } from "jitsi-jwt-token/shared";
+import type { Deployment } from "../../templates/deployment.ts";
 
 /** Runs a program and returns its exit code and output (injectable: the Pulumi CLI is not always installed). */
 export type CommandRunner = (
