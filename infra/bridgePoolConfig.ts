@@ -4,6 +4,14 @@
  * message names the field and says what is allowed.
  */
 import * as pulumi from "@pulumi/pulumi";
+import {
+  domainProblem,
+  instanceArchitecture,
+  instanceTypeProblem,
+  jitsiVersionProblem,
+  subnetIdProblem,
+  type Architecture,
+} from "jitsi-jwt-token/shared";
 import { z } from "zod";
 import { ConfigProblemsError, type ConfigProblem } from "./configProblems.ts";
 
@@ -52,14 +60,10 @@ const flag = z.preprocess(
   z.boolean({ error: "must be true or false" }),
 );
 
-const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
-// The bridge's launcher starts Java with -Xmx3072m (jvb.sh); these sizes have 2 GiB or less and would be killed.
-const TOO_SMALL = /\.(nano|micro|small)$/;
-
-const instanceType = z
-  .string({ error: "must be an EC2 instance type like c6i.xlarge" })
-  .regex(EC2_INSTANCE_TYPE, "must be an EC2 instance type like c6i.xlarge or c7g.xlarge")
-  .refine((t) => !TOO_SMALL.test(t), "must have at least 4 GiB of memory (the bridge's Java heap is 3 GiB); nano, micro and small sizes are too small");
+const instanceType = z.string({ error: "must be an EC2 instance type like c6i.xlarge" }).superRefine((value, ctx) => {
+  const problem = instanceTypeProblem(value, "videobridge");
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 
 const schema = z.strictObject({
   count: wholeNumber,
@@ -69,8 +73,8 @@ const schema = z.strictObject({
 });
 
 /** The `<field>: <message> (got …)` form every pool message uses. */
-function problem(key: string, message: string, got?: unknown): BridgePoolProblem {
-  return { key, message: got === undefined ? message : `${message} (got ${JSON.stringify(got)})` };
+function problem(path: string, message: string, got?: unknown): BridgePoolProblem {
+  return { path, message: got === undefined ? message : `${message} (got ${JSON.stringify(got)})` };
 }
 
 /**
@@ -123,8 +127,6 @@ export function signallingNodeKeepsBridge(config: VideobridgesConfig | undefined
   return config === undefined || config.keepLocalBridge;
 }
 
-const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;
-
 /**
  * Checks the subnet ids the pool is placed in. Only plain strings can be checked before deployment; ids that are
  * still Outputs (a VPC created in the same program) are left to AWS. Returns the problems, empty when fine.
@@ -138,8 +140,9 @@ export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
   const seen = new Set<string>();
   subnetIds.forEach((id, index) => {
     if (typeof id !== "string") return; // an Output: known only at deployment
-    if (!SUBNET_ID.test(id)) {
-      problems.push(problem(`subnetIds[${index}]`, "must be a subnet id: subnet- followed by 8 or 17 lower-case hex digits", id));
+    const wrong = subnetIdProblem(id);
+    if (wrong !== undefined) {
+      problems.push(problem(`subnetIds[${index}]`, wrong, id));
     } else if (seen.has(id)) {
       problems.push(problem(`subnetIds[${index}]`, "is listed twice", id));
     }
@@ -148,30 +151,17 @@ export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
   return problems;
 }
 
-const DOMAIN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-// A Debian version as apt takes it after `=` (the jitsi-meet metapackage's, e.g. 2.0.10184-1).
-const DEBIAN_VERSION = /^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/;
-
 /** Problems with the deployment values the pool copies into each instance's boot environment. */
 export function deploymentProblems(domain: unknown, jitsiVersion: unknown): BridgePoolProblem[] {
   const problems: BridgePoolProblem[] = [];
-  if (typeof domain !== "string" || !DOMAIN.test(domain)) {
-    problems.push(problem("domain", "must be a lower-case fully qualified domain name like meet.example.com", domain));
-  }
-  if (typeof jitsiVersion !== "string" || !DEBIAN_VERSION.test(jitsiVersion)) {
-    problems.push(problem("jitsiVersion", "must be a jitsi-meet package version like 2.0.10184-1", jitsiVersion));
-  }
+  const domainWrong = typeof domain === "string" ? domainProblem(domain) : "must be a string: a domain name like meet.example.com";
+  if (domainWrong !== undefined) problems.push(problem("domain", domainWrong, domain));
+  const versionWrong = typeof jitsiVersion === "string" ? jitsiVersionProblem(jitsiVersion) : "must be a jitsi-meet package version like 2.0.10184-1";
+  if (versionWrong !== undefined) problems.push(problem("jitsiVersion", versionWrong, jitsiVersion));
   return problems;
 }
 
-export type Architecture = "x86_64" | "arm64";
-
-/** Graviton families carry a `g` among the letters after the generation digit (t4g, c7gn, im4gn, x2gd), plus a1. */
-export function instanceArchitecture(instanceType: string): Architecture {
-  const family = instanceType.split(".")[0] ?? "";
-  const suffix = /^[a-z]+\d+([a-z-]*)$/.exec(family)?.[1] ?? "";
-  return family === "a1" || suffix.includes("g") ? "arm64" : "x86_64";
-}
+export { instanceArchitecture, type Architecture };
 
 /** Problems with the instance settings the pool is handed; the AMI is the signalling node's, so arches must match. */
 export function instanceProblems(count: unknown, type: unknown, architecture: Architecture): BridgePoolProblem[] {
@@ -182,7 +172,7 @@ export function instanceProblems(count: unknown, type: unknown, architecture: Ar
         const field = String(issue.path[0]);
         return problem(`${VIDEOBRIDGES_KEY}.${field}`, issue.message, field === "count" ? count : type);
       });
-  if (typeof type === "string" && EC2_INSTANCE_TYPE.test(type) && instanceArchitecture(type) !== architecture) {
+  if (typeof type === "string" && instanceTypeProblem(type, "videobridge") === undefined && instanceArchitecture(type) !== architecture) {
     problems.push(
       problem(
         `${VIDEOBRIDGES_KEY}.instanceType`,

@@ -164,13 +164,13 @@ function validate(args: VideobridgePoolArgs): void {
   const drain = args.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
   if (!Number.isInteger(drain) || drain < 60 || drain + HOOK_MARGIN_SECONDS > MAX_HEARTBEAT_SECONDS) {
     problems.push({
-      key: "drainTimeoutSeconds",
+      path: "drainTimeoutSeconds",
       message: `must be a whole number of seconds from 60 to ${MAX_HEARTBEAT_SECONDS - HOOK_MARGIN_SECONDS} (AWS caps a lifecycle hook at ${MAX_HEARTBEAT_SECONDS} s) (got ${JSON.stringify(args.drainTimeoutSeconds)})`,
     });
   }
   const disk = args.rootVolumeGiB ?? DEFAULT_ROOT_GIB;
   if (!Number.isInteger(disk) || disk < 8 || disk > 1024) {
-    problems.push({ key: "rootVolumeGiB", message: `must be a whole number of GiB from 8 (the Ubuntu image) to 1024 (got ${JSON.stringify(args.rootVolumeGiB)})` });
+    problems.push({ path: "rootVolumeGiB", message: `must be a whole number of GiB from 8 (the Ubuntu image) to 1024 (got ${JSON.stringify(args.rootVolumeGiB)})` });
   }
   if (problems.length > 0) throw new BridgePoolConfigError(problems);
 }

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { HostedZoneRef } from "./config.ts";
+import type { HostedZoneRef } from "./jitsiServerArgs.ts";
 
 export interface JitsiDnsArgs {
   readonly domain: string;

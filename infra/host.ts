@@ -9,7 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { Architecture } from "./config.ts";
+import type { Architecture } from "./jitsiServerArgs.ts";
 
 /** Canonical's AWS account, the publisher of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";

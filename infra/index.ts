@@ -8,30 +8,10 @@ import { readStackConfig } from "./config.ts";
 import { JitsiServer } from "./jitsiServer.ts";
 
 // Throws a RunError naming every bad key before any resource is registered.
-const settings = readStackConfig();
+const stack = readStackConfig();
 
 const server = new JitsiServer(pulumi.getStack(), {
-  domain: settings.domain,
-  hostedZone: settings.hostedZone,
-  instanceType: settings.instanceType,
-  architecture: settings.architecture,
-  diskSizeGb: settings.diskSizeGb,
-  letsEncrypt: { email: settings.letsEncryptEmail, staging: settings.letsEncryptStaging },
-  token:
-    settings.tokenAlgorithm === "HS256"
-      ? {
-          algorithm: "HS256",
-          appId: settings.appId,
-          appSecret: settings.appSecret === undefined ? undefined : pulumi.secret(settings.appSecret),
-        }
-      : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
-  guests: settings.guests,
-  adminCidrs: settings.adminCidrs,
-  jitsiVersion: settings.jitsiVersion,
-  vpcId: settings.vpcId,
-  subnetId: settings.subnetId,
-  sshPublicKey: settings.sshPublicKey,
-  videobridges: settings.videobridges,
+  ...stack.server,
   tags: { "pulumi:project": pulumi.getProject(), "pulumi:stack": pulumi.getStack() },
 });
 

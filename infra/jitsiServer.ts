@@ -24,65 +24,23 @@ import type { RenderedFile } from "../templates/deployment.ts";
 import { xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
-import type { VideobridgesConfig } from "./bridgePoolConfig.ts";
 import { VideobridgePool } from "./bridges.ts";
-import { DEFAULTS, type Architecture, type HostedZoneRef } from "./config.ts";
 import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
+import { settleJitsiServerArgs, type JitsiServerArgs } from "./jitsiServerArgs.ts";
 import { JitsiNetwork } from "./network.ts";
 import { HostProvisioning } from "./provision.ts";
-import { rendererInput, type RendererRuntimeValues, type RendererSettings } from "./rendererInput.ts";
+import { rendererInput, type RendererRuntimeValues } from "./rendererInput.ts";
 
-/** Token settings: a shared secret (HS256) or public keys served from the host (RS256, Prosody's key server). */
-export type JitsiTokenArgs =
-  | {
-      readonly algorithm: "HS256";
-      /** JWT `iss` and Prosody's `app_id`. */
-      readonly appId: string;
-      /** Shared signing secret (≥ 32 characters). Omitted: a 64-character one is generated and kept secret. */
-      readonly appSecret?: pulumi.Input<string>;
-    }
-  | {
-      readonly algorithm: "RS256";
-      readonly appId: string;
-      /** PEM public keys by key id (`kid`); Prosody fetches them from this host. */
-      readonly publicKeys: Readonly<Record<string, string>>;
-    };
-
-/** A pool of extra bridge-only instances (see infra/bridges.ts); `spot` defaults to false, `keepLocalBridge` to true. */
-export type JitsiVideobridgesArgs = Pick<VideobridgesConfig, "count" | "instanceType"> &
-  Partial<Pick<VideobridgesConfig, "spot" | "keepLocalBridge">>;
-
-export interface JitsiServerArgs {
-  /** Public FQDN of the meeting server, also the main XMPP domain, e.g. `meet.example.com`. */
-  readonly domain: string;
-  /** Route53 public hosted zone that holds `domain`. */
-  readonly hostedZone: HostedZoneRef;
-  /** EC2 instance type. Default `t3.large` (2 vCPU, 8 GiB: Prosody, Jicofo, the bridge and nginx together). */
-  readonly instanceType?: string;
-  /** CPU architecture; must match the instance type. Default `x86_64`. */
-  readonly architecture?: Architecture;
-  /** Root volume (encrypted gp3) size in GiB. Default 20. */
-  readonly diskSizeGb?: number;
-  /** Let's Encrypt account e-mail; `staging: true` issues untrusted test certificates (no rate limits). */
-  readonly letsEncrypt: { readonly email: string; readonly staging?: boolean };
-  readonly token: JitsiTokenArgs;
-  /** Anonymous guests may join rooms a token holder has opened. Default true. */
-  readonly guests?: boolean;
-  /** CIDRs allowed to SSH in. Provisioning runs over SSH from the machine running Pulumi, so include it. */
-  readonly adminCidrs: readonly string[];
-  /** `jitsi-meet` package version to install and hold, e.g. `2.0.10184-1`. */
-  readonly jitsiVersion: string;
-  /** Existing VPC; requires `subnetId`. Default: the region's default VPC. */
-  readonly vpcId?: string;
-  /** Public subnet to launch into. Default: a default subnet of the default VPC. */
-  readonly subnetId?: string;
-  /** OpenSSH public key to install instead of a generated key pair; provisioning then uses your ssh-agent. */
-  readonly sshPublicKey?: string;
-  /** Optional videobridge pool. */
-  readonly videobridges?: JitsiVideobridgesArgs;
-  readonly tags?: Record<string, string>;
-}
+export {
+  DEFAULTS,
+  JitsiServerArgsError,
+  settleJitsiServerArgs,
+  type JitsiServerArgs,
+  type JitsiTokenArgs,
+  type JitsiVideobridgesArgs,
+  type SettledJitsiServerArgs,
+} from "./jitsiServerArgs.ts";
 
 /** Values that only exist at deployment, replaced by these when computing which files exist. */
 const LAYOUT_PLACEHOLDERS = {
@@ -115,43 +73,53 @@ export class JitsiServer extends pulumi.ComponentResource {
   readonly provisioning: HostProvisioning;
   readonly videobridgePool: VideobridgePool | undefined;
 
+  /**
+   * Validates `args` and settles their defaults before anything is registered (not even this component), then
+   * creates the network, host, DNS record, provisioning and the optional bridge pool.
+   *
+   * @param name - the component's name; children are named after it.
+   * @param args - see `JitsiServerArgs`.
+   * @param opts - Pulumi resource options for the component.
+   * @throws JitsiServerArgsError (a `pulumi.RunError`) naming every bad argument, with zero resources registered.
+   */
   constructor(name: string, args: JitsiServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    const settled = settleJitsiServerArgs(args);
     super("jitsi:index:JitsiServer", name, {}, opts);
-    const tags = { "jitsi:deployment": name, ...args.tags };
-    const architecture = args.architecture ?? DEFAULTS.architecture;
-    const guests = args.guests ?? DEFAULTS.guests;
-    const names = xmppNames(args.domain);
+    const tags = { "jitsi:deployment": name, ...settled.tags };
+    const architecture = settled.architecture;
+    const guests = settled.guests;
+    const names = xmppNames(settled.domain);
 
     // Where the server goes: the given subnet (its VPC) or the default VPC.
     const vpcId =
-      args.subnetId !== undefined
-        ? aws.ec2.getSubnetOutput({ id: args.subnetId }, { parent: this }).apply((subnet) => {
-            if (args.vpcId !== undefined && subnet.vpcId !== args.vpcId) {
-              throw new pulumi.RunError(`jitsi:subnetId ${args.subnetId} is in ${subnet.vpcId}, not in jitsi:vpcId ${args.vpcId}`);
+      settled.subnetId !== undefined
+        ? aws.ec2.getSubnetOutput({ id: settled.subnetId }, { parent: this }).apply((subnet) => {
+            if (settled.vpcId !== undefined && subnet.vpcId !== settled.vpcId) {
+              throw new pulumi.RunError(`jitsi:subnetId ${settled.subnetId} is in ${subnet.vpcId}, not in jitsi:vpcId ${settled.vpcId}`);
             }
             return subnet.vpcId;
           })
         : aws.ec2.getVpcOutput({ default: true }, { parent: this }).id;
 
-    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: args.adminCidrs, tags }, { parent: this });
+    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: settled.adminCidrs, tags }, { parent: this });
     this.host = new JitsiHost(
       name,
       {
-        domain: args.domain,
-        instanceType: args.instanceType ?? DEFAULTS.instanceType,
+        domain: settled.domain,
+        instanceType: settled.instanceType,
         architecture,
-        diskSizeGb: args.diskSizeGb ?? DEFAULTS.diskSizeGb,
-        subnetId: args.subnetId,
+        diskSizeGb: settled.diskSizeGb,
+        subnetId: settled.subnetId,
         securityGroupId: this.network.securityGroup.id,
         elasticIp: this.network.elasticIp,
-        sshPublicKey: args.sshPublicKey,
+        sshPublicKey: settled.sshPublicKey,
         tags,
       },
       { parent: this },
     );
     this.dns = new JitsiDns(
       name,
-      { domain: args.domain, hostedZone: args.hostedZone, publicIp: this.network.elasticIp.publicIp },
+      { domain: settled.domain, hostedZone: settled.hostedZone, publicIp: this.network.elasticIp.publicIp },
       { parent: this },
     );
 
@@ -161,24 +129,17 @@ export class JitsiServer extends pulumi.ComponentResource {
       pulumi.secret(new random.RandomPassword(`${name}-${purpose}`, { length, special: false }, { parent: this }).result);
     const focusPassword = password("focus-password", 40);
     const jvbPassword = password("jvb-password", 40);
-    this.tokenAlgorithm = args.token.algorithm;
-    this.appId = args.token.appId;
+    this.tokenAlgorithm = settled.token.algorithm;
+    this.appId = settled.token.appId;
     this.appSecret =
-      args.token.algorithm === "HS256"
-        ? args.token.appSecret !== undefined
-          ? pulumi.secret(args.token.appSecret)
+      settled.token.algorithm === "HS256"
+        ? settled.token.appSecret !== undefined
+          ? pulumi.secret(settled.token.appSecret)
           : password("app-secret", 64)
         : undefined;
 
-    const keepLocalBridge = args.videobridges === undefined || args.videobridges.keepLocalBridge !== false;
-    const settings: RendererSettings = {
-      domain: args.domain,
-      token: args.token,
-      guests,
-      localVideobridge: keepLocalBridge,
-      letsEncryptEmail: args.letsEncrypt.email,
-    };
-    const deployment = (values: RendererRuntimeValues) => rendererInput(settings, values);
+    const keepLocalBridge = settled.localVideobridge;
+    const deployment = (values: RendererRuntimeValues) => rendererInput(settled, values);
 
     // Which files exist depends only on plain settings, so it is known now and every file gets its own command.
     let layout: RenderedFile[];
@@ -222,10 +183,10 @@ export class JitsiServer extends pulumi.ComponentResource {
       name,
       {
         connection,
-        domain: args.domain,
-        jitsiVersion: args.jitsiVersion,
-        letsEncryptEmail: args.letsEncrypt.email,
-        letsEncryptStaging: args.letsEncrypt.staging ?? DEFAULTS.letsEncryptStaging,
+        domain: settled.domain,
+        jitsiVersion: settled.jitsiVersion,
+        letsEncryptEmail: settled.letsEncrypt.email,
+        letsEncryptStaging: settled.letsEncrypt.staging,
         publicIp: this.network.elasticIp.publicIp,
         focusPassword,
         jvbPassword,
@@ -240,30 +201,30 @@ export class JitsiServer extends pulumi.ComponentResource {
     );
 
     this.videobridgePool =
-      args.videobridges === undefined || args.videobridges.count === 0
+      settled.videobridges === undefined || settled.videobridges.count === 0
         ? undefined
         : new VideobridgePool(
             `${name}-bridges`,
             {
-              domain: args.domain,
+              domain: settled.domain,
               vpcId,
               subnetIds: [this.host.instance.subnetId],
               signallingSecurityGroupId: this.network.securityGroup.id,
               signallingPrivateIp: this.host.instance.privateIp,
               jvbPassword,
-              jitsiVersion: args.jitsiVersion,
+              jitsiVersion: settled.jitsiVersion,
               amiId: this.host.amiId,
               architecture,
-              instanceType: args.videobridges.instanceType,
-              count: args.videobridges.count,
-              spot: args.videobridges.spot ?? false,
+              instanceType: settled.videobridges.instanceType,
+              count: settled.videobridges.count,
+              spot: settled.videobridges.spot,
               tags,
             },
             // Bridges log in to Prosody; the accounts exist once Jitsi is installed on this server.
             { parent: this, dependsOn: [this.provisioning.install] },
           );
 
-    this.meetingUrl = `https://${args.domain}/`;
+    this.meetingUrl = `https://${settled.domain}/`;
     this.publicIp = this.network.elasticIp.publicIp;
     this.privateIp = this.host.instance.privateIp;
     this.instanceId = this.host.instance.id;

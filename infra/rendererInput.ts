@@ -1,23 +1,14 @@
 /**
- * The one mapping from a deployment's settings to the renderer's input. `JitsiServer` applies it to the resolved
- * secrets and addresses inside `pulumi.all(...).apply`; `render --stack` applies it to placeholders. Pure and free
- * of Pulumi types, so both paths render from the same Deployment shape.
+ * The one derivation of the renderer's input from a deployment's settled settings. `JitsiServer` applies it to
+ * the resolved secrets and addresses inside `pulumi.all(...).apply`; the render command applies it to the
+ * stack's settings with placeholders. Pure and free of Pulumi values, so both paths render the same Deployment.
  */
 import type { Deployment } from "../templates/deployment.ts";
+import type { SettledJitsiServerArgs } from "./jitsiServerArgs.ts";
 
-/** Token settings as the operator gives them; an HS256 secret is a deployment-time value (see below). */
-export type RendererTokenSettings =
-  | { readonly algorithm: "HS256"; readonly appId: string }
-  | { readonly algorithm: "RS256"; readonly appId: string; readonly publicKeys: Readonly<Record<string, string>> };
-
-/** Plain settings: known before anything is created. */
-export interface RendererSettings {
-  readonly domain: string;
-  readonly token: RendererTokenSettings;
-  readonly guests: boolean;
-  /** Whether the signalling node keeps its own videobridge. */
-  readonly localVideobridge: boolean;
-  readonly letsEncryptEmail?: string;
+/** The settings the renderer reads: known before anything is created. */
+export interface RendererSettings extends Pick<SettledJitsiServerArgs, "domain" | "token" | "guests" | "localVideobridge"> {
+  readonly letsEncrypt: Pick<SettledJitsiServerArgs["letsEncrypt"], "email">;
 }
 
 /** Values only known at deployment (addresses) or that are secrets. */
@@ -26,10 +17,19 @@ export interface RendererRuntimeValues {
   readonly appSecret: string | undefined;
   readonly focusPassword: string;
   readonly jvbPassword: string;
+  /** The instance's private IPv4 address (the videobridge's NAT mapping). */
   readonly privateIp: string;
+  /** The Elastic IP. */
   readonly publicIp: string;
 }
 
+/**
+ * Builds the renderer's input.
+ *
+ * @param settings - settled settings (`settleJitsiServerArgs`), or any object with those fields.
+ * @param values - deployment-time values: secrets and addresses.
+ * @returns the `Deployment` `renderFiles` validates and renders.
+ */
 export function rendererInput(settings: RendererSettings, values: RendererRuntimeValues): Deployment {
   const token = settings.token;
   return {
@@ -43,6 +43,6 @@ export function rendererInput(settings: RendererSettings, values: RendererRuntim
     network: { privateIp: values.privateIp, publicIp: values.publicIp },
     accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
     localVideobridge: settings.localVideobridge,
-    letsEncryptEmail: settings.letsEncryptEmail,
+    letsEncryptEmail: settings.letsEncrypt.email,
   };
 }

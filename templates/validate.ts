@@ -1,69 +1,39 @@
 /**
  * Validates the renderer's input. Every field is checked against what the target files and the Debian packages
  * can carry; a value that could not be written safely is rejected here, with an error that names the field and
- * says what is allowed, before any template sees it.
+ * says what is allowed, before any template sees it. The fields a user sets (domain, app id and secret, key ids and
+ * keys, e-mail) use the shared field rules (jitsi-jwt-token/shared), the same the stack reader, `JitsiServer` and the
+ * token config loader apply.
  */
 import { createHash, createPublicKey } from "node:crypto";
 import { isIPv4 } from "node:net";
+import { appIdProblem, appSecretProblem, domainProblem, emailProblem, keyIdProblem, ProblemError, rsaPublicKeyProblem, type Problem, type Rule } from "jitsi-jwt-token/shared";
 import { z } from "zod";
 import type { Deployment } from "./deployment.ts";
 
-/** Longest sub-domain prefix the renderer adds (`internal.auth.`), so every derived name stays within 253. */
-const LONGEST_PREFIX = "internal.auth.".length;
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
-/** C0/C1 controls, DEL and the Unicode line/paragraph separators: line breaks in disguise. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
-const LONE_SURROGATE = /\p{Cs}/u;
-/** Characters the jitsi-meet-tokens postinst refuses in a secret (it greps for them and exits 1). */
-const DEBCONF_FORBIDDEN = /[/\\"'`]/;
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 /** A plain absolute path: no spaces, quotes, `$` or controls, so it is safe in every file format and shell. */
 const PLAIN_PATH = /^\/[A-Za-z0-9._/+-]*$/;
 
-const hostname = z
-  .string({ error: "must be a string: a DNS hostname such as meet.example.com" })
-  .refine((value) => value.length <= 253 - LONGEST_PREFIX, `must be at most ${253 - LONGEST_PREFIX} characters`)
-  .refine(
-    (value) => {
-      const labels = value.split(".");
-      return labels.length >= 2 && labels.every((label) => LABEL.test(label)) && !/^[0-9]+$/.test(labels.at(-1) ?? "");
-    },
-    "must be a lower-case DNS hostname: two or more dot-separated labels of a-z, 0-9 and inner hyphens (no '_', which Prosody 13 rejects), e.g. meet.example.com",
-  );
+/** A string checked by one of the shared field rules (jitsi-jwt-token/shared), so every reader agrees. */
+const ruled = (rule: Rule) =>
+  z.string({ error: "must be a string" }).superRefine((value, ctx) => {
+    const problem = rule(value);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
 
-const appId = z
-  .string({ error: "must be a string" })
-  .min(1, "must not be empty (Prosody refuses to load token auth without app_id)")
-  .max(128, "must be at most 128 characters")
-  .refine((value) => !CONTROL.test(value) && !LONE_SURROGATE.test(value), "must not contain line breaks or control characters");
-
-const appSecret = z
-  .string({ error: "must be a string" })
-  .min(32, "must be at least 32 characters (an HS256 key needs 256 bits; e.g. `openssl rand -hex 32`)")
-  .max(1024, "must be at most 1024 characters")
-  .refine((value) => PRINTABLE_ASCII.test(value), "must be printable ASCII without spaces")
-  .refine(
-    (value) => !DEBCONF_FORBIDDEN.test(value),
-    "must not contain / \\ \" ' or ` (the jitsi-meet-tokens package refuses a secret containing them)",
-  );
-
-const keyId = z
-  .string()
-  .regex(/^[A-Za-z0-9._~:-]{1,128}$/, "key ids (kid) must be 1-128 characters of A-Z a-z 0-9 . _ ~ : -");
+const hostname = ruled(domainProblem);
+const appId = ruled(appIdProblem);
+const appSecret = ruled(appSecretProblem);
+const keyId = ruled(keyIdProblem);
 
 /** An RSA public key in PEM (SPKI); re-exported in canonical form so the rendered key file is stable. */
 const rsaPublicKeyPem = z.string({ error: "must be a PEM string" }).transform((value, ctx) => {
-  try {
-    const key = createPublicKey({ key: value, format: "pem" });
-    if (key.asymmetricKeyType !== "rsa") {
-      ctx.addIssue({ code: "custom", message: `must be an RSA public key (RS256), got ${String(key.asymmetricKeyType)}` });
-      return z.NEVER;
-    }
-    return key.export({ type: "spki", format: "pem" }).toString();
-  } catch {
-    ctx.addIssue({ code: "custom", message: "must be a PEM-encoded RSA public key (-----BEGIN PUBLIC KEY-----)" });
+  const problem = rsaPublicKeyProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: problem });
     return z.NEVER;
   }
+  return createPublicKey({ key: value, format: "pem" }).export({ type: "spki", format: "pem" }).toString();
 });
 
 const auth = z.discriminatedUnion(
@@ -116,12 +86,7 @@ const runtime = z.strictObject({
   prosodyPluginsDir: plainPath.optional(),
 });
 
-const email = z
-  .string({ error: "must be a string" })
-  .regex(
-    /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/,
-    "must be a plain e-mail address such as ops@example.com (letters, digits and . _ % + - before the @)",
-  );
+const email = ruled(emailProblem);
 
 export const deploymentSchema = z.strictObject({
   domain: hostname,
@@ -134,11 +99,18 @@ export const deploymentSchema = z.strictObject({
   runtime: runtime.optional(),
 }, { error: "must be a JSON object describing the deployment" });
 
-/** The input was not a valid Deployment; `issues` are the human-readable lines, one per bad field. */
-export class DeploymentError extends Error {
-  constructor(readonly issues: readonly string[]) {
-    super(`invalid deployment:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
-    this.name = "DeploymentError";
+/**
+ * The input was not a valid Deployment: one problem per bad field (`path` is the dotted field, e.g.
+ * `auth.appSecret`). `issues` are the same problems as `path: message` lines.
+ */
+export class DeploymentError extends ProblemError {
+  override readonly name: string = "DeploymentError";
+  constructor(problems: readonly Problem[]) {
+    super("invalid-deployment", problems, "invalid deployment:");
+  }
+
+  get issues(): readonly string[] {
+    return this.problems.map((p) => `${p.path}: ${p.message}`);
   }
 }
 
@@ -146,14 +118,14 @@ function fieldName(path: readonly PropertyKey[]): string {
   return path.length === 0 ? "(input)" : path.map((key) => String(key)).join(".");
 }
 
-/** One line per problem; an unknown key is named itself, so a typo points at the line to fix. */
-function describe(issue: z.core.$ZodIssue): string[] {
+/** One problem per issue; an unknown key is named itself, so a typo points at the line to fix. */
+function describe(issue: z.core.$ZodIssue): Problem[] {
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${fieldName([...issue.path, key])}: is not a known field (check the spelling)`);
+    return issue.keys.map((key) => ({ path: fieldName([...issue.path, key]), message: "is not a known field (check the spelling)" }));
   }
   // A bad record key (a kid) carries the key schema's own message one level down.
-  if (issue.code === "invalid_key") return issue.issues.map((inner) => `${fieldName(issue.path)}: ${inner.message}`);
-  return [`${fieldName(issue.path)}: ${issue.message}`];
+  if (issue.code === "invalid_key") return issue.issues.map((inner) => ({ path: fieldName(issue.path), message: inner.message }));
+  return [{ path: fieldName(issue.path), message: issue.message }];
 }
 
 /** Checks `input` and returns it as a Deployment (PEM keys canonicalised); throws DeploymentError otherwise. */

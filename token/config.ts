@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { FieldError } from "./errors.ts";
 import { assertHmacSecret, KeyError, rsaPrivateKey } from "./keys.ts";
 import type { TokenSigningConfig } from "./options.ts";
+import { appIdProblem, appSecretProblem, domainProblem, keyIdProblem, type Rule } from "./shared/rules.ts";
 import { STACK_OUTPUTS } from "./shared/stackOutputs.ts";
 
 export interface TokenConfig extends TokenSigningConfig {
@@ -77,13 +78,22 @@ function baseUrlFor(value: string | undefined, domain: string, field: string): s
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
-function required(value: string | undefined, field: string, what: string): string {
+/**
+ * A set value, trimmed, that passes `rule` (one of the shared field rules the stack config uses too, so a token is
+ * never minted for a value the deployment would refuse).
+ */
+function required(value: string | undefined, field: string, what: string, rule?: Rule): string {
   const v = value?.trim();
   if (!v) throw new TokenConfigError(field, `is not set (${what})`);
+  const problem = rule?.(v);
+  if (problem !== undefined) throw new TokenConfigError(field, problem);
   return v;
 }
 
 function checkSecret(secret: string, field: string): string {
+  // The deployment's rule first (length, alphabet): a secret it refuses can never match the server's.
+  const problem = appSecretProblem(secret);
+  if (problem !== undefined) throw new TokenConfigError(field, problem);
   try {
     assertHmacSecret(secret, field);
   } catch (error) {
@@ -94,17 +104,22 @@ function checkSecret(secret: string, field: string): string {
 }
 
 async function fromEnv(env: Readonly<Record<string, string | undefined>>): Promise<TokenConfig> {
-  const appId = required(env[TOKEN_ENV.appId], TOKEN_ENV.appId, "Prosody app_id");
-  const domain = required(env[TOKEN_ENV.domain], TOKEN_ENV.domain, "the XMPP domain, config.js hosts.domain");
+  const appId = required(env[TOKEN_ENV.appId], TOKEN_ENV.appId, "Prosody app_id", appIdProblem);
+  const domain = required(env[TOKEN_ENV.domain], TOKEN_ENV.domain, "the XMPP domain, config.js hosts.domain", domainProblem);
   const baseUrl = baseUrlFor(env[TOKEN_ENV.baseUrl], domain, TOKEN_ENV.baseUrl);
   const secret = env[TOKEN_ENV.secret];
   let pem = env[TOKEN_ENV.privateKey];
   const pemFile = env[TOKEN_ENV.privateKeyFile];
+  let pemField: string = TOKEN_ENV.privateKey;
   if (pem === undefined && pemFile) {
+    pemField = TOKEN_ENV.privateKeyFile;
     try {
       pem = await readFile(pemFile, "utf8");
-    } catch {
-      throw new TokenConfigError(TOKEN_ENV.privateKeyFile, "cannot be read");
+    } catch (error) {
+      // The reason (no such file, permission denied, a directory), never the file's content.
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (code ?? "unreadable");
+      throw new TokenConfigError(TOKEN_ENV.privateKeyFile, `cannot be read: ${JSON.stringify(pemFile)}: ${reason}`);
     }
   }
   if ((secret !== undefined) === (pem !== undefined)) {
@@ -114,11 +129,12 @@ async function fromEnv(env: Readonly<Record<string, string | undefined>>): Promi
   // One-line env values often carry the PEM with literal "\n".
   const privateKey = (pem as string).includes("\\n") ? (pem as string).replaceAll("\\n", "\n") : (pem as string);
   try {
-    rsaPrivateKey(privateKey, TOKEN_ENV.privateKey);
+    rsaPrivateKey(privateKey, pemField);
   } catch (error) {
-    throw new TokenConfigError(TOKEN_ENV.privateKey, error instanceof Error ? error.message.replace(/^[^:]*: /, "") : "unusable");
+    const reason = error instanceof Error ? error.message.replace(/^[^:]*: /, "") : "unusable";
+    throw new TokenConfigError(pemField, pemField === TOKEN_ENV.privateKeyFile ? `${JSON.stringify(pemFile)}: ${reason}` : reason);
   }
-  const kid = required(env[TOKEN_ENV.keyId], TOKEN_ENV.keyId, "the key id (kid) the key server publishes the public key under");
+  const kid = required(env[TOKEN_ENV.keyId], TOKEN_ENV.keyId, "the key id (kid) the key server publishes the public key under", keyIdProblem);
   return { appId, domain, baseUrl, algorithm: "RS256", privateKey, kid, source: "env" };
 }
 
@@ -140,8 +156,8 @@ async function fromStack(stack: string, options: LoadTokenConfigOptions): Promis
   }
   if (typeof outputs !== "object" || outputs === null) throw new TokenConfigError("--stack", "pulumi stack output did not print an object");
   const text = (name: string): string | undefined => (typeof outputs[name] === "string" ? (outputs[name] as string) : undefined);
-  const appId = required(text(STACK_OUTPUTS.appId), `stack output ${STACK_OUTPUTS.appId}`, "Prosody app_id");
-  const domain = required(text(STACK_OUTPUTS.xmppDomain), `stack output ${STACK_OUTPUTS.xmppDomain}`, "the XMPP domain");
+  const appId = required(text(STACK_OUTPUTS.appId), `stack output ${STACK_OUTPUTS.appId}`, "Prosody app_id", appIdProblem);
+  const domain = required(text(STACK_OUTPUTS.xmppDomain), `stack output ${STACK_OUTPUTS.xmppDomain}`, "the XMPP domain", domainProblem);
   const baseUrl = baseUrlFor(text(STACK_OUTPUTS.meetingUrl), domain, `stack output ${STACK_OUTPUTS.meetingUrl}`);
   const algorithm = text(STACK_OUTPUTS.tokenAlgorithm) ?? "HS256";
   const guest = text(STACK_OUTPUTS.guestDomain);

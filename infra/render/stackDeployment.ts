@@ -1,13 +1,15 @@
 /**
- * A stack's renderer input as far as its configuration knows it, for `render --stack`: the settings come from
- * `pulumi config --json` (validated by the program's own parseStackConfig), the values that only exist after
- * deployment (account passwords, the instance's private IP, a generated app secret) and every secret are
- * replaced by placeholders, so rendered files can be reviewed and diffed without handling credentials.
+ * A stack's renderer input as far as its configuration knows it, for `render --stack`. The command runs
+ * `pulumi config --json` and hands that configuration to the program's own stack reader through the Pulumi
+ * runtime's config (`runtime.setAllConfig`), so it is validated and converted exactly as `pulumi up` would. The
+ * values that only exist after deployment (account passwords, the private IP, a generated app secret) and every
+ * secret are replaced by placeholders, so rendered files can be reviewed and diffed without handling credentials.
  */
-import { CONFIG_NAMESPACE, parseStackConfig, type RawStackConfig } from "../config.ts";
-import { rendererInput } from "../rendererInput.ts";
+import * as pulumi from "@pulumi/pulumi";
 import { STACK_OUTPUTS } from "jitsi-jwt-token/shared";
 import type { Deployment } from "../../templates/deployment.ts";
+import { readStackConfig } from "../config.ts";
+import { rendererInput } from "../rendererInput.ts";
 
 /** Runs a program and returns its exit code and output (injectable: the Pulumi CLI is not always installed). */
 export type CommandRunner = (
@@ -37,48 +39,57 @@ interface PulumiConfigEntry {
   readonly secret?: boolean;
 }
 
-/** `pulumi config --json` output → the raw strings parseStackConfig expects; secret values are left out. */
-export function rawStackConfig(json: string): RawStackConfig {
-  let entries: Record<string, PulumiConfigEntry>;
+/** Stand-in for a secret config value of another namespace (never read by this program). */
+const SECRET_PLACEHOLDER = "PLACEHOLDER-secret";
+
+/**
+ * `pulumi config --json` output → the runtime's config map and its secret keys. Secret values, shown or not, are
+ * replaced by placeholders (`jitsi:appSecret` by `PLACEHOLDERS.appSecret`), so no credential is handled here.
+ *
+ * @param json - what `pulumi config --json` printed: `{ "<ns>:<key>": { value?, objectValue?, secret } }`.
+ * @returns the config (full keys to strings, structured values as JSON text) and the keys that are secrets.
+ * @throws StackReadError when the text is not that shape.
+ */
+export function runtimeConfigFromCli(json: string): { config: Record<string, string>; secretKeys: string[] } {
+  let entries: unknown;
   try {
-    entries = JSON.parse(json) as Record<string, PulumiConfigEntry>;
+    entries = JSON.parse(json);
   } catch {
     throw new StackReadError("`pulumi config --json` did not print JSON");
   }
-  const raw: Record<string, string> = {};
-  for (const [key, entry] of Object.entries(entries)) {
-    if (entry.secret === true) continue;
-    const ownPrefix = `${CONFIG_NAMESPACE}:`;
-    const name = key === "aws:region" ? key : key.startsWith(ownPrefix) ? key.slice(ownPrefix.length) : undefined;
-    if (name === undefined) continue;
+  if (typeof entries !== "object" || entries === null || Array.isArray(entries)) throw new StackReadError("`pulumi config --json` did not print an object");
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, entry] of Object.entries(entries as Record<string, PulumiConfigEntry>)) {
+    if (entry.secret === true) {
+      secretKeys.push(key);
+      config[key] = key === "jitsi:appSecret" ? PLACEHOLDERS.appSecret : SECRET_PLACEHOLDER;
+      continue;
+    }
     const value = entry.value ?? (entry.objectValue === undefined ? undefined : JSON.stringify(entry.objectValue));
-    if (value !== undefined) raw[name] = value;
+    if (value !== undefined) config[key] = value;
   }
-  return raw as RawStackConfig;
+  return { config, secretKeys };
 }
 
-/** Builds the Deployment the stack would render, with PLACEHOLDERS where deployment-time values belong. */
-export function deploymentFromStackConfig(raw: RawStackConfig, publicIp: string | undefined): Deployment {
-  const settings = parseStackConfig(raw);
-  return rendererInput(
-    {
-      domain: settings.domain,
-      token:
-        settings.tokenAlgorithm === "HS256"
-          ? { algorithm: "HS256", appId: settings.appId }
-          : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
-      guests: settings.guests,
-      localVideobridge: settings.videobridges === undefined || settings.videobridges.keepLocalBridge,
-      letsEncryptEmail: settings.letsEncryptEmail,
-    },
-    {
-      appSecret: PLACEHOLDERS.appSecret,
-      focusPassword: PLACEHOLDERS.focusPassword,
-      jvbPassword: PLACEHOLDERS.jvbPassword,
-      privateIp: PLACEHOLDERS.privateIp,
-      publicIp: publicIp ?? PLACEHOLDERS.publicIp,
-    },
-  );
+/**
+ * Builds the Deployment a stack would render, with PLACEHOLDERS where deployment-time values belong.
+ *
+ * @param cliJson - `pulumi config --json` output.
+ * @param publicIp - the deployed stack's Elastic IP, when it has one.
+ * @throws StackConfigError (the program's own) when the configuration is invalid.
+ */
+export function deploymentFromStackConfig(cliJson: string, publicIp: string | undefined): Deployment {
+  const { config, secretKeys } = runtimeConfigFromCli(cliJson);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  const stack = readStackConfig();
+  return rendererInput(stack.settled, {
+    appSecret: PLACEHOLDERS.appSecret,
+    focusPassword: PLACEHOLDERS.focusPassword,
+    jvbPassword: PLACEHOLDERS.jvbPassword,
+    privateIp: PLACEHOLDERS.privateIp,
+    publicIp: publicIp ?? PLACEHOLDERS.publicIp,
+  });
 }
 
 /** Reads `stack`'s configuration (and its public IP if it is deployed) through the Pulumi CLI. */
@@ -97,5 +108,5 @@ export async function readStackDeployment(stack: string, run: CommandRunner, cwd
       publicIp = undefined;
     }
   }
-  return deploymentFromStackConfig(rawStackConfig(config.stdout), publicIp);
+  return deploymentFromStackConfig(config.stdout, publicIp);
 }

@@ -15,7 +15,7 @@ function problemsOf(raw: unknown): string[] {
     parseVideobridgesConfig(raw);
   } catch (error) {
     expect(error).toBeInstanceOf(BridgePoolConfigError);
-    return (error as BridgePoolConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+    return (error as BridgePoolConfigError).problems.map((p) => `${p.path}: ${p.message}`);
   }
   throw new Error(`expected ${JSON.stringify(raw)} to be rejected`);
 }
@@ -80,7 +80,7 @@ describe("subnet and instance checks", () => {
     [["subnet-0123abcd", "sg-0123abcd"], /^subnetIds\[1\]: must be a subnet id/],
     [["subnet-0123abcd", "subnet-0123abcd"], /^subnetIds\[1\]: is listed twice/],
   ])("rejects subnets %j", (ids, expected) => {
-    const problems = subnetIdProblems(ids).map((p) => `${p.key}: ${p.message}`);
+    const problems = subnetIdProblems(ids).map((p) => `${p.path}: ${p.message}`);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(expected);
   });
@@ -101,7 +101,7 @@ describe("subnet and instance checks", () => {
   });
 
   it("rejects an instance type that does not match the AMI's architecture", () => {
-    const problems = instanceProblems(2, "c7g.xlarge", "x86_64").map((p) => `${p.key}: ${p.message}`);
+    const problems = instanceProblems(2, "c7g.xlarge", "x86_64").map((p) => `${p.path}: ${p.message}`);
     expect(problems).toEqual([
       'videobridges.instanceType: must be an x86_64 type like the signalling node\'s AMI: c7g.xlarge is arm64 (got "c7g.xlarge")',
     ]);

@@ -18,7 +18,11 @@ import {
 const root = new URL("../../", import.meta.url);
 const readYaml = (file: string) => loadYaml(readFileSync(new URL(file, root), "utf8")) as Record<string, unknown>;
 
-const valid: RawStackConfig = {
+/** Short keys (`domain`) as `jitsi:domain`; `aws:region` as is. */
+const full = (raw: Record<string, string>): RawStackConfig =>
+  Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.includes(":") ? k : `${CONFIG_NAMESPACE}:${k}`, v]));
+
+const valid: Record<string, string> = {
   "aws:region": "eu-central-1",
   domain: "meet.example.com",
   hostedZone: "example.com",
@@ -26,45 +30,46 @@ const valid: RawStackConfig = {
   jitsiVersion: "2.0.10184-1",
   adminCidrs: '["203.0.113.7/32"]',
 };
+const SECRET_KEYS = ["jitsi:appSecret"];
+const parse = (raw: Record<string, string>) => parseStackConfig(full(raw), SECRET_KEYS).settled;
 
-function problemsOf(raw: RawStackConfig): string[] {
+function problemsOf(raw: Record<string, string>): string[] {
   try {
-    parseStackConfig(raw);
+    parseStackConfig(full(raw), SECRET_KEYS);
     return [];
   } catch (error) {
     expect(error).toBeInstanceOf(StackConfigError);
-    return (error as StackConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+    return (error as StackConfigError).problems.map((p) => `${p.path}: ${p.message}`);
   }
 }
 
 describe("parseStackConfig", () => {
   it("applies the documented defaults", () => {
-    const settings = parseStackConfig(valid);
-    expect(settings).toMatchObject({
+    const { region, settled } = parseStackConfig(full(valid));
+    expect(region).toBe("eu-central-1");
+    expect(settled).toMatchObject({
       domain: "meet.example.com",
       hostedZone: { zoneName: "example.com" },
-      region: "eu-central-1",
       instanceType: DEFAULTS.instanceType,
       architecture: DEFAULTS.architecture,
       diskSizeGb: DEFAULTS.diskSizeGb,
-      letsEncryptStaging: false,
-      appId: DEFAULTS.appId,
-      tokenAlgorithm: "HS256",
+      letsEncrypt: { email: "ops@example.com", staging: false },
+      token: { algorithm: "HS256", appId: DEFAULTS.appId, appSecret: undefined },
       guests: true,
       adminCidrs: ["203.0.113.7/32"],
-      appSecret: undefined,
       videobridges: undefined,
+      localVideobridge: true,
     });
   });
 
   it("accepts a zone id, a trailing-dot zone name, arm64 on Graviton, RS256 with keys, empty optional keys", () => {
-    expect(parseStackConfig({ ...valid, hostedZone: "Z0EXAMPLE12345" }).hostedZone).toEqual({ zoneId: "Z0EXAMPLE12345" });
-    expect(parseStackConfig({ ...valid, hostedZone: "example.com." }).hostedZone).toEqual({ zoneName: "example.com" });
-    expect(parseStackConfig({ ...valid, instanceType: "t4g.large", architecture: "arm64" }).architecture).toBe("arm64");
+    expect(parse({ ...valid, hostedZone: "Z0EXAMPLE12345" }).hostedZone).toEqual({ zoneId: "Z0EXAMPLE12345" });
+    expect(parse({ ...valid, hostedZone: "example.com." }).hostedZone).toEqual({ zoneName: "example.com" });
+    expect(parse({ ...valid, instanceType: "t4g.large", architecture: "arm64" }).architecture).toBe("arm64");
     const pem = rsaPublicKeyPem();
-    const rs = parseStackConfig({ ...valid, tokenAlgorithm: "RS256", tokenPublicKeys: JSON.stringify({ k1: pem }) });
-    expect(rs.tokenPublicKeys).toEqual({ k1: pem });
-    expect(parseStackConfig({ ...valid, vpcId: "", subnetId: "", sshPublicKey: "", appSecret: "" }).subnetId).toBeUndefined();
+    const rs = parse({ ...valid, tokenAlgorithm: "RS256", tokenPublicKeys: JSON.stringify({ k1: pem }) });
+    expect(rs.token).toEqual({ algorithm: "RS256", appId: DEFAULTS.appId, publicKeys: { k1: pem } });
+    expect(parse({ ...valid, vpcId: "", subnetId: "", sshPublicKey: "", appSecret: "" }).subnetId).toBeUndefined();
   });
 
   it("reports every bad key at once, each by its full Pulumi name", () => {
@@ -137,13 +142,10 @@ describe("Pulumi.yaml", () => {
 
   it("ships a Pulumi.dev.yaml example that validates", () => {
     const stack = (readYaml("Pulumi.dev.yaml").config ?? {}) as Record<string, unknown>;
-    const raw: RawStackConfig = {};
-    for (const [key, value] of Object.entries(stack)) {
-      const short = key.startsWith(`${CONFIG_NAMESPACE}:`) ? key.slice(CONFIG_NAMESPACE.length + 1) : key;
-      (raw as Record<string, string>)[short] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    const settings = parseStackConfig(raw);
-    expect(settings.domain).toBe("meet.example.com");
-    expect(settings.appSecret).toBeUndefined(); // secrets never sit in the example in plain text
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(stack)) raw[key] = typeof value === "string" ? value : JSON.stringify(value);
+    const { settled } = parseStackConfig(raw);
+    expect(settled.domain).toBe("meet.example.com");
+    expect(settled.token).toEqual({ algorithm: "HS256", appId: "example-app", appSecret: undefined }); // secrets never sit in the example in plain text
   });
 });

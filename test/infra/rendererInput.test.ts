@@ -2,11 +2,11 @@
  * The settings → renderer input mapping shared by JitsiServer (resolved secrets and addresses) and
  * `render --stack` (placeholders): the Deployment it builds is valid for the renderer and carries each value once.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { rendererInput, type RendererRuntimeValues, type RendererSettings } from "../../infra/rendererInput.ts";
 import { PLACEHOLDERS, deploymentFromStackConfig } from "../../infra/render/stackDeployment.ts";
 import { DeploymentError, validateDeployment } from "../../templates/validate.ts";
-import type { RawStackConfig } from "../../infra/config.ts";
 
 const values: RendererRuntimeValues = {
   appSecret: "s".repeat(40),
@@ -20,7 +20,7 @@ const hs256: RendererSettings = {
   token: { algorithm: "HS256", appId: "myapp" },
   guests: true,
   localVideobridge: false,
-  letsEncryptEmail: "ops@example.com",
+  letsEncrypt: { email: "ops@example.com" },
 };
 
 describe("rendererInput", () => {
@@ -51,19 +51,11 @@ describe("rendererInput", () => {
   });
 
   it("is what render --stack builds from a stack's configuration, with placeholders for deployment-time values", () => {
-    const raw = {
-      domain: "meet.example.com",
-      hostedZone: "example.com",
-      "aws:region": "eu-central-1",
-      adminCidrs: '["203.0.113.7/32"]',
-      jitsiVersion: "2.0.10184-1",
-      appId: "myapp",
-      letsEncryptEmail: "ops@example.com",
-    } as RawStackConfig;
-    const fromStack = deploymentFromStackConfig(raw, "198.51.100.7");
+    const cli = readFileSync(new URL("./render/pulumi-config.dev.json", import.meta.url), "utf8");
+    const fromStack = deploymentFromStackConfig(cli, "198.51.100.7");
     expect(fromStack).toEqual(
       rendererInput(
-        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: fromStack.guests, localVideobridge: true, letsEncryptEmail: "ops@example.com" },
+        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: false, localVideobridge: true, letsEncrypt: { email: "ops@example.com" } },
         { ...PLACEHOLDERS, publicIp: "198.51.100.7" },
       ),
     );

@@ -83,7 +83,7 @@ describe("renderFiles", () => {
   });
 
   it("rejects invalid input before rendering anything, naming the field", () => {
-    expect(() => renderFiles({ ...sampleDeployment(), domain: "Not A Domain" })).toThrow(/domain: must be a lower-case DNS hostname/);
+    expect(() => renderFiles({ ...sampleDeployment(), domain: "Not A Domain" })).toThrow(/domain: must be a lower-case fully qualified domain name/);
     expect(() => renderFiles("nope")).toThrow(/\(input\): must be a JSON object/);
   });
 });

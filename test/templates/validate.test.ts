@@ -32,7 +32,7 @@ describe("validateDeployment", () => {
       runtime: { rootDir: "relative/dir", httpsPort: 70000, bindAddress: "localhost" },
     };
     expect(issues(bad)).toEqual([
-      expect.stringMatching(/^domain: must be a lower-case DNS hostname/),
+      expect.stringMatching(/^domain: must be a lower-case fully qualified domain name/),
       "guests: must be true or false",
       expect.stringMatching(/^network\.privateIp: must be an IPv4 address/),
       "accounts.focusPassword: must be at least 16 characters",
@@ -69,7 +69,7 @@ describe("validateDeployment", () => {
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }).toString();
     const auth = (publicKeys: Record<string, string>) => ({ ...sampleDeployment(), auth: { algorithm: "RS256", appId: "app", publicKeys } });
     expect(validateDeployment(auth({ k1: `\n${rsa}` })).auth).toEqual({ algorithm: "RS256", appId: "app", publicKeys: { k1: rsa } });
-    expect(issues(auth({ k1: ec }))).toEqual(["auth.publicKeys.k1: must be an RSA public key (RS256), got ec"]);
+    expect(issues(auth({ k1: ec }))).toEqual(["auth.publicKeys.k1: must be an RSA public key (RS256 verifies with RSA only), got ec"]);
     expect(issues(auth({ k1: "not a key" }))).toEqual([expect.stringMatching(/^auth\.publicKeys\.k1: must be a PEM-encoded RSA public key/)]);
     expect(issues(auth({ "bad kid": rsa }))).toEqual([expect.stringMatching(/^auth\.publicKeys\.bad kid: key ids \(kid\) must be/)]);
     expect(issues(auth({}))).toEqual(["auth.publicKeys: must hold at least one key (kid → PEM)"]);

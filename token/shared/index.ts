@@ -6,3 +6,5 @@
  */
 export { ACCOUNTS, hostPaths, PORTS, SERVICES, URL_PATHS, xmppNames, type ServiceName, type XmppNames } from "./names.ts";
 export { STACK_OUTPUTS, type StackOutputName } from "./stackOutputs.ts";
+export { FieldError, ProblemError, type Problem } from "./errors.ts";
+export * from "./rules.ts";

@@ -3,6 +3,7 @@
  * --stack with an injected stand-in for the Pulumi CLI (not installable here) printing what `pulumi config
  * --json` and `pulumi stack output --json` print.
  */
+import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,16 +82,11 @@ describe("render --input", () => {
 });
 
 describe("render --stack (injected pulumi CLI)", () => {
-  const stackConfig = {
-    "aws:region": { value: "eu-central-1", secret: false },
-    "jitsi:domain": { value: "meet.example.com", secret: false },
-    "jitsi:hostedZone": { value: "example.com", secret: false },
-    "jitsi:letsEncryptEmail": { value: "ops@example.com", secret: false },
-    "jitsi:adminCidrs": { value: '["203.0.113.7/32"]', objectValue: ["203.0.113.7/32"], secret: false },
-    "jitsi:jitsiVersion": { value: "2.0.10184-1", secret: false },
-    "jitsi:guests": { value: "false", secret: false },
-    "jitsi:appSecret": { secret: true },
-  };
+  /**
+   * Recorded in the shape `pulumi config --stack dev --json` prints: `value` (string form), `objectValue` for
+   * structured values, `secret`; a secret's value is never used (here it is the CLI's "[secret]" mask).
+   */
+  const stackConfig = JSON.parse(readFileSync(new URL("./pulumi-config.dev.json", import.meta.url), "utf8")) as Record<string, { value?: string; secret: boolean }>;
 
   function pulumi(config: unknown, outputs: { code: number; stdout: string }): { run: CommandRunner; calls: string[][] } {
     const calls: string[][] = [];
@@ -118,6 +114,20 @@ describe("render --stack (injected pulumi CLI)", () => {
     expect(jvb).toContain("198.51.100.9");
     expect(jvb).toContain(PLACEHOLDERS.privateIp);
     expect(out.at(-1)).toContain("PLACEHOLDER");
+    expect(JSON.stringify(await readdir(join(dir, "out"), { recursive: true }))).not.toContain("[secret]");
+  });
+
+  it("reads a secret the CLI printed without a value (no --show-secrets) the same way", async () => {
+    const { run } = pulumi({ ...stackConfig, "jitsi:appSecret": { secret: true } }, { code: 255, stdout: "" });
+    expect(await main(["--stack", "dev", "--out", "out"], io(run))).toBe(0);
+    expect(await readFile(join(dir, "out", paths.prosodyHostConfig), "utf8")).toContain(`app_secret = "${PLACEHOLDERS.appSecret}"`);
+  });
+
+  it("refuses a plain-text app secret in the stack, as pulumi up would", async () => {
+    const { run } = pulumi({ ...stackConfig, "jitsi:appSecret": { value: "x".repeat(40), secret: false } }, { code: 255, stdout: "" });
+    expect(await main(["--stack", "dev", "--out", "out"], io(run))).toBe(1);
+    expect(err.join("\n")).toMatch(/jitsi:appSecret: is stored in plain text/);
+    expect(err.join("\n")).not.toContain("x".repeat(40));
   });
 
   it("uses a placeholder public IP when the stack is not deployed yet", async () => {
@@ -129,7 +139,7 @@ describe("render --stack (injected pulumi CLI)", () => {
   it("reports invalid stack config by its Pulumi key", async () => {
     const { run } = pulumi({ ...stackConfig, "jitsi:domain": { value: "Not_A_Domain", secret: false } }, { code: 255, stdout: "" });
     expect(await main(["--stack", "dev", "--out", "out"], io(run))).toBe(1);
-    expect(err.join("\n")).toMatch(/jitsi:domain: must be a lower-case/);
+    expect(err.join("\n")).toMatch(/jitsi:domain: must be a lower-case fully qualified domain name/);
   });
 
   it("reports a failing pulumi CLI with its own message", async () => {
