@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadTokenConfig, TokenConfigError, type TokenConfig } from "./config.ts";
 import { explainToken } from "./explain.ts";
 import { isJitsiFeature, type FeatureFlags } from "./features.ts";
@@ -16,15 +15,15 @@ import { meetingUrl, MeetingUrlError, type TokenPlacement } from "./meetingUrl.t
 import { mintToken } from "./mint.ts";
 import { TokenOptionsError, type MintTokenOptions } from "./options.ts";
 import { RoomNameError } from "./roomName.ts";
+import { EXIT_CODES, readArgs, UsageError, type ArgValues, type OptionsConfig } from "./shared/cli.ts";
 import { TokenVerificationError, verifyToken } from "./verify.ts";
 
-export const EXIT_OK = 0;
-export const EXIT_REJECTED = 1;
-export const EXIT_USAGE = 2;
+/** The project's exit-code table (token/shared/cli.ts): 0 ok, 1 rejected, 2 usage or configuration. */
+export const EXIT_OK = EXIT_CODES.ok;
+export const EXIT_REJECTED = EXIT_CODES.failed;
+export const EXIT_USAGE = EXIT_CODES.usage;
 
-class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
+type Options = OptionsConfig;
 
 const CONFIG_OPTIONS: Options = {
   stack: { type: "string" },
@@ -62,7 +61,7 @@ const CONFIG_HELP = `Configuration (secrets are never accepted as flags):
   otherwise the environment: JITSI_APP_ID, JITSI_DOMAIN, JITSI_APP_SECRET (HS256)
   or JITSI_PRIVATE_KEY / JITSI_PRIVATE_KEY_FILE + JITSI_KEY_ID (RS256), optional JITSI_BASE_URL
   --json         machine-readable output
-Exit codes: 0 ok, 1 rejected or invalid, 2 usage error.`;
+Exit codes: 0 ok, 1 rejected (the token failed a check), 2 usage or configuration error.`;
 
 const MINT_HELP_FLAGS = `  --room NAME            room name (normalised like the web client) or "*"
   --user-id ID           the user's stable id (required)
@@ -127,16 +126,7 @@ const defaultIo: Io = {
   readStdin: () => readFileSync(0, "utf8"),
 };
 
-type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
-
-function parse(argv: string[], options: Options): { values: Values; positionals: string[] } {
-  try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-    return { values: values as Values, positionals };
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : "bad arguments");
-  }
-}
+type Values = ArgValues;
 
 function str(values: Values, name: string): string | undefined {
   const v = values[name];
@@ -199,6 +189,9 @@ function claimsOf(token: string): unknown {
   return JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"));
 }
 
+/** verify and explain take one token (`--help` alone takes none). */
+const TOKEN_ARGUMENT = { min: 0, max: 1, what: "the token, or - to read it from stdin" } as const;
+
 function tokenArgument(positionals: string[], io: Io): string {
   if (positionals.length !== 1) throw new UsageError("give exactly one token (or - to read it from stdin)");
   const arg = positionals[0] as string;
@@ -207,10 +200,15 @@ function tokenArgument(positionals: string[], io: Io): string {
   return token;
 }
 
+/** `exp` (seconds since 1970) as an ISO time; beyond what a Date holds (±8.64e15 ms) as the number itself. */
+function expiry(exp: number): string {
+  const date = new Date(exp * 1000);
+  return Number.isNaN(date.getTime()) ? `at ${exp} s after 1970 (later than any date can show)` : date.toISOString();
+}
+
 async function cmdMint(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, MINT_OPTIONS);
+  const { values } = readArgs(argv, MINT_OPTIONS);
   if (values.help) return help("mint", io);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const cfg = await config(values);
   const token = await mintToken(mintOptions(values, cfg));
   io.out(values.json ? JSON.stringify({ token, claims: claimsOf(token) }) : token);
@@ -218,9 +216,8 @@ async function cmdMint(argv: string[], io: Io): Promise<number> {
 }
 
 async function cmdUrl(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, URL_OPTIONS);
+  const { values } = readArgs(argv, URL_OPTIONS);
   if (values.help) return help("url", io);
-  if (positionals.length > 0) throw new UsageError(`unexpected argument: ${positionals[0]}`);
   const tokenIn = str(values, "token-in") ?? "hash";
   if (!["hash", "query", "both"].includes(tokenIn)) throw new UsageError("--token-in must be hash, query or both");
   const overrides: Record<string, unknown> = {};
@@ -250,7 +247,7 @@ async function cmdUrl(argv: string[], io: Io): Promise<number> {
 }
 
 async function cmdVerify(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, CHECK_OPTIONS);
+  const { values, positionals } = readArgs(argv, CHECK_OPTIONS, TOKEN_ARGUMENT);
   if (values.help) return help("verify", io);
   const token = tokenArgument(positionals, io);
   const cfg = await config(values);
@@ -265,7 +262,7 @@ async function cmdVerify(argv: string[], io: Io): Promise<number> {
       ...(room === undefined ? {} : { room }),
       ...(audience === undefined ? {} : { audience }),
     });
-    io.out(values.json ? JSON.stringify({ valid: true, header: verified.header, claims: verified.claims }) : `valid: room ${verified.claims.room}, sub ${verified.claims.sub}, expires ${new Date(verified.claims.exp * 1000).toISOString()}`);
+    io.out(values.json ? JSON.stringify({ valid: true, header: verified.header, claims: verified.claims }) : `valid: room ${verified.claims.room}, sub ${verified.claims.sub}, expires ${expiry(verified.claims.exp)}`);
     return EXIT_OK;
   } catch (error) {
     if (!(error instanceof TokenVerificationError)) throw error;
@@ -275,7 +272,7 @@ async function cmdVerify(argv: string[], io: Io): Promise<number> {
 }
 
 async function cmdExplain(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(argv, EXPLAIN_OPTIONS);
+  const { values, positionals } = readArgs(argv, EXPLAIN_OPTIONS, TOKEN_ARGUMENT);
   if (values.help) return help("explain", io);
   const token = tokenArgument(positionals, io);
   const dv = str(values, "domain-verification") ?? "on";
@@ -330,7 +327,17 @@ function help(topic: string, io: Io): number {
 
 const COMMANDS: Record<string, (argv: string[], io: Io) => Promise<number>> = { mint: cmdMint, url: cmdUrl, verify: cmdVerify, explain: cmdExplain, smoke: cmdSmoke };
 
-/** Runs the CLI; resolves to the exit code. Errors are printed as one line naming the field, never a stack. */
+/** Errors that mean the invocation or the command's configuration must change (exit 2), each naming its field. */
+const USAGE_ERRORS = [UsageError, TokenConfigError, TokenOptionsError, KeyError, RoomNameError, MeetingUrlError] as const;
+
+/**
+ * Runs the CLI.
+ *
+ * @param argv - the arguments after `jitsi-token`.
+ * @param io - where output goes (tests pass their own).
+ * @returns the exit code: 0 ok, 1 the token was rejected or a smoke step failed, 2 usage or configuration error.
+ *   Errors are printed as one line naming the field, never a stack trace, never a positional argument.
+ */
 export async function runCli(argv: string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -339,7 +346,8 @@ export async function runCli(argv: string[], io: Io = defaultIo): Promise<number
   }
   const run = COMMANDS[command];
   if (!run) {
-    io.err(`jitsi-token: unknown command ${JSON.stringify(command)} (mint, url, verify, explain, smoke)`);
+    // Not repeated: a mistyped command line can put a token or secret first.
+    io.err(`jitsi-token: unknown command (not repeated here); commands: ${Object.keys(COMMANDS).join(", ")}`);
     return EXIT_USAGE;
   }
   try {
@@ -349,9 +357,9 @@ export async function runCli(argv: string[], io: Io = defaultIo): Promise<number
       io.err(`jitsi-token ${command}: ${error.message}\nRun jitsi-token ${command} --help for usage.`);
       return EXIT_USAGE;
     }
-    if (error instanceof TokenConfigError || error instanceof TokenOptionsError || error instanceof KeyError || error instanceof RoomNameError || error instanceof MeetingUrlError) {
-      io.err(`jitsi-token ${command}: ${error.message}`);
-      return EXIT_REJECTED;
+    if (USAGE_ERRORS.some((type) => error instanceof type)) {
+      io.err(`jitsi-token ${command}: ${(error as Error).message}`);
+      return EXIT_USAGE;
     }
     io.err(`jitsi-token ${command}: unexpected failure (${error instanceof Error ? error.name : "error"})`);
     return EXIT_REJECTED;

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { verifyToken } from "../../token/index.ts";
-import { APP_ID, DOMAIN, SECRET } from "./fixtures.ts";
+import { APP_ID, DOMAIN, forge, SECRET } from "./fixtures.ts";
 
 const BIN = fileURLToPath(new URL("../../token/bin/jitsi-token.js", import.meta.url));
 const ENV = { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN, JITSI_APP_SECRET: SECRET };
@@ -77,13 +77,63 @@ describe("jitsi-token CLI (spawned)", () => {
     }
   });
 
-  it("exit 1 with the variable's name when configuration is missing or invalid", async () => {
+  it("exit 2 with the variable's name when configuration is missing or invalid, from every command alike", async () => {
     const missing = await run(["mint", ...MINT], { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN });
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/JITSI_APP_SECRET/);
     const weak = await run(["mint", ...MINT], { ...ENV, JITSI_APP_SECRET: "weak-secret" });
-    expect(weak.code).toBe(1);
+    expect(weak.code).toBe(2);
     expect(weak.stderr).not.toContain("weak-secret");
-    expect((await run(["mint", ...MINT, "--ttl", "0"])).code).toBe(1);
+    expect((await run(["mint", ...MINT, "--ttl", "0"])).code).toBe(2);
+    // A missing JITSI_APP_ID: the same exit code and message from mint and smoke (smoke stops before any network).
+    const noAppId = { JITSI_DOMAIN: DOMAIN, JITSI_APP_SECRET: SECRET };
+    const mint = await run(["mint", ...MINT], noAppId);
+    const smoke = await run(["smoke", "--url", "https://meet.example.test"], noAppId);
+    expect([mint.code, smoke.code]).toEqual([2, 2]);
+    expect(mint.stderr).toContain("JITSI_APP_ID: is not set");
+    expect(smoke.stderr).toContain("JITSI_APP_ID: is not set");
+  });
+
+  it("the same field rules as the stack config: a URL, upper case or a quoted app id are refused by name (exit 2)", async () => {
+    const url = await run(["mint", ...MINT], { ...ENV, JITSI_DOMAIN: "https://meet.example.test" });
+    expect([url.code, url.stderr.trim()]).toEqual([2, "jitsi-token mint: JITSI_DOMAIN: must be a bare domain name, without a scheme or path: write meet.example.test"]);
+    const upper = await run(["mint", ...MINT], { ...ENV, JITSI_DOMAIN: "Meet.Example.test" });
+    expect([upper.code, upper.stderr.trim()]).toEqual([2, "jitsi-token mint: JITSI_DOMAIN: must be lower case: write meet.example.test"]);
+    const quoted = await run(["mint", ...MINT], { ...ENV, JITSI_APP_ID: '"jitsi-app"' });
+    expect(quoted.code).toBe(2);
+    expect(quoted.stderr).toMatch(/^jitsi-token mint: JITSI_APP_ID: must be 1-64 letters, digits/);
+  });
+
+  it("never repeats a positional argument or an unknown command: either may be a pasted secret", async () => {
+    const pasted = "hunter2-hunter2-hunter2-hunter2-pasted";
+    for (const args of [["mint", pasted, ...MINT], ["url", ...MINT, pasted], ["verify", "a.b.c", pasted], [pasted, "mint"], ["smoke", pasted]]) {
+      const res = await run(args);
+      expect({ args, code: res.code }).toEqual({ args, code: 2 });
+      expect(res.stdout + res.stderr).not.toContain(pasted);
+      expect(res.stderr).toMatch(/not repeated/);
+    }
+  });
+
+  it("verify in text mode reports a correctly signed token with a huge exp instead of crashing", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await forge(
+      { alg: "HS256", typ: "JWT" },
+      { iss: APP_ID, aud: "jitsi", sub: DOMAIN, room: "*", iat: now, nbf: now - 10, exp: 1e16, context: { user: { id: "u", name: "n" } } },
+    );
+    const json = await run(["verify", token, "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true });
+    const text = await run(["verify", token]);
+    expect({ code: text.code, stderr: text.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(text.stdout).toMatch(/^valid: room \*, sub meet\.example\.test, expires at 10000000000000000 s after 1970/);
+  });
+
+  it("a bad JITSI_PRIVATE_KEY_FILE is reported under that name, with the reason", async () => {
+    const rsa = { JITSI_APP_ID: APP_ID, JITSI_DOMAIN: DOMAIN, JITSI_KEY_ID: "k1" };
+    const missing = await run(["mint", ...MINT], { ...rsa, JITSI_PRIVATE_KEY_FILE: "/nonexistent/key.pem" });
+    expect([missing.code, missing.stderr.trim()]).toEqual([2, 'jitsi-token mint: JITSI_PRIVATE_KEY_FILE: cannot be read: "/nonexistent/key.pem": no such file']);
+    const notAKey = await run(["mint", ...MINT], { ...rsa, JITSI_PRIVATE_KEY_FILE: fileURLToPath(import.meta.url) });
+    expect(notAKey.code).toBe(2);
+    expect(notAKey.stderr).toMatch(/^jitsi-token mint: JITSI_PRIVATE_KEY_FILE: ".*cli\.test\.ts": \S/);
   });
 });

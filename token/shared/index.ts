@@ -8,3 +8,4 @@ export { ACCOUNTS, hostPaths, PORTS, SERVICES, URL_PATHS, xmppNames, type Servic
 export { STACK_OUTPUTS, type StackOutputName } from "./stackOutputs.ts";
 export { FieldError, ProblemError, type Problem } from "./errors.ts";
 export * from "./rules.ts";
+export { EXIT_CODES, readArgs, UsageError, type ArgValues, type ExitCode, type OptionsConfig } from "./cli.ts";

@@ -4,14 +4,15 @@
  * passed, 1 when any failed, 2 for usage or configuration errors.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { loadTokenConfig, TokenConfigError } from "../config.ts";
+import { EXIT_CODES, readArgs, UsageError } from "../shared/cli.ts";
 import { baseUrl } from "./discover.ts";
 import { DEFAULT_PROMOTION_WAIT_MS, DEFAULT_TIMEOUT_MS, runSmokeTest, type SmokeOptions } from "./index.ts";
 import { parseResolvePins } from "./network.ts";
 import { formatJson, formatJunit, formatText } from "./report.ts";
 
-export const SMOKE_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/** The project's exit-code table (token/shared/cli.ts): 0 every step passed, 1 a step failed, 2 usage or configuration. */
+export const SMOKE_EXIT = EXIT_CODES;
 
 export const SMOKE_HELP = `Usage: jitsi-token smoke [--url https://meet.example.com] [options]
 
@@ -46,8 +47,6 @@ const defaultIo: SmokeCliIo = {
   env: process.env,
 };
 
-class UsageError extends Error {}
-
 function seconds(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -56,28 +55,30 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 }
 
 async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOptions; json: boolean; junit?: string } | "help"> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: "string" },
-        stack: { type: "string" },
-        cwd: { type: "string" },
-        json: { type: "boolean" },
-        junit: { type: "string" },
-        timeout: { type: "string" },
-        "promotion-wait": { type: "string" },
-        ca: { type: "string" },
-        resolve: { type: "string", multiple: true },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : "bad arguments");
-  }
+  const { values: raw } = readArgs(argv, {
+    url: { type: "string" },
+    stack: { type: "string" },
+    cwd: { type: "string" },
+    json: { type: "boolean" },
+    junit: { type: "string" },
+    timeout: { type: "string" },
+    "promotion-wait": { type: "string" },
+    ca: { type: "string" },
+    resolve: { type: "string", multiple: true },
+    help: { type: "boolean", short: "h" },
+  });
+  const values = raw as {
+    url?: string;
+    stack?: string;
+    cwd?: string;
+    json?: boolean;
+    junit?: string;
+    timeout?: string;
+    "promotion-wait"?: string;
+    ca?: string;
+    resolve?: string[];
+    help?: boolean;
+  };
   if (values.help) return "help";
   const config = await loadTokenConfig({
     env: io.env,
@@ -113,6 +114,13 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
   return { smoke, json: values.json === true, ...(values.junit === undefined ? {} : { junit: values.junit }) };
 }
 
+/**
+ * Runs `jitsi-token smoke`.
+ *
+ * @param argv - the arguments after `smoke`.
+ * @param io - output and the environment the signing config is read from.
+ * @returns 0 when every step passed, 1 when one failed, 2 for usage or configuration errors (SMOKE_EXIT).
+ */
 export async function runSmokeCli(argv: string[], io: SmokeCliIo = defaultIo): Promise<number> {
   let parsed;
   try {

@@ -3,10 +3,12 @@
  * --stack with an injected stand-in for the Pulumi CLI (not installable here) printing what `pulumi config
  * --json` and `pulumi stack output --json` print.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main, type CliIo } from "../../../infra/render/cli.ts";
 import { hostPaths } from "jitsi-jwt-token/shared";
@@ -15,6 +17,8 @@ import { PLACEHOLDERS, type CommandRunner } from "../../../infra/render/stackDep
 import { sampleDeployment } from "../../templates/sampleDeployment.ts";
 
 const paths = hostPaths("meet.example.com");
+const EXAMPLE = fileURLToPath(new URL("../../../infra/render/example-deployment.json", import.meta.url));
+const CLI = fileURLToPath(new URL("../../../infra/render/cli.ts", import.meta.url));
 
 let dir: string;
 let out: string[];
@@ -65,11 +69,27 @@ describe("render --input", () => {
     await expect(stat(join(dir, "out"))).rejects.toThrow();
   });
 
-  it("says what is wrong with unreadable or non-JSON input", async () => {
-    expect(await main(["--input", "missing.json", "--out", "out"], io())).toBe(1);
+  it("says what is wrong with unreadable or non-JSON input (exit 2: the command could not run as asked)", async () => {
+    expect(await main(["--input", "missing.json", "--out", "out"], io())).toBe(2);
     await writeFile(join(dir, "broken.json"), "{ nope");
-    expect(await main(["--input", "broken.json", "--out", "out"], io())).toBe(1);
-    expect(err).toEqual(["render: --input: cannot read missing.json", "render: --input: broken.json is not valid JSON"]);
+    expect(await main(["--input", "broken.json", "--out", "out"], io())).toBe(2);
+    expect(err).toEqual(["render: --input: cannot read missing.json: no such file or directory", "render: --input: broken.json is not valid JSON"]);
+  });
+
+  it("renders the shipped example input (infra/render/example-deployment.json)", async () => {
+    expect(await main(["--input", EXAMPLE, "--out", "out"], io())).toBe(0);
+    expect(out[0]).toMatch(/^rendered \d+ files under /);
+    expect(await readFile(join(dir, "out", paths.prosodyHostConfig), "utf8")).toContain('app_id = "example-app"');
+  });
+
+  it("--out where nothing can be written: one clean line naming --out and the reason, exit 2, no stack trace", async () => {
+    await writeFile(join(dir, "a-file"), "");
+    expect(await main(["--input", EXAMPLE, "--out", "a-file/out"], io())).toBe(2);
+    expect(err).toEqual([expect.stringMatching(/^render: --out: cannot write .*a-file\/out\/etc\/prosody\/.* a parent is not a directory$/)]);
+    // The real process, as `npm run render` starts it: the same line on stderr, nothing else.
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--conditions=jitsi-jwt-source", CLI, "--input", EXAMPLE, "--out", join(dir, "a-file/out")], { encoding: "utf8", cwd: fileURLToPath(new URL("../../..", import.meta.url)), timeout: 60_000 });
+    expect(child.status).toBe(2);
+    expect(child.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^render: --out: cannot write .* a parent is not a directory$/)]);
   });
 
   it("explains its usage on wrong arguments (exit 2)", async () => {
@@ -144,7 +164,7 @@ describe("render --stack (injected pulumi CLI)", () => {
 
   it("reports a failing pulumi CLI with its own message", async () => {
     const run: CommandRunner = async () => ({ code: 255, stdout: "", stderr: "error: no stack named 'nope' found" });
-    expect(await main(["--stack", "nope", "--out", "out"], io(run))).toBe(1);
+    expect(await main(["--stack", "nope", "--out", "out"], io(run))).toBe(2);
     expect(err).toEqual(["render: pulumi config --stack nope failed (exit 255): error: no stack named 'nope' found"]);
   });
 });
