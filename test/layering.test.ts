@@ -2,7 +2,8 @@
  * The layers and the direction of their dependencies, checked over every import of every source file:
  *
  *   token/shared/  (jitsi-jwt-token/shared)  names and field rules; imports nothing but itself and node: builtins
- *   token/         (jitsi-jwt-token)         imports only itself (the shared module included) and jose/zod
+ *   token/         (jitsi-jwt-token)         imports only itself (the shared module included) and jose/zod; smoke/
+ *                                            also the optional peers @xmpp/client, ws and acorn
  *   templates/     the renderer              imports only itself and jitsi-jwt-token/shared
  *   infra/         the Pulumi program        imports itself, templates/ and the token package
  *
@@ -31,7 +32,7 @@ const RULES: Record<Layer, { layers: readonly Layer[]; packages: (file: string) 
     packages: (file) => [
       "jose",
       "zod",
-      ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws"] : []),
+      ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws", "acorn"] : []),
       ...(file.startsWith("token/bin/") ? ["tsx"] : []),
     ],
   },
@@ -166,9 +167,10 @@ describe("layering", () => {
       }
     }
     expect(undeclared).toEqual([]);
-    // The token package brings only jose and zod; the XMPP stack is an optional peer (the smoke test's).
+    // The token package brings only jose and zod; what only the smoke test needs (the XMPP stack, the config.js
+    // parser) is an optional peer.
     expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["jose", "zod"]);
-    expect(token.peerDependenciesMeta).toEqual({ "@xmpp/client": { optional: true }, ws: { optional: true } });
+    expect(token.peerDependenciesMeta).toEqual({ "@xmpp/client": { optional: true }, acorn: { optional: true }, ws: { optional: true } });
     expect(root.dependencies?.[TOKEN_PACKAGE]).toBe(token.version);
   });
 });

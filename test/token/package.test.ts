@@ -65,7 +65,7 @@ async function bytesUnder(dir: string): Promise<number> {
 
 /** The optional peers (and Node's types), as the application would add them; linked from this checkout: no network in tests. */
 async function linkPeers(): Promise<void> {
-  for (const dep of ["@xmpp", "ws", "@types/node"]) {
+  for (const dep of ["@xmpp", "ws", "acorn", "@types/node"]) {
     const target = join(consumer, "node_modules", dep);
     if (await stat(target).then(() => true, () => false)) continue;
     await mkdir(dirname(target), { recursive: true });
@@ -112,7 +112,7 @@ describe("the packed token package", () => {
     const size = (await stat(tarball)).size;
     console.log(`npm install ${PACKAGE_NAME}: ${packages.length} packages (${packages.join(", ")}), ${(installBytes / 1024 / 1024).toFixed(2)} MB in node_modules; tarball ${(size / 1024).toFixed(0)} kB`);
     expect(packages).toEqual([PACKAGE_NAME, "jose", "zod"].sort());
-    expect(packages.filter((p) => p.startsWith("@pulumi/") || p.startsWith("@xmpp/") || p === "ws")).toEqual([]);
+    expect(packages.filter((p) => p.startsWith("@pulumi/") || p.startsWith("@xmpp/") || p === "ws" || p === "acorn")).toEqual([]);
     const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8")) as { scripts?: Record<string, string> };
     expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$/.test(s))).toEqual([]);
     expect(installBytes).toBeLessThan(10 * 1024 * 1024);
@@ -190,7 +190,7 @@ const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = 
   it("without its optional peers the smoke test says what to install (exit 2); with them, /smoke loads", async () => {
     const missing = await run(join(consumer, "node_modules/.bin/jitsi-token"), ["smoke", "--url", "https://meet.example.test"], consumer);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("npm install @xmpp/client ws");
+    expect(missing.stderr).toContain("npm install @xmpp/client ws acorn");
     expect(missing.stderr).not.toMatch(/\n\s+at /);
     await linkPeers();
     await writeFile(join(consumer, "smoke.mjs"), `import { runSmokeTest, formatText } from "${PACKAGE_NAME}/smoke";\nconsole.log(typeof runSmokeTest, typeof formatText);\n`);

@@ -1,9 +1,13 @@
 /**
  * Reads the connection settings out of a Jitsi `config.js` without executing it. The file is JavaScript from the
- * server under test (upstream builds values like `'conference.' + subdomain + 'meet.example.com'` and leaves
- * nginx SSI placeholders in `var subdir = '<!--# echo ... -->'`), so this tokenises it, skips comments, and
- * evaluates only string-literal concatenations of literals and earlier `var` strings. Nothing in it runs.
+ * server under test (upstream builds values like `'conference.' + subdomain + 'meet.example.com'` and leaves nginx
+ * SSI placeholders in `var subdir = '<!--# echo … -->'`), so it is parsed with a real JavaScript parser (acorn) and
+ * only constant expressions are evaluated: string, number and template literals without substitutions, `+`,
+ * names bound earlier to constants, and object literals (shorthand properties included). Nothing in it runs; a
+ * call, a ternary, a substitution or an unknown name makes that value unknown. Escapes (`'meet\u002eexample.com'`)
+ * and regular expression literals are the parser's business, so they read as the browser reads them.
  */
+import { parse, type Expression, type Node, type Pattern, type Program, type SpreadElement } from "acorn";
 
 export interface ConfigJsHosts {
   domain?: string;
@@ -14,160 +18,122 @@ export interface ConfigJsHosts {
   bosh?: string;
 }
 
-type Token = { kind: "string" | "ident" | "punct"; value: string };
-
-const IDENT = /[A-Za-z_$][\w$]*/y;
-
-/** Splits JavaScript into strings, identifiers and punctuation; comments and whitespace are dropped. */
-export function tokenize(source: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i] as string;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (source.startsWith("//", i)) {
-      const end = source.indexOf("\n", i);
-      i = end === -1 ? source.length : end;
-    } else if (source.startsWith("/*", i)) {
-      const end = source.indexOf("*/", i + 2);
-      i = end === -1 ? source.length : end + 2;
-    } else if (c === "'" || c === '"' || c === "`") {
-      let value = "";
-      let j = i + 1;
-      let interpolated = false;
-      while (j < source.length && source[j] !== c) {
-        if (source[j] === "\\" && j + 1 < source.length) {
-          value += unescape(source[j + 1] as string);
-          j += 2;
-          continue;
-        }
-        if (c === "`" && source.startsWith("${", j)) interpolated = true;
-        value += source[j];
-        j++;
-      }
-      // A template with ${...} is not a constant: mark it so it never becomes a value.
-      tokens.push(interpolated ? { kind: "punct", value: "`${}`" } : { kind: "string", value });
-      i = j + 1;
-    } else {
-      IDENT.lastIndex = i;
-      const m = IDENT.exec(source);
-      if (m) {
-        tokens.push({ kind: "ident", value: m[0] });
-        i += m[0].length;
-      } else {
-        tokens.push({ kind: "punct", value: c });
-        i++;
-      }
-    }
-  }
-  return tokens;
+/** A value the evaluator knows: a string, a number, or an object of known values. `undefined`: not constant. */
+type Constant = string | number | boolean | null | ConstantObject;
+interface ConstantObject {
+  [key: string]: Constant | undefined;
 }
 
-function unescape(ch: string): string {
-  return ({ n: "\n", t: "\t", r: "\r", "0": "\0" } as Record<string, string>)[ch] ?? ch;
-}
+const isObject = (value: Constant | undefined): value is ConstantObject => typeof value === "object" && value !== null;
 
-/** An SSI directive nginx did not expand stands for the empty string (as upstream's own fallback says). */
+/**
+ * An SSI directive nginx did not expand stands for the empty string: upstream's config.js replaces it by '' itself
+ * (`if (subdir.startsWith('<!--')) subdir = '';`), as the web client does when nginx serves the file without SSI.
+ */
 function ssiFree(value: string): string {
   return value.startsWith("<!--") ? "" : value;
 }
 
-/**
- * Evaluates `lit (+ lit)*` where lit is a string or a known variable, ending at `,` `;` `}` or a new key.
- * Returns undefined for anything else (a call, a ternary, an unknown name).
- */
-function constantAt(tokens: Token[], start: number, vars: Map<string, string>): { value: string; end: number } | undefined {
-  let value = "";
-  let i = start;
-  for (;;) {
-    const t = tokens[i];
-    if (t === undefined) return undefined;
-    if (t.kind === "string") value += ssiFree(t.value);
-    else if (t.kind === "ident" && vars.has(t.value)) value += vars.get(t.value) as string;
-    else return undefined;
-    const next = tokens[i + 1];
-    if (next?.kind === "punct" && next.value === "+") {
-      i += 2;
-      continue;
+/** Evaluates `node` if it is a constant expression over `scope`; undefined otherwise. Never runs anything. */
+function evaluate(node: Expression | SpreadElement | Pattern | null | undefined, scope: ConstantObject): Constant | undefined {
+  if (node === null || node === undefined) return undefined;
+  switch (node.type) {
+    case "Literal":
+      if (typeof node.value === "string") return ssiFree(node.value);
+      if (typeof node.value === "number" || typeof node.value === "boolean" || node.value === null) return node.value;
+      return undefined; // a regular expression or bigint: not a setting we read
+    case "TemplateLiteral":
+      return node.expressions.length === 0 ? (node.quasis[0]?.value.cooked ?? undefined) : undefined;
+    case "Identifier":
+      return Object.hasOwn(scope, node.name) ? scope[node.name] : undefined;
+    case "BinaryExpression": {
+      if (node.operator !== "+" || node.left.type === "PrivateIdentifier") return undefined;
+      const left = evaluate(node.left, scope);
+      const right = evaluate(node.right, scope);
+      if (typeof left === "string" && (typeof right === "string" || typeof right === "number")) return left + String(right);
+      if (typeof left === "number" && typeof right === "string") return String(left) + right;
+      if (typeof left === "number" && typeof right === "number") return left + right;
+      return undefined;
     }
-    if (next === undefined || (next.kind === "punct" && [",", ";", "}"].includes(next.value)) || next.kind === "ident") {
-      return { value, end: i + 1 };
+    case "ObjectExpression": {
+      const object: ConstantObject = {};
+      for (const property of node.properties) {
+        if (property.type !== "Property" || property.kind !== "init") continue;
+        const key = property.computed ? undefined : property.key.type === "Identifier" ? property.key.name : property.key.type === "Literal" ? String(property.key.value) : undefined;
+        if (key === undefined) continue;
+        // `{ domain }` is `{ domain: domain }`: the parser gives the value node either way.
+        object[key] = evaluate(property.value as Expression, scope);
+      }
+      return object;
     }
-    return undefined;
+    default:
+      return undefined;
   }
 }
 
-const WANTED: Record<string, keyof ConfigJsHosts> = {
-  "config.hosts.domain": "domain",
-  "config.hosts.muc": "muc",
-  "config.hosts.focus": "focus",
-  "config.hosts.anonymousdomain": "anonymousdomain",
-  "config.websocket": "websocket",
-  "config.bosh": "bosh",
-};
+/** `a.b.c` (non-computed or string-keyed members of a name) as ["a", "b", "c"]; undefined for anything else. */
+function memberPath(node: Node): string[] | undefined {
+  if (node.type === "Identifier") return [(node as Node & { name: string }).name];
+  if (node.type !== "MemberExpression") return undefined;
+  const member = node as Node & { object: Node; property: Node & { name?: string; value?: unknown }; computed: boolean };
+  const head = memberPath(member.object);
+  const key = !member.computed && member.property.type === "Identifier" ? member.property.name : member.computed && typeof member.property.value === "string" ? member.property.value : undefined;
+  return head === undefined || key === undefined ? undefined : [...head, key];
+}
+
+/** Sets `path` in `scope`, creating objects on the way, as the assignment would when the browser runs it. */
+function assign(scope: ConstantObject, path: readonly string[], value: Constant | undefined): void {
+  let target = scope;
+  for (const key of path.slice(0, -1)) {
+    const next = target[key];
+    if (!isObject(next)) target[key] = {};
+    target = target[key] as ConstantObject;
+  }
+  target[path.at(-1) as string] = value;
+}
+
+function programOf(source: string): Program {
+  try {
+    return parse(source, { ecmaVersion: "latest", sourceType: "script", allowHashBang: true });
+  } catch (error) {
+    throw new Error(`config.js is not valid JavaScript: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
 /**
- * Extracts hosts.{domain,muc,focus,anonymousdomain}, websocket and bosh, from either the object literal
- * (`var config = { hosts: { domain: '…' } }`) or later assignments (`config.hosts.anonymousdomain = '…';`,
- * as docker's generated config does). Later assignments win, as they would when the browser runs the file.
+ * Extracts hosts.{domain,muc,focus,anonymousdomain}, websocket and bosh, from the object literal
+ * (`var config = { hosts: { domain: '…' } }`) and from later top-level assignments
+ * (`config.hosts.anonymousdomain = '…';`, as docker's generated config does). Statements are taken in order, so a
+ * later assignment wins, as it would when the browser runs the file; a later non-constant one makes the value
+ * unknown. Only top-level statements count: code inside functions or conditions is not followed.
+ *
+ * @param source - the text of config.js.
+ * @returns the constant values found (absent keys: not set, or not constant).
+ * @throws Error when the text is not JavaScript (the message carries the parser's line and column).
  */
 export function parseConfigJs(source: string): ConfigJsHosts {
-  const tokens = tokenize(source);
-  const vars = new Map<string, string>();
-  const found: ConfigJsHosts = {};
-  // Names of the object literals we are inside, e.g. ["config", "hosts"].
-  const path: string[] = [];
-  const record = (fullPath: string, at: number) => {
-    const constant = constantAt(tokens, at, vars);
-    if (constant === undefined) return;
-    const key = WANTED[fullPath];
-    if (key !== undefined) found[key] = constant.value;
-    if (!fullPath.includes(".")) vars.set(fullPath, constant.value);
-  };
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i] as Token;
-    const next = tokens[i + 1];
-    const after = tokens[i + 2];
-    if (t.kind === "punct" && t.value === "{") {
-      path.push("");
-      continue;
-    }
-    if (t.kind === "punct" && t.value === "}") {
-      path.pop();
-      continue;
-    }
-    if (t.kind !== "ident" && t.kind !== "string") continue;
-    // `key: {` opens a named object; `key: value` is a property.
-    if (next?.kind === "punct" && next.value === ":" && path.length > 0) {
-      const full = [...path.filter(Boolean), t.value].join(".");
-      if (after?.kind === "punct" && after.value === "{") {
-        path.push(t.value);
-        i += 2;
-      } else {
-        record(full, i + 2);
+  const scope: ConstantObject = {};
+  for (const statement of programOf(source).body) {
+    if (statement.type === "VariableDeclaration") {
+      for (const declarator of statement.declarations) {
+        if (declarator.id.type === "Identifier") scope[declarator.id.name] = evaluate(declarator.init, scope);
       }
-      continue;
-    }
-    if (t.kind !== "ident") continue;
-    // `a.b.c = value` or `var a = value` / `var a = {`.
-    let j = i;
-    const dotted = [t.value];
-    while (tokens[j + 1]?.value === "." && tokens[j + 2]?.kind === "ident") {
-      dotted.push((tokens[j + 2] as Token).value);
-      j += 2;
-    }
-    const eq = tokens[j + 1];
-    if (eq?.kind === "punct" && eq.value === "=" && tokens[j + 2]?.value !== "=") {
-      const target = dotted.join(".");
-      if (tokens[j + 2]?.kind === "punct" && tokens[j + 2]?.value === "{") {
-        path.push(target);
-        i = j + 2;
-      } else {
-        record(target, j + 2);
-        i = j + 1;
-      }
+    } else if (statement.type === "ExpressionStatement" && statement.expression.type === "AssignmentExpression" && statement.expression.operator === "=") {
+      const path = memberPath(statement.expression.left);
+      if (path !== undefined) assign(scope, path, evaluate(statement.expression.right, scope));
     }
   }
+  const config = isObject(scope.config) ? scope.config : {};
+  const hosts = isObject(config.hosts) ? config.hosts : {};
+  const found: ConfigJsHosts = {};
+  const take = (key: keyof ConfigJsHosts, value: Constant | undefined) => {
+    if (typeof value === "string") found[key] = value;
+  };
+  take("domain", hosts.domain);
+  take("muc", hosts.muc);
+  take("focus", hosts.focus);
+  take("anonymousdomain", hosts.anonymousdomain);
+  take("websocket", config.websocket);
+  take("bosh", config.bosh);
   return found;
 }
