@@ -5,7 +5,7 @@
  * reported failed, the timing is still the full matrix). Target: ≤ 5 s. Loopback only.
  *   npx tsx bench/smoke.ts            Env: BENCH_SMOKE_RUNS (default 5)
  */
-import { startSmokeStack } from "../test/smoke/stack.ts";
+import { startSmokeStack } from "../test/token/smoke/stack.ts";
 import { runSmokeTest, type SmokeReport } from "../token/smoke/index.ts";
 
 const RUNS = Number(process.env.BENCH_SMOKE_RUNS ?? 5);

@@ -6,19 +6,16 @@
  *
  * No secret reaches user data: the XMPP password lives in an SSM SecureString that only this pool's role can read,
  * and each instance fetches it at bridge start.
+ *
+ * Split like pulumi-eks's nodes/: this file is the component; bridges/config.ts the stack key and argument
+ * checks, bridges/userData.ts what an instance receives, bridges/iam.ts its role's policy documents.
  */
-import { readFileSync } from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { hostPaths, PORTS, type ServiceName } from "jitsi-jwt-token/shared";
-import { BRIDGE_ENV, renderBridgeJvbConf } from "../templates/files/jvb.ts";
-import {
-  type Architecture,
-  BridgePoolConfigError,
-  deploymentProblems,
-  instanceProblems,
-  subnetIdProblems,
-} from "./bridgePoolConfig.ts";
+import { PORTS } from "jitsi-jwt-token/shared";
+import { DEFAULT_DRAIN_SECONDS, DEFAULT_ROOT_GIB, HOOK_MARGIN_SECONDS, validatePoolArgs, type Architecture } from "./bridges/config.ts";
+import { completeLifecyclePolicy, readPasswordPolicy } from "./bridges/iam.ts";
+import { bridgeUserData, DRAIN_HOOK_NAME, poolBridgeJvbConf } from "./bridges/userData.ts";
 
 export interface VideobridgePoolArgs {
   /** Public FQDN of the deployment; the bridges log in to `auth.<domain>` and join its brewery. */
@@ -54,145 +51,6 @@ export interface VideobridgePoolArgs {
   readonly tags?: Record<string, string>;
 }
 
-/** The bridge's systemd unit, one of the shared service names (a typo fails to compile). */
-const BRIDGE_SERVICE: ServiceName = "jitsi-videobridge2";
-
-/** Where user data puts the pool's files on each instance. */
-export const BRIDGE_INSTANCE_PATHS = {
-  poolEnv: "/etc/jitsi-bridge/pool.env",
-  stagedJvbConf: "/etc/jitsi-bridge/jvb.conf",
-  bootScript: "/usr/local/sbin/jitsi-bridge-boot",
-  identityScript: "/usr/local/sbin/jitsi-bridge-identity",
-  drainScript: "/usr/local/sbin/jitsi-bridge-drain",
-  /** tmpfs: the password never lands on the instance's disk. */
-  identityEnv: "/run/jitsi-bridge/identity.env",
-} as const;
-
-/** Name of the termination hook; the drain script completes it. */
-export const DRAIN_HOOK_NAME = "drain-videobridge";
-
-/** The pool bridge's jvb.conf, as the renderer makes it (it turns on the REST shutdown the drain script uses). */
-export function poolBridgeJvbConf(domain: string, xmppHost: string): string {
-  return renderBridgeJvbConf({ domain, xmppHost, xmppPort: PORTS.xmppClient });
-}
-
-/** Jitsi's apt repository and signing key, as the handbook's quick start sets them up. */
-const JITSI_APT = { repo: "https://download.jitsi.org", keyUrl: "https://download.jitsi.org/jitsi-key.gpg.key" } as const;
-
-const DEFAULT_DRAIN_SECONDS = 3600;
-const DEFAULT_ROOT_GIB = 10;
-/** Time after the drain bound for stopping the bridge and the API call; the hook's timeout is bound + this. */
-const HOOK_MARGIN_SECONDS = 300;
-/** AWS caps a lifecycle hook's heartbeat timeout at 7200 s. */
-const MAX_HEARTBEAT_SECONDS = 7200;
-/** EC2 rejects user data over 16 KiB (before base64). */
-const USER_DATA_LIMIT = 16 * 1024;
-
-const scriptText = (file: string) => readFileSync(new URL(`./scripts/${file}`, import.meta.url), "utf8");
-
-/** Shell-safe `KEY='value'` lines; values are validated names, ids and paths, never secrets. */
-function envFile(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(([key, value]) => {
-      if (/['\n]/.test(value)) throw new Error(`pool env value for ${key} holds a quote or line break`);
-      return `${key}='${value}'\n`;
-    })
-    .join("");
-}
-
-/** Plain values the boot, identity and drain scripts read from the pool env file. */
-export interface BridgeUserDataInput {
-  readonly domain: string;
-  readonly jitsiVersion: string;
-  readonly jvbConf: string;
-  readonly passwordParameter: string;
-  readonly asgName: string;
-  readonly drainTimeoutSeconds: number;
-}
-
-/**
- * The instance user data: a cloud-config (JSON is valid YAML) that writes the pool env, the rendered jvb.conf and
- * the three scripts, then runs the boot script. Pure, so tests can read exactly what an instance receives.
- */
-export function bridgeUserData(input: BridgeUserDataInput): string {
-  const paths = BRIDGE_INSTANCE_PATHS;
-  const poolEnv = envFile({
-    XMPP_DOMAIN: input.domain,
-    JITSI_VERSION: input.jitsiVersion,
-    JITSI_APT_REPO: JITSI_APT.repo,
-    JITSI_APT_KEY_URL: JITSI_APT.keyUrl,
-    BRIDGE_SERVICE,
-    JVB_CONF: hostPaths(input.domain).jvbConf,
-    STAGED_JVB_CONF: paths.stagedJvbConf,
-    IDENTITY_SCRIPT: paths.identityScript,
-    IDENTITY_ENV: paths.identityEnv,
-    DRAIN_SCRIPT: paths.drainScript,
-    PASSWORD_PARAMETER: input.passwordParameter,
-    ASG_NAME: input.asgName,
-    LIFECYCLE_HOOK: DRAIN_HOOK_NAME,
-    DRAIN_TIMEOUT_SECONDS: String(input.drainTimeoutSeconds),
-    // The variable names the rendered jvb.conf reads: the renderer owns them, the scripts only fill them.
-    ENV_PRIVATE_IP: BRIDGE_ENV.privateIp,
-    ENV_PUBLIC_IP: BRIDGE_ENV.publicIp,
-    ENV_NICKNAME: BRIDGE_ENV.nickname,
-    ENV_PASSWORD: BRIDGE_ENV.password,
-  });
-  const file = (path: string, content: string, permissions: string) => ({ path, content, permissions, owner: "root:root" });
-  const cloudConfig = {
-    write_files: [
-      file(paths.poolEnv, poolEnv, "0644"),
-      file(paths.stagedJvbConf, input.jvbConf, "0644"),
-      file(paths.bootScript, scriptText("bridge-boot.sh"), "0755"),
-      file(paths.identityScript, scriptText("bridge-identity.sh"), "0755"),
-      file(paths.drainScript, scriptText("bridge-drain.sh"), "0755"),
-    ],
-    runcmd: [[paths.bootScript]],
-  };
-  const text = `#cloud-config\n${JSON.stringify(cloudConfig, null, 1)}\n`;
-  if (Buffer.byteLength(text) > USER_DATA_LIMIT) {
-    throw new Error(`bridge user data is ${Buffer.byteLength(text)} bytes; EC2 allows ${USER_DATA_LIMIT}`);
-  }
-  return text;
-}
-
-function validate(args: VideobridgePoolArgs): void {
-  const problems = [
-    ...deploymentProblems(args.domain, args.jitsiVersion),
-    ...instanceProblems(args.count, args.instanceType, args.architecture),
-    ...subnetIdProblems(args.subnetIds),
-  ];
-  const drain = args.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
-  if (!Number.isInteger(drain) || drain < 60 || drain + HOOK_MARGIN_SECONDS > MAX_HEARTBEAT_SECONDS) {
-    problems.push({
-      path: "drainTimeoutSeconds",
-      message: `must be a whole number of seconds from 60 to ${MAX_HEARTBEAT_SECONDS - HOOK_MARGIN_SECONDS} (AWS caps a lifecycle hook at ${MAX_HEARTBEAT_SECONDS} s) (got ${JSON.stringify(args.drainTimeoutSeconds)})`,
-    });
-  }
-  const disk = args.rootVolumeGiB ?? DEFAULT_ROOT_GIB;
-  if (!Number.isInteger(disk) || disk < 8 || disk > 1024) {
-    problems.push({ path: "rootVolumeGiB", message: `must be a whole number of GiB from 8 (the Ubuntu image) to 1024 (got ${JSON.stringify(args.rootVolumeGiB)})` });
-  }
-  if (problems.length > 0) throw new BridgePoolConfigError(problems);
-}
-
-/** The instance role may read the one password parameter... */
-export function readPasswordPolicy(parameterArn: string): string {
-  // No kms:Decrypt: the parameter uses the AWS-managed aws/ssm key, whose key policy already lets principals of
-  // the account decrypt through SSM; an IAM grant here would only widen access.
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArn }],
-  });
-}
-
-/** ...and complete lifecycle actions of its own group. Nothing else. */
-export function completeLifecyclePolicy(autoScalingGroupArn: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction", Resource: autoScalingGroupArn }],
-  });
-}
-
 export class VideobridgePool extends pulumi.ComponentResource {
   /** Security group of the bridges. */
   readonly securityGroupId: pulumi.Output<string>;
@@ -202,7 +60,7 @@ export class VideobridgePool extends pulumi.ComponentResource {
 
   constructor(name: string, args: VideobridgePoolArgs, opts?: pulumi.ComponentResourceOptions) {
     // A bad value must stop the program before anything, the component included, is registered.
-    validate(args);
+    validatePoolArgs(args);
     super("jitsi:index:VideobridgePool", name, {}, opts);
 
     const tags = { ...args.tags, "jitsi:role": "videobridge" };

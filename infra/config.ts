@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { regionProblem, type Problem } from "jitsi-jwt-token/shared";
-import { VIDEOBRIDGES_KEY } from "./bridgePoolConfig.ts";
+import { VIDEOBRIDGES_KEY } from "./bridges/config.ts";
 import { ConfigProblemsError } from "./configProblems.ts";
 import { DEFAULTS, settleJitsiServerArgs, JitsiServerArgsError, type JitsiServerArgs, type SettledJitsiServerArgs } from "./jitsiServerArgs.ts";
 

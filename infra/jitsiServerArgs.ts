@@ -26,7 +26,7 @@ import {
   type Problem,
   type Rule,
 } from "jitsi-jwt-token/shared";
-import { BridgePoolConfigError, parseVideobridgesConfig, type VideobridgesConfig } from "./bridgePoolConfig.ts";
+import { BridgePoolConfigError, parseVideobridgesConfig, type VideobridgesConfig } from "./bridges/config.ts";
 import { ConfigProblemsError } from "./configProblems.ts";
 
 export type { Architecture, HostedZoneRef };

@@ -8,27 +8,16 @@
  *   → one push per rendered file (content on stdin)
  *   → restart/reload per service, in SERVICES order, each only when its own files changed, then wait healthy.
  *
- * Scripts are static files under ./scripts, shipped as the command text. Their parameters are non-secret and
+ * Scripts are static files under ./scripts (listed and wrapped by ./scripts.ts), shipped as the command text. Their parameters are non-secret and
  * travel as SSH environment variables; secrets travel only on stdin. So no command string, environment or user
  * data ever holds a secret, and a secret change re-runs only the pushes and restarts whose content changed.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RenderedFile } from "../templates/deployment.ts";
 import { hostPaths, PORTS, SERVICES, type ServiceName } from "jitsi-jwt-token/shared";
-
-/** Scripts the program runs on the host (relative to infra/). The certificate script is its own engineer's. */
-export const SCRIPTS = {
-  prepareHost: "scripts/prepare-host.sh",
-  installJitsi: "scripts/install-jitsi.sh",
-  fixLuaModules: "scripts/fix-lua-modules.sh",
-  obtainCertificate: "scripts/obtain-certificate.sh",
-  installFile: "scripts/install-file.sh",
-  restartService: "scripts/restart-service.sh",
-  pruneDir: "scripts/prune-dir.sh",
-} as const;
+import { scriptCommand, scriptText, SCRIPTS } from "./scripts.ts";
 
 /** ACME directories for certbot (`ACME_SERVER`). */
 export const ACME_DIRECTORIES = {
@@ -55,39 +44,6 @@ export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
   "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
   nginx: { port: PORTS.publicHttps, configTest: true },
 };
-
-const HEREDOC_END = "JITSI_SCRIPT_EOF";
-
-/** Text of one script under infra/. */
-export function scriptText(relativePath: string): string {
-  try {
-    return readFileSync(new URL(relativePath, import.meta.url), "utf8");
-  } catch {
-    throw new pulumi.RunError(`Provisioning script infra/${relativePath} is missing from this checkout.`);
-  }
-}
-
-/**
- * The remote command line for a static script: the script body goes through a quoted heredoc into a temp file
- * (nothing is expanded), then runs as root with only the named, non-secret variables preserved. The SSH
- * session's stdin (where secrets travel) stays connected to the script.
- */
-export function scriptCommand(script: string, envNames: readonly string[] = []): string {
-  if (script.split("\n").includes(HEREDOC_END)) throw new Error(`script must not contain a line "${HEREDOC_END}"`);
-  for (const name of envNames) {
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${name}`);
-  }
-  const preserve = envNames.length > 0 ? ` --preserve-env=${envNames.join(",")}` : "";
-  return [
-    "set -eu",
-    'script=$(mktemp)',
-    'trap \'rm -f "$script"\' EXIT',
-    `cat >"$script" <<'${HEREDOC_END}'`,
-    script.endsWith("\n") ? script.slice(0, -1) : script,
-    HEREDOC_END,
-    `sudo${preserve} bash "$script"`,
-  ].join("\n");
-}
 
 /** Stable, readable resource-name part for a host path: /etc/jitsi/jicofo/jicofo.conf → etc-jitsi-jicofo-jicofo-conf. */
 export function pathSlug(path: string): string {

@@ -13,8 +13,12 @@ import { renderRenewalHook } from "./files/renewalHook.ts";
 import { validateDeployment } from "./validate.ts";
 
 /**
- * Validates `input` (throws DeploymentError naming each bad field) and renders every file, ordered as the
- * services restart: Prosody first, then Jicofo, the videobridge, and the web side.
+ * Validates `input` and renders every file, ordered as the services restart: Prosody first, then Jicofo, the
+ * videobridge, and the web side.
+ *
+ * @param input - a `Deployment` (or anything: it is validated first, e.g. parsed JSON).
+ * @returns every file of the host: path, content, mode (octal bits), owner, group, restart effect, secretness.
+ * @throws DeploymentError (a ProblemError) naming each bad field and what is allowed; never a secret's value.
  */
 export function renderFiles(input: unknown): RenderedFile[] {
   const d = validateDeployment(input);

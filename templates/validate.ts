@@ -88,7 +88,7 @@ const runtime = z.strictObject({
 
 const email = ruled(emailProblem);
 
-export const deploymentSchema = z.strictObject({
+const deploymentSchema = z.strictObject({
   domain: hostname,
   auth,
   guests: z.boolean({ error: "must be true or false" }),
@@ -128,7 +128,13 @@ function describe(issue: z.core.$ZodIssue): Problem[] {
   return [{ path: fieldName(issue.path), message: issue.message }];
 }
 
-/** Checks `input` and returns it as a Deployment (PEM keys canonicalised); throws DeploymentError otherwise. */
+/**
+ * Checks `input` against what the target files and Debian packages can carry.
+ *
+ * @param input - any value (e.g. parsed JSON).
+ * @returns the input as a `Deployment`, RS256 PEM keys in canonical SPKI form.
+ * @throws DeploymentError with one `{path, message}` problem per bad field (an unknown field is named itself).
+ */
 export function validateDeployment(input: unknown): Deployment {
   // Field messages above win; this only words the generic "missing" case.
   const result = deploymentSchema.safeParse(input, {

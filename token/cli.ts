@@ -19,9 +19,9 @@ import { EXIT_CODES, readArgs, UsageError, type ArgValues, type OptionsConfig } 
 import { TokenVerificationError, verifyToken } from "./verify.ts";
 
 /** The project's exit-code table (token/shared/cli.ts): 0 ok, 1 rejected, 2 usage or configuration. */
-export const EXIT_OK = EXIT_CODES.ok;
-export const EXIT_REJECTED = EXIT_CODES.failed;
-export const EXIT_USAGE = EXIT_CODES.usage;
+const EXIT_OK = EXIT_CODES.ok;
+const EXIT_REJECTED = EXIT_CODES.failed;
+const EXIT_USAGE = EXIT_CODES.usage;
 
 type Options = OptionsConfig;
 

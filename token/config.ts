@@ -173,7 +173,18 @@ async function fromStack(stack: string, options: LoadTokenConfigOptions): Promis
   return { appId, domain, baseUrl, algorithm: "HS256", secret, ...extra, source: "stack" };
 }
 
-/** Loads the signing config from a stack (options.stack) or from the environment (JITSI_*). */
+/**
+ * Loads the signing config from a Pulumi stack's outputs (`options.stack`, through the pulumi CLI) or from the
+ * environment (JITSI_*). Values follow the stack config's field rules (jitsi-jwt-token/shared), so a token is never
+ * minted for a domain, app id or secret the deployment would refuse.
+ *
+ * @param options - `stack` and `cwd` to read a stack; `env` (default process.env); `runner` to replace the CLI.
+ * @returns who signs (appId, domain, HS256 secret or RS256 private key + kid), the meeting base URL, the source.
+ * @throws TokenConfigError naming the variable or stack output and what is allowed; never a secret's value.
+ * @example
+ * const config = await loadTokenConfig();                 // JITSI_APP_ID, JITSI_DOMAIN, JITSI_APP_SECRET
+ * const fromStack = await loadTokenConfig({ stack: "dev" }); // pulumi stack output --json --show-secrets
+ */
 export async function loadTokenConfig(options: LoadTokenConfigOptions = {}): Promise<TokenConfig> {
   if (options.stack !== undefined) return fromStack(options.stack, options);
   return fromEnv(options.env ?? process.env);

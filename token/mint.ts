@@ -46,8 +46,15 @@ export function buildHeader(o: ValidMintOptions): JitsiTokenHeader {
 
 /**
  * Mints a token. Accepts the structured options or the seed guide's flat names (roomName, userId, userName,
- * userEmail, userAvatar, moderator, expiresIn). Throws TokenOptionsError / KeyError / RoomNameError naming the field.
- * Async so the signature can move to WebCrypto on runtimes without node:crypto without an API change.
+ * userEmail, userAvatar, moderator, expiresIn). Signing is synchronous node:crypto (HMAC-SHA256 or RSA-SHA256, see
+ * mintTokenSync); the Promise is the API's shape, not a sign of I/O. The module needs node:crypto (Node, Bun, Deno).
+ *
+ * @param options - signing settings (appId, domain, secret or privateKey + kid) and the token's contents.
+ * @returns the compact JWS (`header.payload.signature`), valid for `ttlSeconds` (default 7200 s).
+ * @throws TokenOptionsError, KeyError or RoomNameError naming the field.
+ * @example
+ * const token = await mintToken({ appId: "myapp", secret, domain: "meet.example.com", room: "Weekly Sync",
+ *   user: { id: "u1", name: "Ada" }, moderator: true });
  */
 export async function mintToken(options: MintTokenOptions | SeedTokenOptions): Promise<string> {
   return mintTokenSync(options);

@@ -50,7 +50,7 @@ const SECRET_PLACEHOLDER = "PLACEHOLDER-secret";
  * @returns the config (full keys to strings, structured values as JSON text) and the keys that are secrets.
  * @throws StackReadError when the text is not that shape.
  */
-export function runtimeConfigFromCli(json: string): { config: Record<string, string>; secretKeys: string[] } {
+function runtimeConfigFromCli(json: string): { config: Record<string, string>; secretKeys: string[] } {
   let entries: unknown;
   try {
     entries = JSON.parse(json);

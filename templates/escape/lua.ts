@@ -21,19 +21,19 @@ export function luaString(value: string): string {
 }
 
 /** A Lua boolean literal; anything but a real boolean is a programming error. */
-export function luaBoolean(value: boolean): string {
+function luaBoolean(value: boolean): string {
   if (typeof value !== "boolean") throw new Error(`Lua boolean: expected true or false, got ${typeof value}`);
   return value ? "true" : "false";
 }
 
 /** A Lua integer literal (ports, sizes). */
-export function luaInteger(value: number): string {
+function luaInteger(value: number): string {
   if (!Number.isSafeInteger(value)) throw new Error(`Lua integer: expected a safe integer, got ${String(value)}`);
   return String(value);
 }
 
 /** `{ "a", "b" }`: a Lua array of strings. */
-export function luaStringList(values: readonly string[]): string {
+function luaStringList(values: readonly string[]): string {
   return values.length === 0 ? "{ }" : `{ ${values.map(luaString).join(", ")} }`;
 }
 

@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSmokeTest, type SmokeReport, type StepResult } from "../../token/smoke/index.ts";
-import { startSmokeStack, type SmokeStack } from "../smoke/stack.ts";
+import { startSmokeStack, type SmokeStack } from "../token/smoke/stack.ts";
 
 function pluginsDir(): string {
   const dir = process.env.JITSI_PLUGINS_DIR;

@@ -44,9 +44,10 @@ await pulumi.runtime.setMocks(
   false,
 );
 
-const { VideobridgePool, DRAIN_HOOK_NAME, BRIDGE_INSTANCE_PATHS, poolBridgeJvbConf } = await import("../../infra/bridges.ts");
+const { VideobridgePool } = await import("../../infra/bridges.ts");
+const { DRAIN_HOOK_NAME, BRIDGE_INSTANCE_PATHS, poolBridgeJvbConf } = await import("../../infra/bridges/userData.ts");
 const { BRIDGE_ENV, renderBridgeJvbConf } = await import("../../templates/files/jvb.ts");
-const { BridgePoolConfigError } = await import("../../infra/bridgePoolConfig.ts");
+const { BridgePoolConfigError } = await import("../../infra/bridges/config.ts");
 type PoolArgs = ConstructorParameters<typeof VideobridgePool>[1];
 
 const baseArgs: PoolArgs = {

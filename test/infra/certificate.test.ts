@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCRIPTS } from "../../infra/provision.ts";
+import { SCRIPTS } from "../../infra/scripts.ts";
 import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";

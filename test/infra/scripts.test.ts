@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { scriptCommand, scriptText, SCRIPTS } from "../../infra/provision.ts";
+import { scriptCommand, scriptText, SCRIPTS } from "../../infra/scripts.ts";
 import { freePort } from "../support/ports.ts";
 
 const scriptsDir = fileURLToPath(new URL("../../infra/scripts/", import.meta.url));

@@ -150,7 +150,6 @@ function awsIdRule(prefix: string, what: string): Rule {
 
 export const vpcIdProblem: Rule = awsIdRule("vpc", "a VPC");
 export const subnetIdProblem: Rule = awsIdRule("subnet", "a subnet");
-export const amiIdProblem: Rule = awsIdRule("ami", "an AMI");
 
 export const regionProblem: Rule = (value) =>
   /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/.test(value) ? undefined : "must be an AWS region name like eu-central-1";

@@ -14,7 +14,7 @@ import { formatJson, formatJunit, formatText } from "./report.ts";
 /** The project's exit-code table (token/shared/cli.ts): 0 every step passed, 1 a step failed, 2 usage or configuration. */
 export const SMOKE_EXIT = EXIT_CODES;
 
-export const SMOKE_HELP = `Usage: jitsi-token smoke [--url https://meet.example.com] [options]
+const SMOKE_HELP = `Usage: jitsi-token smoke [--url https://meet.example.com] [options]
 
 Checks a deployed Jitsi over its public HTTPS port: certificate and /config.js; a moderator token opens a fresh
 room as moderator; a non-moderator token joins as participant; a guest (if enabled) cannot open a room alone and

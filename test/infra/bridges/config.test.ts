@@ -7,7 +7,7 @@ import {
   parseVideobridgesConfig,
   signallingNodeKeepsBridge,
   subnetIdProblems,
-} from "../../infra/bridgePoolConfig.ts";
+} from "../../../infra/bridges/config.ts";
 
 /** The problems a bad value raises, as `key: message` lines. */
 function problemsOf(raw: unknown): string[] {

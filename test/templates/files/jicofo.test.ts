@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { renderJicofoConf } from "../../templates/files/jicofo.ts";
+import { renderJicofoConf } from "../../../templates/files/jicofo.ts";
 import { hostPaths, xmppNames } from "jitsi-jwt-token/shared";
-import { at, loadHocon } from "../support/typesafeConfig.ts";
-import { HOSTILE_VALUES, sampleDeployment } from "./sampleDeployment.ts";
+import { at, loadHocon } from "../../support/typesafeConfig.ts";
+import { HOSTILE_VALUES, sampleDeployment } from "../sampleDeployment.ts";
 
 describe("renderJicofoConf", () => {
   const d = sampleDeployment();

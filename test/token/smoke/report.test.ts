@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { certificateExpiry } from "../../token/smoke/discover.ts";
-import { parseResolvePins } from "../../token/smoke/network.ts";
-import { formatJunit, formatText } from "../../token/smoke/report.ts";
-import type { SmokeReport } from "../../token/smoke/types.ts";
+import { certificateExpiry } from "../../../token/smoke/discover.ts";
+import { parseResolvePins } from "../../../token/smoke/network.ts";
+import { formatJunit, formatText } from "../../../token/smoke/report.ts";
+import type { SmokeReport } from "../../../token/smoke/types.ts";
 
 const REPORT: SmokeReport = {
   url: "https://meet.example.com",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
-import { parseConfigJs } from "../../token/smoke/configJs.ts";
-import { PROSODY_TEST_DEPLOYMENT } from "../support/prosody.ts";
+import { renderMeetConfigJs } from "../../../templates/files/configJs.ts";
+import { parseConfigJs } from "../../../token/smoke/configJs.ts";
+import { PROSODY_TEST_DEPLOYMENT } from "../../support/prosody.ts";
 
 // The shape of a stock Debian config.js: nginx SSI placeholders with a JS fallback, values built by
 // concatenation, commented-out keys that must not count. (Written for this test, not copied.)

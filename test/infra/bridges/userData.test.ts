@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BRIDGE_INSTANCE_PATHS, bridgeUserData, DRAIN_HOOK_NAME, poolBridgeJvbConf } from "../../infra/bridges.ts";
-import { BRIDGE_ENV } from "../../templates/files/jvb.ts";
-import { freePort } from "../support/ports.ts";
-import { at, HoconLoadError, loadHocon } from "../support/typesafeConfig.ts";
+import { BRIDGE_INSTANCE_PATHS, bridgeUserData, DRAIN_HOOK_NAME, poolBridgeJvbConf } from "../../../infra/bridges/userData.ts";
+import { BRIDGE_ENV } from "../../../templates/files/jvb.ts";
+import { freePort } from "../../support/ports.ts";
+import { at, HoconLoadError, loadHocon } from "../../support/typesafeConfig.ts";
 
 const run = promisify(execFile);
-const SCRIPTS_DIR = fileURLToPath(new URL("../../infra/scripts/", import.meta.url));
+const SCRIPTS_DIR = fileURLToPath(new URL("../../../infra/scripts/", import.meta.url));
 const PASSWORD = "pool-Pa55-Zk81-q";
 const PARAMETER = "/jitsi/test/jvb-password";
 const ASG = "jitsi-test-pool";

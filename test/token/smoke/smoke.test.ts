@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TOKEN_ENV } from "../../token/config.ts";
-import { runSmokeCli, SMOKE_EXIT } from "../../token/smoke/cli.ts";
-import { runSmokeTest, type SmokeReport, type StepResult } from "../../token/smoke/index.ts";
-import { freePort } from "../support/ports.ts";
+import { TOKEN_ENV } from "../../../token/config.ts";
+import { runSmokeCli, SMOKE_EXIT } from "../../../token/smoke/cli.ts";
+import { runSmokeTest, type SmokeReport, type StepResult } from "../../../token/smoke/index.ts";
+import { freePort } from "../../support/ports.ts";
 import { startSmokeStack, type SmokeStack } from "./stack.ts";
 
 const run = promisify(execFile);

@@ -8,15 +8,15 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Deployment } from "../../templates/deployment.ts";
-import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
-import type { TokenSigningConfig } from "../../token/options.ts";
-import type { SmokeOptions } from "../../token/smoke/index.ts";
+import type { Deployment } from "../../../templates/deployment.ts";
+import { renderMeetConfigJs } from "../../../templates/files/configJs.ts";
+import type { TokenSigningConfig } from "../../../token/options.ts";
+import type { SmokeOptions } from "../../../token/smoke/index.ts";
 import { ACCOUNTS, xmppNames } from "jitsi-jwt-token/shared";
-import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions, type FakeJicofoTransport } from "../support/fakeJicofo.ts";
-import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
-import { freePort } from "../support/ports.ts";
-import { PROSODY_TEST_DEPLOYMENT, standInAnonymousAuth, startProsody, type RunningProsody } from "../support/prosody.ts";
+import { componentConfig, startFakeJicofo, type FakeJicofo, type FakeJicofoOptions, type FakeJicofoTransport } from "../../support/fakeJicofo.ts";
+import { nginxTestRuntime, startNginx, type RunningNginx } from "../../support/nginx.ts";
+import { freePort } from "../../support/ports.ts";
+import { PROSODY_TEST_DEPLOYMENT, standInAnonymousAuth, startProsody, type RunningProsody } from "../../support/prosody.ts";
 
 const STAND_IN_AUTH = "smoke_token_required";
 

@@ -4,10 +4,10 @@ import {
   renderBridgeJvbConf,
   renderJvbConf,
   SIGNALLING_BRIDGE_NICKNAME,
-} from "../../templates/files/jvb.ts";
+} from "../../../templates/files/jvb.ts";
 import { hostPaths, PORTS, xmppNames } from "jitsi-jwt-token/shared";
-import { at, HoconLoadError, loadHocon } from "../support/typesafeConfig.ts";
-import { HOSTILE_VALUES, sampleDeployment } from "./sampleDeployment.ts";
+import { at, HoconLoadError, loadHocon } from "../../support/typesafeConfig.ts";
+import { HOSTILE_VALUES, sampleDeployment } from "../sampleDeployment.ts";
 
 const SHARD = "videobridge.apis.xmpp-client.configs.shard";
 

@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { anonymousLogin, startProsody, type RunningProsody } from "../support/prosody.ts";
+import { anonymousLogin, startProsody, type RunningProsody } from "../../support/prosody.ts";
 
 const run = promisify(execFile);
 

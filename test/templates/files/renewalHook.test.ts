@@ -3,10 +3,10 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deployment } from "../../templates/deployment.ts";
-import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
+import type { Deployment } from "../../../templates/deployment.ts";
+import { renderRenewalHook } from "../../../templates/files/renewalHook.ts";
 import { hostPaths } from "jitsi-jwt-token/shared";
-import { sampleDeployment } from "./sampleDeployment.ts";
+import { sampleDeployment } from "../sampleDeployment.ts";
 
 interface HookRun {
   readonly code: number;

@@ -4,9 +4,9 @@
  */
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
-import { validateDeployment } from "../../templates/validate.ts";
-import { sampleDeployment } from "./sampleDeployment.ts";
+import { renderMeetConfigJs } from "../../../templates/files/configJs.ts";
+import { validateDeployment } from "../../../templates/validate.ts";
+import { sampleDeployment } from "../sampleDeployment.ts";
 
 interface MeetConfig {
   hosts: { domain: string; anonymousdomain?: string; muc: string; focus: string };

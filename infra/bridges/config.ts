@@ -1,6 +1,6 @@
 /**
  * The stack key `videobridges` → a validated pool setting, plus the checks the pool applies to the values it is
- * handed (subnets, instance type against the AMI architecture). Pure: runs before any resource exists, and every
+ * handed (subnets, instance type against the AMI architecture, drain and disk bounds). Pure: runs before any resource exists, and every
  * message names the field and says what is allowed.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -13,7 +13,8 @@ import {
   type Architecture,
 } from "jitsi-jwt-token/shared";
 import { z } from "zod";
-import { ConfigProblemsError, type ConfigProblem } from "./configProblems.ts";
+import type { VideobridgePoolArgs } from "../bridges.ts";
+import { ConfigProblemsError, type ConfigProblem } from "../configProblems.ts";
 
 /** The stack key this module reads (`pulumi config set --path videobridges.count 2`). */
 export const VIDEOBRIDGES_KEY = "videobridges";
@@ -35,12 +36,10 @@ export interface VideobridgesConfig {
   readonly keepLocalBridge: boolean;
 }
 
-/** One problem with one pool field, e.g. `videobridges.count` or `subnetIds[1]`. */
-export type BridgePoolProblem = ConfigProblem;
 
 /** Thrown for an invalid pool setting. */
 export class BridgePoolConfigError extends ConfigProblemsError {
-  constructor(problems: readonly BridgePoolProblem[]) {
+  constructor(problems: readonly ConfigProblem[]) {
     super("Invalid videobridge pool setting:", problems);
   }
 }
@@ -73,7 +72,7 @@ const schema = z.strictObject({
 });
 
 /** The `<field>: <message> (got …)` form every pool message uses. */
-function problem(path: string, message: string, got?: unknown): BridgePoolProblem {
+function problem(path: string, message: string, got?: unknown): ConfigProblem {
   return { path, message: got === undefined ? message : `${message} (got ${JSON.stringify(got)})` };
 }
 
@@ -131,12 +130,12 @@ export function signallingNodeKeepsBridge(config: VideobridgesConfig | undefined
  * Checks the subnet ids the pool is placed in. Only plain strings can be checked before deployment; ids that are
  * still Outputs (a VPC created in the same program) are left to AWS. Returns the problems, empty when fine.
  */
-export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
+export function subnetIdProblems(subnetIds: unknown): ConfigProblem[] {
   if (pulumi.Output.isInstance(subnetIds)) return [];
   if (!Array.isArray(subnetIds) || subnetIds.length === 0) {
     return [problem("subnetIds", "must list at least one public subnet of the signalling node's VPC (bridges need public IPv4 addresses)")];
   }
-  const problems: BridgePoolProblem[] = [];
+  const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   subnetIds.forEach((id, index) => {
     if (typeof id !== "string") return; // an Output: known only at deployment
@@ -152,8 +151,8 @@ export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
 }
 
 /** Problems with the deployment values the pool copies into each instance's boot environment. */
-export function deploymentProblems(domain: unknown, jitsiVersion: unknown): BridgePoolProblem[] {
-  const problems: BridgePoolProblem[] = [];
+function deploymentProblems(domain: unknown, jitsiVersion: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   const domainWrong = typeof domain === "string" ? domainProblem(domain) : "must be a string: a domain name like meet.example.com";
   if (domainWrong !== undefined) problems.push(problem("domain", domainWrong, domain));
   const versionWrong = typeof jitsiVersion === "string" ? jitsiVersionProblem(jitsiVersion) : "must be a jitsi-meet package version like 2.0.10184-1";
@@ -164,7 +163,7 @@ export function deploymentProblems(domain: unknown, jitsiVersion: unknown): Brid
 export { instanceArchitecture, type Architecture };
 
 /** Problems with the instance settings the pool is handed; the AMI is the signalling node's, so arches must match. */
-export function instanceProblems(count: unknown, type: unknown, architecture: Architecture): BridgePoolProblem[] {
+export function instanceProblems(count: unknown, type: unknown, architecture: Architecture): ConfigProblem[] {
   const parsed = z.object({ count: wholeNumber, instanceType }).safeParse({ count, instanceType: type });
   const problems = parsed.success
     ? []
@@ -182,4 +181,38 @@ export function instanceProblems(count: unknown, type: unknown, architecture: Ar
     );
   }
   return problems;
+}
+
+/** Default and bounds of the pool's drain and disk settings. */
+export const DEFAULT_DRAIN_SECONDS = 3600;
+export const DEFAULT_ROOT_GIB = 10;
+/** Time after the drain bound for stopping the bridge and the API call; the hook's timeout is bound + this. */
+export const HOOK_MARGIN_SECONDS = 300;
+/** AWS caps a lifecycle hook's heartbeat timeout at 7200 s. */
+const MAX_HEARTBEAT_SECONDS = 7200;
+
+/**
+ * Checks the arguments `VideobridgePool` is handed, before it creates anything.
+ *
+ * @param args - the pool's arguments; values still Outputs (subnets of a VPC made in the same program) are left to AWS.
+ * @throws BridgePoolConfigError naming every bad field.
+ */
+export function validatePoolArgs(args: VideobridgePoolArgs): void {
+  const problems = [
+    ...deploymentProblems(args.domain, args.jitsiVersion),
+    ...instanceProblems(args.count, args.instanceType, args.architecture),
+    ...subnetIdProblems(args.subnetIds),
+  ];
+  const drain = args.drainTimeoutSeconds ?? DEFAULT_DRAIN_SECONDS;
+  if (!Number.isInteger(drain) || drain < 60 || drain + HOOK_MARGIN_SECONDS > MAX_HEARTBEAT_SECONDS) {
+    problems.push({
+      path: "drainTimeoutSeconds",
+      message: `must be a whole number of seconds from 60 to ${MAX_HEARTBEAT_SECONDS - HOOK_MARGIN_SECONDS} (AWS caps a lifecycle hook at ${MAX_HEARTBEAT_SECONDS} s) (got ${JSON.stringify(args.drainTimeoutSeconds)})`,
+    });
+  }
+  const disk = args.rootVolumeGiB ?? DEFAULT_ROOT_GIB;
+  if (!Number.isInteger(disk) || disk < 8 || disk > 1024) {
+    problems.push({ path: "rootVolumeGiB", message: `must be a whole number of GiB from 8 (the Ubuntu image) to 1024 (got ${JSON.stringify(args.rootVolumeGiB)})` });
+  }
+  if (problems.length > 0) throw new BridgePoolConfigError(problems);
 }
