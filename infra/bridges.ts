@@ -51,6 +51,11 @@ export interface VideobridgePoolArgs {
   readonly tags?: Record<string, string>;
 }
 
+/**
+ * A pool of bridge-only instances (`jitsi:index:VideobridgePool`): an Auto Scaling Group (min = max = `count`), its
+ * security group, launch template, instance role, the SSM SecureString with the XMPP password, and the drain
+ * lifecycle hook. Arguments are checked before anything is created (`validatePoolArgs`, BridgePoolConfigError).
+ */
 export class VideobridgePool extends pulumi.ComponentResource {
   /** Security group of the bridges. */
   readonly securityGroupId: pulumi.Output<string>;

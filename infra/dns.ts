@@ -15,6 +15,10 @@ export interface JitsiDnsArgs {
 /** Short enough that a re-created Elastic IP is picked up quickly, long enough not to matter for load. */
 export const RECORD_TTL_SECONDS = 300;
 
+/**
+ * The deployment's public name (`jitsi:index:JitsiDns`): one Route53 A record `domain → publicIp` in the looked-up
+ * public zone, TTL `RECORD_TTL_SECONDS` (300 s). The lookup fails the preview if the zone is missing or private.
+ */
 export class JitsiDns extends pulumi.ComponentResource {
   readonly record: aws.route53.Record;
   readonly zoneId: pulumi.Output<string>;

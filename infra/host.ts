@@ -49,6 +49,11 @@ export interface JitsiHostArgs {
   readonly tags?: Record<string, string>;
 }
 
+/**
+ * The EC2 instance of one deployment (`jitsi:index:JitsiHost`): Ubuntu LTS AMI looked up per region and
+ * architecture, IMDSv2 required, encrypted gp3 root volume, a generated or given SSH key, bound to the Elastic IP.
+ * No user data. Children: `instance`, `association`; `amiId`, `privateKey` (secret, generated key only).
+ */
 export class JitsiHost extends pulumi.ComponentResource {
   readonly instance: aws.ec2.Instance;
   readonly amiId: pulumi.Output<string>;

@@ -1,6 +1,6 @@
 /**
  * Pulumi entry point (`main` in Pulumi.yaml): read and validate the stack config, build one JitsiServer, export
- * the outputs the token module and smoke test read (names from token/stackOutputs.ts). Nothing else lives here.
+ * the outputs the token module and smoke test read (names from jitsi-jwt-token/shared). Nothing else lives here.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { STACK_OUTPUTS } from "jitsi-jwt-token/shared";
@@ -27,7 +27,7 @@ export const sshCommand = server.sshCommand;
 /** Secret; save it with `pulumi stack output sshPrivateKey --show-secrets > <file>` to use sshCommand. */
 export const sshPrivateKey = server.sshPrivateKey;
 
-// Compile-time check that every shared output name (token/stackOutputs.ts) is exported above.
+// Compile-time check that every shared output name (token/shared/stackOutputs.ts) is exported above.
 const shared: Record<keyof typeof STACK_OUTPUTS, unknown> = {
   meetingUrl, publicIp, instanceId, xmppDomain, guestDomain, appId, tokenAlgorithm, appSecret, sshCommand,
 };

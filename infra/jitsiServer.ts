@@ -49,6 +49,10 @@ const LAYOUT_PLACEHOLDERS = {
   publicIp: "192.0.2.1",
 } as const;
 
+/**
+ * One self-hosted Jitsi Meet with JWT token authentication on AWS (`jitsi:index:JitsiServer`); see the module
+ * comment for an example and `JitsiServerArgs` for every argument.
+ */
 export class JitsiServer extends pulumi.ComponentResource {
   /** `https://<domain>/` */
   readonly meetingUrl: string;

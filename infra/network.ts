@@ -24,6 +24,11 @@ export const PUBLIC_INGRESS = [
 const ANYWHERE_V4 = "0.0.0.0/0";
 const ANYWHERE_V6 = "::/0";
 
+/**
+ * The server's network edge (`jitsi:index:JitsiNetwork`): a security group with `PUBLIC_INGRESS` (443/tcp, 80/tcp,
+ * 10000/udp) from anywhere, SSH (22/tcp) from `adminCidrs` only (IPv4 and IPv6), and an Elastic IP. Rules are
+ * separate resources so other components (the bridge pool) can add theirs to `securityGroup`.
+ */
 export class JitsiNetwork extends pulumi.ComponentResource {
   /** Attach further rules to this group (the videobridge pool opens XMPP to its own group). */
   readonly securityGroup: aws.ec2.SecurityGroup;

@@ -109,6 +109,11 @@ interface Step {
   readonly triggers?: pulumi.Input<unknown>[];
 }
 
+/**
+ * Everything that runs on the host over SSH (`jitsi:index:HostProvisioning`), as @pulumi/command steps: prepare,
+ * install, Lua fix, certificate, one push per rendered file, restarts of exactly the services whose files changed.
+ * Secrets travel on stdin only. Steps: `prepare`, `install`, `luaFix`, `certificate` and the per-file pushes.
+ */
 export class HostProvisioning extends pulumi.ComponentResource {
   readonly prepare: command.remote.Command;
   readonly install: command.remote.Command;
