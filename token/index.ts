@@ -3,7 +3,7 @@
  * and config loading. Importable as `<package>/token`; nothing on this path imports Pulumi.
  */
 export { mintToken } from "./mint.ts";
-export { FieldError } from "./errors.ts";
+export { FieldError, ProblemError, type Problem } from "./errors.ts";
 export {
   DEFAULT_AUDIENCE,
   DEFAULT_MAX_TTL_SECONDS,
