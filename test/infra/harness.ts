@@ -55,6 +55,8 @@ export interface RecordedResource {
   readonly name: string;
   /** Inputs as the engine would receive them; secret values are `{ [sig]: secretSig, value }` wrappers. */
   readonly inputs: Record<string, unknown>;
+  /** Outputs the mocked provider returned: the inputs plus the computed fields (passwords, keys, IPs). */
+  readonly state: Record<string, unknown>;
 }
 
 export interface RecordedOutput {
@@ -133,8 +135,9 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-        return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs as Record<string, unknown>) };
+        const state = computedState(args.type, args.name, args.inputs as Record<string, unknown>);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });
+        return { id: `${args.name}-id`, state };
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
