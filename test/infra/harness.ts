@@ -92,6 +92,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
     case "aws:ec2/keyPair:KeyPair":
       return { ...inputs, keyName: name };
+    case "aws:sns/topic:Topic":
+      return { ...inputs, arn: `arn:aws:sns:eu-central-1:123456789012:${name}` };
     case "aws:route53/record:Record":
       return { ...inputs, fqdn: inputs.name };
     default:
@@ -148,6 +150,10 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
             return { id: MOCK.zoneId, zoneId: MOCK.zoneId, name: args.inputs.name ?? "example.com" };
           case "aws:ec2/getVpc:getVpc":
             return { id: MOCK.vpcId };
+          case "aws:index/getRegion:getRegion":
+            return { id: "eu-central-1", region: "eu-central-1", name: "eu-central-1" };
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
           case "aws:ec2/getSubnet:getSubnet":
             return { id: args.inputs.id, vpcId: MOCK.vpcId };
           default:
