@@ -48,6 +48,7 @@ const MINT_OPTIONS: Options = {
   audience: { type: "string" },
   "lobby-bypass": { type: "boolean" },
   "security-bypass": { type: "boolean" },
+  "all-rooms": { type: "boolean" },
 };
 
 const URL_OPTIONS: Options = { ...MINT_OPTIONS, base: { type: "string" }, "token-in": { type: "string" }, config: { type: "string", multiple: true } };
@@ -64,7 +65,8 @@ const CONFIG_HELP = `Configuration (secrets are never accepted as flags):
   --json         machine-readable output
 Exit codes: 0 ok, 1 rejected or invalid, 2 usage error.`;
 
-const MINT_HELP_FLAGS = `  --room NAME            room name (normalised like the web client) or "*"
+const MINT_HELP_FLAGS = `  --room NAME            room name, normalised to the node the web client joins (never the wildcard)
+  --all-rooms            mint: a token for every room (room claim "*"), instead of --room
   --user-id ID           the user's stable id (required)
   --user-name NAME       display name (required)
   --email ADDR, --avatar URL, --group ID, --tenant NAME, --audience AUD
@@ -181,12 +183,13 @@ function mintOptions(values: Values, cfg: TokenConfig): MintTokenOptions {
     ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
     ...(f === undefined ? {} : { features: f }),
   };
+  if (values["all-rooms"] === true && str(values, "room") !== undefined) throw new UsageError("give --room or --all-rooms, not both");
   const signing = cfg.algorithm === "RS256" ? { privateKey: cfg.privateKey, kid: cfg.kid } : { secret: cfg.secret };
   return {
     appId: cfg.appId,
     domain: cfg.domain,
     ...signing,
-    room: requireFlag(values, "room"),
+    ...(values["all-rooms"] === true ? { allRooms: true } : { room: requireFlag(values, "room") }),
     user,
     moderator: values.moderator === true,
     lobbyBypass: values["lobby-bypass"] === true,
@@ -235,7 +238,8 @@ async function cmdUrl(argv: string[], io: Io): Promise<number> {
   }
   const cfg = await config(values);
   const options = mintOptions(values, cfg);
-  if (options.room === "*") throw new UsageError('--room must name one room for a link (not "*")');
+  // A link names one room: url never mints a wildcard token.
+  if (options.allRooms === true || options.room === undefined) throw new UsageError("--all-rooms: a link names one room; give --room");
   const token = await mintToken(options);
   const url = meetingUrl({
     base: str(values, "base") ?? cfg.baseUrl,

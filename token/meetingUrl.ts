@@ -4,6 +4,7 @@
  * never sent to servers; `?jwt=` is what older deployments read.
  */
 import { FieldError } from "./errors.ts";
+import { normalizeRoomName, RoomNameError } from "./roomName.ts";
 
 export type TokenPlacement = "hash" | "query" | "both";
 
@@ -50,8 +51,12 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   }
   if (base.protocol !== "https:" && base.protocol !== "http:") throw new MeetingUrlError("base", "must be an http(s) URL");
   if (base.search || base.hash) throw new MeetingUrlError("base", "must not contain a query or fragment");
-  if (typeof options.room !== "string" || options.room.length === 0 || options.room === "*") {
-    throw new MeetingUrlError("room", 'must be a room name (not empty, not "*")');
+  if (typeof options.room !== "string" || options.room.length === 0) throw new MeetingUrlError("room", "must be a room name (not empty)");
+  try {
+    normalizeRoomName(options.room, "room"); // a link names one room: never one that normalises to "*"
+  } catch (error) {
+    if (error instanceof RoomNameError) throw new MeetingUrlError("room", error.problems[0]?.message ?? "is not a room name");
+    throw error;
   }
   if (options.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.tenant)) {
     throw new MeetingUrlError("tenant", "must be a path segment of letters, digits, '-', '_' or '.'");
