@@ -5,7 +5,8 @@
  */
 import { isJitsiFeature, isValidFeatureValue } from "./features.ts";
 import type { Finding } from "./explainTypes.ts";
-import { normalizeRoomName } from "./roomName.ts";
+import { clientNodeOfSegment } from "./clientRoom.ts";
+import { isNodeprepStable } from "./roomName.ts";
 
 function isUnixSeconds(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && Number.isFinite(new Date(value * 1000).getTime());
@@ -61,14 +62,12 @@ export function evaluateClient(header: unknown, payload: unknown, nowSeconds: nu
     }
   }
   if (typeof p.room === "string" && p.room !== "*") {
-    let safe: string | undefined;
-    try {
-      safe = normalizeRoomName(p.room);
-    } catch {
-      safe = undefined;
-    }
-    if (safe !== undefined && safe !== p.room.toLowerCase()) {
-      add("room-form", false, `room ${JSON.stringify(p.room)} is not in the backend-safe form ${JSON.stringify(safe)} the client joins`, "Mint with normalizeRoomName(room)");
+    // A node the client can join is one it derives from itself used as a link segment; nodeprep must keep it.
+    const claimed = p.room.toLowerCase();
+    const joined = clientNodeOfSegment(p.room);
+    if (joined !== claimed || !isNodeprepStable(claimed)) {
+      const why = joined !== claimed ? `the web client never joins a node written like this (a link to it joins ${JSON.stringify(joined ?? "no room")})` : "XMPP nodeprep refuses or changes this node";
+      add("room-form", false, `room ${JSON.stringify(p.room)}: ${why}`, "Mint with the room's name (mintToken / jitsi-token mint --room NAME): the claim is then the node the client joins");
     }
   }
   return findings;

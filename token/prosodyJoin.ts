@@ -6,19 +6,19 @@
 import type { Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { luaMatch, LuaPatternError } from "./luaPattern.ts";
 import { luaIndex, luaTruthy, type ParsedToken } from "./prosodyLogin.ts";
-import { normalizeRoomName } from "./roomName.ts";
 
 /** The text mod_token_verification sends when verify_room fails without a specific reason. */
 export const ROOM_MISMATCH_TEXT = "Room and token mismatched";
 
+/** The room joined: the MUC node the web client derived (roomTarget) and its tenant, if any. */
 export interface JoinTarget {
-  room: string;
+  node: string;
   tenant?: string;
 }
 
 export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, target: JoinTarget, profile: HostProfile): { findings: Finding[]; verdict: Verdict } {
   const findings: Finding[] = [];
-  const node = normalizeRoomName(target.room);
+  const node = target.node;
   const tenant = target.tenant?.toLowerCase();
   const mucNode = tenant ? `[${tenant}]${node}` : node;
   const where = tenant ? `room ${node} in tenant ${tenant}` : `room ${node}`;
@@ -43,7 +43,7 @@ export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, targ
 
   if (profile.enableDomainVerification === false) {
     if (authRoom !== undefined && authRoom !== "*" && mucNode !== authRoom && !mucNode.endsWith(`]${authRoom}`)) {
-      return deny(`the token's room ${JSON.stringify(authRoom)} is not ${node}`, `Mint the token for ${JSON.stringify(node)} (normalizeRoomName) or "*"`, "Room does not match the room from token");
+      return deny(`the token's room ${JSON.stringify(authRoom)} is not ${node}`, `Mint the token for ${JSON.stringify(node)} (mint with the room's name) or "*"`, "Room does not match the room from token");
     }
     return allow(`${where} matches the room claim (domain verification off)`);
   }

@@ -6,7 +6,8 @@ import { KeyObject } from "node:crypto";
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import type { JitsiTokenClaims, JitsiTokenHeader, SigningAlgorithm } from "./claims.ts";
 import { hmacCryptoKey, rsaPublicKey, type HmacCryptoKey, type PublicKeyInput } from "./keys.ts";
-import { ANY_ROOM, normalizeRoomName } from "./roomName.ts";
+import { ANY_ROOM } from "./roomName.ts";
+import { roomTarget } from "./roomTarget.ts";
 
 export type VerificationCheck = "format" | "typ" | "alg" | "signature" | "exp" | "nbf" | "iss" | "aud" | "sub" | "room" | "claims" | "key";
 
@@ -28,7 +29,10 @@ export interface VerifyExpectations {
   appId: string;
   /** Accepted `sub` values besides "*": the XMPP domain and/or a tenant. Omit to skip the check. */
   sub?: string | readonly string[];
-  /** The room the token must open: its claim must be this room's backend-safe name or "*". Omit to skip. */
+  /**
+   * The room the token must open (a room name as given to mintToken, or a meeting link): its claim must be the node
+   * the web client joins for it, or "*". Omit to skip. A name that names no room throws RoomNameError.
+   */
   room?: string;
   /** Expected `aud`; by default any (Prosody's default `asap_accepted_audiences` is "*"), but it must exist. */
   audience?: string;
@@ -109,7 +113,7 @@ export async function verifyToken(token: string, key: VerificationKey, expectati
   const roomClaim = (payload as { room?: unknown }).room;
   if (typeof roomClaim !== "string") throw new TokenVerificationError("room", "the room claim is missing or not a string");
   if (expectations.room !== undefined) {
-    const wanted = normalizeRoomName(expectations.room);
+    const wanted = roomTarget(expectations.room).node;
     const claimed = roomClaim.toLowerCase();
     if (claimed !== ANY_ROOM && claimed !== wanted) {
       throw new TokenVerificationError("room", `the token is for room ${JSON.stringify(roomClaim)}, not ${JSON.stringify(wanted)}`);

@@ -6,23 +6,19 @@
  * Opt-in: JITSI_PLUGINS_DIR must point at jitsi-meet's resources/prosody-plugins.
  */
 import { createHmac } from "node:crypto";
-import { client, xml } from "@xmpp/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { explainToken, mintToken, normalizeRoomName, type HostProfile } from "../../token/index.ts";
-import { hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
-
-type XmppClient = ReturnType<typeof client>;
+import { joinRoom as joinRoomAs, startTokenHost, tokenLogin, type TokenHost, type XmppClient } from "../support/jitsiSession.ts";
+import type { RunningProsody } from "../support/prosody.ts";
 
 const ROOM = "E2E Room";
 const TENANT = "acme";
-const MUC_USER = "http://jabber.org/protocol/muc#user";
-const STANZA_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 let prosody: RunningProsody;
 let profile: HostProfile;
-let focus: XmppClient | undefined;
+let focus: XmppClient;
 let secret = "";
-const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+let host: TokenHost | undefined;
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 function sign(header: unknown, payload: unknown, key = secret): string {
@@ -30,61 +26,13 @@ function sign(header: unknown, payload: unknown, key = secret): string {
   return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;
 }
 
-/** Logs in with the token; resolves with the SASL outcome and, on success, the connected client. */
-async function login(token: string | undefined): Promise<{ ok: boolean; text?: string; xmpp?: XmppClient }> {
-  const query = new URLSearchParams({ room: normalizeRoomName(ROOM) });
-  if (token !== undefined) query.set("token", token);
-  const xmpp = client({ service: `${prosody.websocketUrl}?${query.toString()}`, domain: prosody.names.domain });
-  xmpp.on("error", () => {});
-  try {
-    await xmpp.start();
-    return { ok: true, xmpp };
-  } catch (error) {
-    await xmpp.stop().catch(() => {});
-    const failure = error as { condition?: string; text?: string };
-    return { ok: false, ...(failure.text ? { text: failure.text } : {}) };
-  }
-}
-
-/** Joins node@muc; resolves with the presence error text or the role/affiliation of the self-presence. */
-function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(16).slice(2, 10), tenant?: string): Promise<{ ok: boolean; text?: string; role?: string; affiliation?: string }> {
-  // A tenant's rooms are addressed as room@conference.TENANT.domain; muc_domain_mapper maps them to [tenant]room.
-  const muc = tenant ? prosody.names.muc.replace(`.${prosody.names.domain}`, `.${tenant}.${prosody.names.domain}`) : prosody.names.muc;
-  const roomJid = `${node}@${muc}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to the join of ${roomJid}`)), 10_000);
-    xmpp.on("stanza", (stanza) => {
-      if (!stanza.is("presence") || !stanza.attrs.from?.startsWith(`${roomJid}/`)) return;
-      if (stanza.attrs.type === "error") {
-        clearTimeout(timer);
-        resolve({ ok: false, text: stanza.getChild("error")?.getChildText("text", STANZA_NS) ?? "" });
-        return;
-      }
-      const x = stanza.getChild("x", MUC_USER);
-      if (!x?.getChildren("status").some((s) => s.attrs.code === "110")) return;
-      clearTimeout(timer);
-      const item = x.getChild("item");
-      resolve({ ok: true, ...(item?.attrs.role ? { role: item.attrs.role } : {}), ...(item?.attrs.affiliation ? { affiliation: item.attrs.affiliation } : {}) });
-    });
-    void xmpp.send(xml("presence", { to: `${roomJid}/${nick}` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })));
-  });
-}
+const login = (token: string | undefined) => tokenLogin(prosody, token, normalizeRoomName(ROOM));
+const joinRoom = (xmpp: XmppClient, node: string, nick?: string, tenant?: string) => joinRoomAs(prosody, xmpp, node, nick, tenant);
 
 beforeAll(async () => {
-  const pluginsDir = process.env.JITSI_PLUGINS_DIR;
-  if (!pluginsDir) throw new Error("set JITSI_PLUGINS_DIR to jitsi-meet's resources/prosody-plugins to run the e2e tests");
-  prosody = await startProsody({ pluginsDir, logLevel: "info" });
-  const auth = prosody.deployment.auth as { appId: string; appSecret: string };
-  secret = auth.appSecret;
-  profile = { appId: auth.appId, xmppDomain: prosody.names.domain, secret };
-  (globalThis as { WebSocket?: unknown }).WebSocket = hostHeaderWebSocket(prosody.names.domain);
-  // A focus stand-in (an admin, like Jicofo) opens the room: only admins may create rooms here.
-  const password = (prosody.deployment.accounts as { focusPassword: string }).focusPassword;
-  const registered = await prosody.prosodyctl(["register", "focus", prosody.names.auth, password]);
-  if (registered.code !== 0) throw new Error(`prosodyctl register failed: ${registered.output}`);
-  focus = client({ service: `xmpp://127.0.0.1:${prosody.ports.c2s}`, domain: prosody.names.auth, username: "focus", password });
-  focus.on("error", () => {});
-  await focus.start();
+  host = await startTokenHost();
+  ({ prosody, profile, focus } = host);
+  secret = host.profile.secret;
   // mod_muc_meeting_id holds every other joiner until the occupant with nick "focus" (Jicofo) is in.
   for (const tenant of [undefined, TENANT]) {
     const opened = await joinRoom(focus, normalizeRoomName(ROOM), "focus", tenant);
@@ -93,9 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await focus?.stop().catch(() => {});
-  (globalThis as { WebSocket?: unknown }).WebSocket = previousWebSocket;
-  await prosody?.stop();
+  await host?.stop();
 });
 
 const now = () => Math.floor(Date.now() / 1000);
