@@ -71,6 +71,18 @@ describe("explainToken agrees with real Prosody + Jitsi plugins at login", () =>
     ["a header that is not JSON", () => sign("{nope", claims())],
     ["a payload that is not JSON", () => sign(HS, "{nope")],
     ["a signature with a non-base64url character", () => `${sign(HS, claims()).slice(0, -1)}*`],
+    // Decoding rules shared with verifyToken (token/jws.ts): what the server ignores and what it does not.
+    ["a crit header", () => sign({ ...HS, crit: ["exp"] }, claims())],
+    ["a padded signature", () => `${sign(HS, claims())}=`],
+    ["padding inside the signed header segment", () => sign(HS, claims()).replace(".", "=.")],
+    ["a non-canonical last signature character", () => {
+      const t = sign(HS, claims());
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      return t.slice(0, -1) + alphabet.charAt(alphabet.indexOf(t.slice(-1)) ^ 1);
+    }],
+    ["backslashes as separators", () => sign(HS, claims()).replaceAll(".", "\\")],
+    ["exp in milliseconds", () => sign(HS, claims({ exp: (now() + 600) * 1000 }))],
+    ["nbf in milliseconds", () => sign(HS, claims({ nbf: now() * 1000 }))],
   ];
 
   it.each(cases)("%s", async (_name, make) => {
