@@ -24,6 +24,11 @@ export function luaIndex(value: unknown, key: string): unknown {
   throw new ServerCrash(`attempt to index a ${value === null ? "null" : typeof value} value`);
 }
 
+/** Lua's string.lower in the C locale: only ASCII letters change (JavaScript's toLowerCase changes all of Unicode). */
+export function luaLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 export function luaTruthy(value: unknown): boolean {
   return value !== undefined && value !== false;
 }

@@ -107,6 +107,11 @@ describe("explainToken agrees with the real server when joining a room", () => {
     ["a token with sub *", () => sign(HS, claims({ sub: "*" }))],
     ["a matching Lua pattern (context.room.regex)", () => sign(HS, claims({ room: "e2e%%20r.*", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
     ["a Lua pattern that does not match", () => sign(HS, claims({ room: "^lobby.*", context: { user: { id: "x", name: "x" }, room: { regex: "true" } } }))],
+    // Lua, not RegExp: %g is a class, a * after a capture is a literal, a bad pattern raises inside pcall.
+    ["a Lua pattern with %g", () => sign(HS, claims({ room: "%g+", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a capture followed by a literal *", () => sign(HS, claims({ room: "^(e2e)*", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a position capture", () => sign(HS, claims({ room: "()e2e", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a malformed Lua pattern", () => sign(HS, claims({ room: "e2e%", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
     ["a tenant token (sub = tenant) in the tenant's room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, tenant: "ACME", room: ROOM, user: { id: "t", name: "T" }, moderator: true }), "moderator", TENANT],
     ["a domain token in a tenant's room", () => sign(HS, claims()), undefined, TENANT],
     ["a token with sub * in a tenant's room", () => sign(HS, claims({ sub: "*" })), undefined, TENANT],
