@@ -48,5 +48,5 @@ export function explainToken(token: string | undefined, profile: HostProfile, op
     }
   }
   if (login.parsed?.payload !== undefined) findings.push(...evaluateClient(login.parsed.header, login.parsed.payload, nowSeconds));
-  return Object.assign(findings, { login: login.verdict, join });
+  return Object.assign(findings, { login: login.verdict, join, room: target ?? null });
 }

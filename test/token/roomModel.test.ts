@@ -4,7 +4,8 @@
  * name: refused, or the link meetingUrl builds leads the client to exactly the claim mintToken puts in the token.
  */
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { runCli } from "../../token/cli.ts";
 import { clientRoomOfLink, explainToken, meetingUrl, mintToken, normalizeRoomName, RoomNameError, verifyToken } from "../../token/index.ts";
 import { decodePart, DOMAIN, forge, HS_PROFILE, SECRET, SIGNING, USER, APP_ID } from "./fixtures.ts";
 import { roomNames } from "./roomNames.ts";
@@ -83,5 +84,26 @@ describe("normaliser vs client model", () => {
     expect((await finding("100%"))?.detail).toMatch(/joins "100%25"/);
     expect((await finding("my room"))?.detail).toMatch(/joins "my%20room"/);
     expect(await finding("bobs%20room")).toBeUndefined();
+  });
+});
+
+describe("jitsi-token explain --room with a name or a link", () => {
+  afterEach(() => vi.unstubAllEnvs());
+
+  it("names the node the client joins, never echoes the link (its fragment may carry the token)", async () => {
+    vi.stubEnv("JITSI_APP_ID", APP_ID);
+    vi.stubEnv("JITSI_DOMAIN", DOMAIN);
+    vi.stubEnv("JITSI_APP_SECRET", SECRET);
+    const token = await mintToken({ ...SIGNING, room: "Bob's Room", user: USER });
+    const link = meetingUrl({ base: "https://meet.example.test", room: "Bob's Room", token });
+    for (const room of ["Bob's Room", link]) {
+      const out: string[] = [];
+      const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t), readStdin: () => "" };
+      expect(await runCli(["explain", token, "--room", room], io)).toBe(0);
+      expect(out).toContain("join bobs%20room: allowed");
+      expect(out.join("\n")).not.toContain(token);
+      expect(await runCli(["explain", token, "--room", room, "--json"], io)).toBe(0);
+      expect(JSON.parse(out.at(-1) ?? "{}")).toMatchObject({ ok: true, room: { node: "bobs%20room" } });
+    }
   });
 });
