@@ -40,6 +40,30 @@ export function isNodeprepStable(node: string): boolean {
   return NODEPREP_STABLE.test(node);
 }
 
+/**
+ * Link segments the deployed web server answers with something other than the meeting: the rendered nginx site's
+ * exact locations (config.js, external_api.js, the XMPP WebSocket and BOSH) and the files jitsi-meet-web installs
+ * in the web root, which the room location's `try_files $uri` serves (jitsi-meet `debian/jitsi-meet-web.install`).
+ * nginx compares case-sensitively, as does the file system.
+ */
+export const SITE_PATH_SEGMENTS: ReadonlySet<string> = new Set([
+  "config.js",
+  "external_api.js",
+  "xmpp-websocket",
+  "http-bind",
+  "interface_config.js",
+  "pwa-worker.js",
+  "manifest.json",
+  "robots.txt",
+  "index.html",
+  "base.html",
+  "body.html",
+  "fonts.html",
+  "head.html",
+  "plugin.head.html",
+  "title.html",
+]);
+
 export class RoomNameError extends FieldError {
   override readonly name = "RoomNameError";
 }
@@ -63,7 +87,8 @@ function encodeSegment(text: string): string {
  * The canonical room for a user-typed `name`.
  * @throws RoomNameError naming `field` when the name leaves no room once the client's dropped characters are
  * removed, normalises to the wildcard "*", contains an unpaired surrogate, a NUL or (once decoded) a "/" the web
- * server would split on, is a dot segment the browser would resolve away, encodes to more than 1023 bytes, or
+ * server would split on, is a dot segment the browser would resolve away, is a path the web server serves a file
+ * at (SITE_PATH_SEGMENTS), encodes to more than 1023 bytes, or
  * yields a node XMPP nodeprep would change or refuse (a `'` from `%27` or from NFKC of U+FF07).
  */
 export function canonicalRoom(name: string, field = "room"): CanonicalRoom {
@@ -91,7 +116,9 @@ export function canonicalRoom(name: string, field = "room"): CanonicalRoom {
   if (node === ANY_ROOM) refuse(WILDCARD_NAME_MESSAGE);
   if (node.length > MAX_NODE_BYTES) refuse(`is ${node.length} bytes once encoded; an XMPP node holds at most ${MAX_NODE_BYTES}`);
   if (!isNodeprepStable(node)) refuse("contains \"'\" once decoded and normalised (from %27, or a compatibility form such as U+FF07 ＇); XMPP forbids it in a room's node");
-  return { text, linkSegment: encodeSegment(text), node };
+  const linkSegment = encodeSegment(text);
+  if (SITE_PATH_SEGMENTS.has(linkSegment)) refuse(`is /${linkSegment}, which the web server answers with a file, not the meeting; choose another name`);
+  return { text, linkSegment, node };
 }
 
 /**
