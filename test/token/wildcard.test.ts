@@ -21,6 +21,13 @@ const WILDCARD_NAMES: readonly [string, string][] = [
 
 const roomClaim = (token: string) => decodePart(token, 1).room;
 
+/** Arbitrary names, biased towards the wildcard's forms: full Unicode, asterisks and % sequences. */
+const NAMES = fc.oneof(
+  fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
+  fc.constantFrom(...WILDCARD_NAMES.map(([, n]) => n)).chain((n) => fc.tuple(fc.constant(n), fc.string({ maxLength: 3 })).map(([a, b]) => (b.length > 0 ? a + b : a))),
+  fc.stringMatching(/^(%[0-9a-fA-F]{2}|[*\uFF0A\uFE61 %2aA])+$/),
+);
+
 describe("no room name yields the wildcard", () => {
   it.each(WILDCARD_NAMES)("normalizeRoomName refuses %s (%j), naming the field", (_kind, name) => {
     expect(() => normalizeRoomName(name, "roomName")).toThrow(RoomNameError);
@@ -55,13 +62,8 @@ describe("no room name yields the wildcard", () => {
   });
 
   it("no string but an explicit request yields a room claim of \"*\" through mintToken (fast-check, full Unicode)", async () => {
-    const names = fc.oneof(
-      fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
-      fc.constantFrom(...WILDCARD_NAMES.map(([, n]) => n)).chain((n) => fc.tuple(fc.constant(n), fc.string({ maxLength: 3 })).map(([a, b]) => (b.length > 0 ? a + b : a))),
-      fc.stringMatching(/^(%[0-9a-fA-F]{2}|[*\uFF0A\uFE61 %2aA])+$/),
-    );
     await fc.assert(
-      fc.asyncProperty(names, async (name) => {
+      fc.asyncProperty(NAMES, async (name) => {
         let token: string;
         try {
           token = await mintToken({ ...SIGNING, room: name, user: USER });
@@ -121,6 +123,26 @@ describe("jitsi-token mint / url", () => {
       expect(out).toEqual([]);
       expect(err.join("\n")).toMatch(/room: .*"\*"/);
     }
+  });
+
+  it("no generated name yields a wildcard token through the endpoint or jitsi-token url (fast-check)", async () => {
+    const handler = createTokenHandler({ ...SIGNING, authorize: () => ({ user: USER }) });
+    await fc.assert(
+      fc.asyncProperty(NAMES, async (name) => {
+        const response = await handler(new Request("https://app.test/t", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room: name }) }));
+        if (response.status === 200) expect(roomClaim(((await response.json()) as { token: string }).token)).not.toBe(ANY_ROOM);
+        else expect(response.status).toBe(400);
+        out.length = 0;
+        const code = await runCli(["url", "--room", name, ...USER_FLAGS], io);
+        expect([0, 1]).toContain(code); // a link, or a refusal naming the field
+        if (code === 0) {
+          const token = /#jwt=%22([^%]+)%22/.exec(out[0] ?? "")?.[1];
+          expect(token).toBeDefined();
+          expect(roomClaim(token ?? "")).not.toBe(ANY_ROOM);
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 
   it("mint --all-rooms is the one way to a wildcard token; url refuses it; --room with --all-rooms is a usage error", async () => {
