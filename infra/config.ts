@@ -37,6 +37,7 @@ export const CONFIG_KEYS = [
   "vpcId",
   "subnetId",
   "sshPublicKey",
+  "alarmEmail",
   VIDEOBRIDGES_KEY,
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -205,6 +206,7 @@ export function parseStackConfig(config: RawStackConfig, secretKeys: readonly st
     vpcId: value("vpcId"),
     subnetId: value("subnetId"),
     sshPublicKey: value("sshPublicKey"),
+    alarmEmail: value("alarmEmail"),
     videobridges: value(VIDEOBRIDGES_KEY),
   } as unknown as JitsiServerArgs;
 

@@ -28,6 +28,7 @@ import { VideobridgePool } from "./bridges.ts";
 import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
 import { settleJitsiServerArgs, type JitsiServerArgs } from "./jitsiServerArgs.ts";
+import { JitsiMonitoring } from "./monitoring.ts";
 import { JitsiNetwork } from "./network.ts";
 import { HostProvisioning } from "./provision.ts";
 import { rendererInput, type RendererRuntimeValues } from "./rendererInput.ts";
@@ -76,6 +77,7 @@ export class JitsiServer extends pulumi.ComponentResource {
   readonly dns: JitsiDns;
   readonly provisioning: HostProvisioning;
   readonly videobridgePool: VideobridgePool | undefined;
+  readonly monitoring: JitsiMonitoring;
 
   /**
    * Validates `args` and settles their defaults before anything is registered (not even this component), then
@@ -227,6 +229,8 @@ export class JitsiServer extends pulumi.ComponentResource {
             // Bridges log in to Prosody; the accounts exist once Jitsi is installed on this server.
             { parent: this, dependsOn: [this.provisioning.install] },
           );
+
+    this.monitoring = new JitsiMonitoring(name, { instanceId: this.host.instance.id, alarmEmail: settled.alarmEmail, tags }, { parent: this });
 
     this.meetingUrl = `https://${settled.domain}/`;
     this.publicIp = this.network.elasticIp.publicIp;

@@ -82,6 +82,8 @@ export interface JitsiServerArgs {
   readonly sshPublicKey?: string;
   /** Optional videobridge pool. */
   readonly videobridges?: JitsiVideobridgesArgs;
+  /** Mailed when the status-check alarms (infra/monitoring.ts) fire or clear; they recover/reboot either way. */
+  readonly alarmEmail?: string;
   readonly tags?: Record<string, string>;
 }
 
@@ -115,6 +117,7 @@ export interface SettledJitsiServerArgs {
   readonly videobridges: VideobridgesConfig | undefined;
   /** Whether the signalling node runs its own videobridge: always without a pool, otherwise as the pool says. */
   readonly localVideobridge: boolean;
+  readonly alarmEmail: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
 }
 
@@ -232,6 +235,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
   const subnetId = text("subnetId", given.subnetId, subnetIdProblem, false);
   if (given.vpcId !== undefined && given.subnetId === undefined) report("subnetId", "is required when vpcId is set: the public subnet of that VPC to put the server in");
   const sshPublicKey = text("sshPublicKey", given.sshPublicKey, sshPublicKeyProblem, false);
+  const alarmEmail = text("alarmEmail", given.alarmEmail, emailProblem, false);
 
   let videobridges: VideobridgesConfig | undefined;
   try {
@@ -262,6 +266,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
     sshPublicKey,
     videobridges,
     localVideobridge: videobridges === undefined || videobridges.keepLocalBridge,
+    alarmEmail,
     tags: { ...given.tags },
   };
 }
