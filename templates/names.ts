@@ -60,6 +60,14 @@ export function xmppNames(domain: string): XmppNames {
 /** Account names (the local part) of the service users. */
 export const ACCOUNTS = { focus: "focus", jvb: "jvb" } as const;
 
+/** This project's own Prosody modules: the name Prosody loads each by (the file is `mod_<name>.lua`). */
+export const PROJECT_PROSODY_MODULES = {
+  /** Keeps JSON Web Tokens out of every log sink (loaded on the main VirtualHost; acts process-wide). */
+  logTokenRedaction: "log_token_redaction",
+  /** Gives context.user.lobby_bypass / security_bypass their effect (loaded on the conference MUC). */
+  tokenRoomBypass: "token_room_bypass",
+} as const;
+
 /** Ports. `public*` are opened in the security group; the rest stay on the host or the VPC. */
 export const PORTS = {
   publicHttps: 443,
@@ -98,6 +106,8 @@ export function hostPaths(domain: string) {
     asapKeysDir: "/usr/share/jitsi-meet/asap-keys",
     jitsiMeetWebRoot: "/usr/share/jitsi-meet",
     prosodyPlugins: "/usr/share/jitsi-meet/prosody-plugins/",
+    /** This project's own Prosody modules (templates/prosody-modules/), a second entry in plugin_paths. */
+    projectProsodyPlugins: "/usr/local/share/jitsi-jwt-pulumi/prosody-plugins/",
   } as const;
 }
 
