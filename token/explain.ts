@@ -4,6 +4,7 @@
  */
 import type { Explanation, Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { evaluateClient } from "./clientChecks.ts";
+import { connectionFinding } from "./connectionLimit.ts";
 import { evaluateJoin, type JoinTarget } from "./prosodyJoin.ts";
 import { evaluateLogin } from "./prosodyLogin.ts";
 import { normalizeRoomName } from "./roomName.ts";
@@ -24,8 +25,11 @@ function nowSecondsOf(now: Date | number | undefined): number {
 export function explainToken(token: string | undefined, profile: HostProfile, options: ExplainOptions = {}): Explanation {
   const nowSeconds = nowSecondsOf(options.now);
   if (options.room !== undefined) normalizeRoomName(options.room); // a bad room is the caller's error: RoomNameError
-  const login = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
-  const findings: Finding[] = [...login.findings];
+  const evaluated = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
+  // Before any login check: the token must reach Prosody at all (connection URL length).
+  const connection = typeof token === "string" ? connectionFinding(token, options.room === undefined ? "" : normalizeRoomName(options.room), options.tenant) : undefined;
+  const login = connection === undefined || connection.ok ? evaluated : { ...evaluated, verdict: { ok: false, check: connection.check } };
+  const findings: Finding[] = [...(connection === undefined ? [] : [connection]), ...evaluated.findings];
   let join: Verdict | null = null;
   if (options.room !== undefined) {
     if (!login.verdict.ok) {

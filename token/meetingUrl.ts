@@ -3,6 +3,7 @@
  * the client JSON-parses each value (parseURLParams) — so the token goes in as `#jwt=%22TOKEN%22`. The hash is
  * never sent to servers; `?jwt=` is what older deployments read.
  */
+import { isTenant } from "../templates/names.ts";
 import { FieldError } from "./errors.ts";
 
 export type TokenPlacement = "hash" | "query" | "both";
@@ -53,8 +54,8 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   if (typeof options.room !== "string" || options.room.length === 0 || options.room === "*") {
     throw new MeetingUrlError("room", 'must be a room name (not empty, not "*")');
   }
-  if (options.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.tenant)) {
-    throw new MeetingUrlError("tenant", "must be a path segment of letters, digits, '-', '_' or '.'");
+  if (options.tenant !== undefined && !isTenant(options.tenant)) {
+    throw new MeetingUrlError("tenant", "must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
   }
   const placement = options.tokenIn ?? "hash";
   if (!["hash", "query", "both"].includes(placement)) throw new MeetingUrlError("tokenIn", 'must be "hash", "query" or "both"');
