@@ -4,6 +4,7 @@
  */
 import { KeyObject } from "node:crypto";
 import { z } from "zod";
+import { isTenant } from "../templates/names.ts";
 import { JITSI_FEATURES, type FeatureFlags } from "./features.ts";
 import type { PrivateKeyInput } from "./keys.ts";
 
@@ -112,9 +113,10 @@ const mintSchema = z.strictObject({
   room: nonEmpty("a room name").optional(),
   allRooms: z.boolean({ error: "must be true or false" }).optional(),
   user: userSchema,
+  // One DNS label (templates/names.ts TENANT_PATTERN): the tenant becomes part of the conference address.
   tenant: z
     .string({ error: "must be a string" })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a URL path segment of letters, digits, '-', '_' or '.'")
+    .refine(isTenant, "must be letters, digits and inner hyphens (one DNS label, at most 63 characters)")
     .optional(),
   moderator: z.boolean({ error: "must be true or false" }).optional(),
   features: z.strictObject(featureShape, { error: "must be an object of known feature names to booleans" }).optional(),
