@@ -15,7 +15,7 @@ import { DEFAULT_MAX_BODY_BYTES } from "./requestBody.ts";
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 /** After a refusal, what is still read and thrown away (so the client sees the answer, not a reset) before closing. */
 const DRAIN_MS = 500;
-const DRAIN_BYTES = 1 << 20;
+const DRAIN_BYTES = 64 * 1024;
 
 export interface NodeHandlerOptions {
   /**
@@ -57,20 +57,28 @@ function parsedBody(req: FrameworkRequest): Buffer | undefined {
   return Buffer.from(JSON.stringify(req.body), "utf8");
 }
 
-/** Reads and discards what the client still sends, for a short bounded while, then closes the connection. */
+/**
+ * After a refusal: reads and throws away what the client still sends (at most DRAIN_BYTES, then stops reading, so
+ * memory stays flat), then closes the connection: gracefully as soon as the body has ended, by force DRAIN_MS after
+ * the answer otherwise. Closing at once would reset a connection with unread data, and the client could lose the
+ * answer before reading it.
+ */
 function drainThenClose(req: IncomingMessage): void {
   let seen = 0;
-  const close = () => {
-    clearTimeout(timer);
-    req.socket.destroy();
-  };
-  const timer = setTimeout(close, DRAIN_MS);
-  timer.unref();
-  req.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     seen += chunk.length;
-    if (seen > DRAIN_BYTES) close();
+    if (seen > DRAIN_BYTES) {
+      req.off("data", onData);
+      req.pause();
+    }
+  };
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+  timer.unref();
+  req.on("data", onData);
+  req.once("end", () => {
+    clearTimeout(timer);
+    req.socket.end();
   });
-  req.once("end", () => clearTimeout(timer));
   req.resume();
 }
 
@@ -79,11 +87,11 @@ function refuse(req: IncomingMessage, res: ServerResponse, problem: HttpProblem)
     req.socket.destroy();
     return;
   }
+  // Reading starts before the answer so node:http does not take over the unread body (its own dump reads all of
+  // it, however long, throwing it away).
+  if (!req.readableEnded) drainThenClose(req);
   res.writeHead(problem.status, JSON_HEADERS);
   res.end(problemBody(problem));
-  res.once("finish", () => {
-    if (!req.readableEnded) drainThenClose(req);
-  });
 }
 
 /**

@@ -221,7 +221,7 @@ describe("createTokenHandler over node:http", () => {
       expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]);
       // Repeated request headers reach the handler too (two Cookie lines are joined with "; ").
       const raw = await new Promise<{ cookies: string[] | undefined; body: string }>((resolve, reject) => {
-        const req = httpRequest(`http://127.0.0.1:${port}/c`, { method: "POST", agent: false, headers: ["cookie", "x=1", "cookie", "y=2", "content-length", "0"] as never }, (r) => {
+        const req = httpRequest(`http://127.0.0.1:${port}/c`, { method: "POST", agent: false, headers: ["host", `127.0.0.1:${port}`, "cookie", "x=1", "cookie", "y=2", "content-length", "0"] as never }, (r) => {
           let text = "";
           r.on("data", (d: Buffer) => (text += d.toString()));
           r.on("end", () => resolve({ cookies: r.headers["set-cookie"], body: `${r.statusCode} ${text}` }));
@@ -229,6 +229,7 @@ describe("createTokenHandler over node:http", () => {
         req.on("error", reject);
         req.end();
       });
+      expect(raw.body).toMatch(/^201 /);
       expect(raw.cookies).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]);
       expect(raw.body).toMatch(/^201 /);
       expect(JSON.parse(raw.body.slice(4))).toMatchObject({ cookie: "x=1; y=2" });
