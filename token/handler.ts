@@ -195,7 +195,7 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       }
       if (request.method !== "POST") throw new BadRequest(405, "method", `${request.method} is not allowed; use POST`);
       checkJsonBodyHeaders(request.headers, maxBodyBytes);
-      const wanted = roomRequest(parseBody(await readBodyText(request.body, maxBodyBytes)));
+      const wanted = roomRequest(parseBody(await readBodyText(request, maxBodyBytes)));
       room = wanted.room;
       let result: AuthorizeResult;
       try {

@@ -1,7 +1,8 @@
 /**
  * Reading a JSON request body under a byte limit, whatever its framing: a declared Content-Length above the limit is
- * refused before a byte is read; a streamed body (chunked, or no length at all) is read chunk by chunk and the
- * stream is cancelled as soon as the count passes the limit, so at most `maxBytes` plus one chunk is ever held.
+ * refused before a byte is read; a body framed by a Content-Length within the limit is read whole; a streamed body
+ * (chunked, or no length at all) is read chunk by chunk and the stream is cancelled as soon as the count passes the
+ * limit, so at most `maxBytes` plus one chunk is ever held.
  */
 import { bodyTooLarge, HttpProblem } from "./httpProblem.ts";
 
@@ -42,13 +43,39 @@ export function checkJsonBodyHeaders(headers: Headers, maxBytes: number): void {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** Bytes as text; invalid UTF-8 is refused rather than replaced (a room name must arrive as sent). */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new HttpProblem(400, "body", "body is not valid UTF-8");
+  }
+}
+
 /**
- * The body as text, read incrementally and never more than `maxBytes` (+ the chunk that crossed it).
- * @throws HttpProblem 413 past the limit (the stream is cancelled), 400 when the body is not valid UTF-8 or the
- *   stream fails (client gone, adapter timeout).
+ * The body as text, never more than `maxBytes` of it held (+ the chunk that crossed it). Call after
+ * checkJsonBodyHeaders. With a declared Content-Length (already checked to be at most `maxBytes`) the HTTP layer
+ * frames the body by it (RFC 9112 §6.3, RFC 9113 §8.1.1), so it is read whole with arrayBuffer(), the cheap path of
+ * every runtime; without one (chunked, or HTTP/2 without the header) the stream is read chunk by chunk and cancelled
+ * as soon as the count passes `maxBytes`.
+ * @throws HttpProblem 413 past the limit, 400 when the body is not valid UTF-8 or cannot be read (client gone).
  */
-export async function readBodyText(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string> {
-  if (body === null) return "";
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  if (request.headers.get("content-length") !== null) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await request.arrayBuffer());
+    } catch {
+      throw new HttpProblem(400, "body", "body could not be read");
+    }
+    if (bytes.byteLength > maxBytes) throw bodyTooLarge(maxBytes);
+    return decodeUtf8(bytes);
+  }
+  return decodeUtf8(await readStreamCapped(request.body, maxBytes));
+}
+
+async function readStreamCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+  if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -69,10 +96,5 @@ export async function readBodyText(body: ReadableStream<Uint8Array> | null, maxB
   } finally {
     reader.releaseLock();
   }
-  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    throw new HttpProblem(400, "body", "body is not valid UTF-8");
-  }
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
 }
