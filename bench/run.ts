@@ -10,7 +10,7 @@
  *    endpoint through toNodeHandler (@hono/node-server's fast path), and the same with Node's own Request/Response
  *    (overrideGlobalObjects: false).
  * Benchmarks, not tests: they print figures and targets, they do not fail. Loopback only. ~2-3 min.
- * Env: BENCH_ROUNDS (default 5), BENCH_CASE_MS (default 1000), BENCH_HTTP_ROUNDS (3), BENCH_HTTP_SECONDS (5),
+ * Env: BENCH_ROUNDS (default 5), BENCH_CASE_MS (default 1000), BENCH_HTTP_ROUNDS (3; 0 skips the HTTP part), BENCH_HTTP_SECONDS (5),
  * BENCH_CONNECTIONS (10).
  */
 import { spawn } from "node:child_process";
@@ -189,6 +189,7 @@ console.log(`verifyToken ÷ jsonwebtoken.verify: ${verifyVsJwt.toFixed(1)}× (ta
 console.log(`verifyToken split: ${vAll.toFixed(1)} µs = decode ${vDecode.toFixed(1)} + signature ${vSig.toFixed(1)} + claims and jose's own work ${(vAll - vDecode - vSig).toFixed(1)}`);
 console.log(`load average after sign/verify: ${load()}\n`);
 
+if (HTTP_ROUNDS === 0) process.exit(0); // BENCH_HTTP_ROUNDS=0: sign and verify only
 const http = await httpLoad();
 console.log(`| node:http, loopback, ${CONNECTIONS} connections, ${HTTP_SECONDS} s × ${HTTP_ROUNDS} | req/s | p50 | p99 | errors / non-2xx |\n|---|---:|---:|---:|---:|`);
 for (const [mode, l] of Object.entries(http) as [ServerMode, Load][]) console.log(`| ${SERVER_NAMES[mode]} | ${fmt(l.requestsPerSecond)} | ${l.p50} ms | ${l.p99} ms | ${l.errors} / ${l.non2xx} |`);
