@@ -2,8 +2,9 @@
  * A token endpoint in its own process (node:http + toNodeHandler + createTokenHandler on 127.0.0.1), so a test can
  * read its memory from /proc and a benchmark's load generator does not share its core. Prints the port on stdout
  * when ready; stops on SIGTERM.
- * Env: TOKEN_SERVER_MODE = "token" (default) | "token-node-classes" (toNodeHandler with overrideGlobalObjects:
- * false) | "bare" (node:http answering a fixed JSON body of the same size, the benchmark's ceiling);
+ * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler with its defaults) | "token-fast" (with the opt-in
+ * overrideGlobalObjects: true) | "bare" (node:http answering a fixed JSON body of the same size, the benchmark's
+ * ceiling);
  * TOKEN_SERVER_BODY_TIMEOUT_MS (toNodeHandler's bodyTimeoutMs).
  */
 import { createServer, type RequestListener } from "node:http";
@@ -38,7 +39,7 @@ const bodyTimeoutMs = process.env.TOKEN_SERVER_BODY_TIMEOUT_MS === undefined ? u
 const listener =
   mode === "bare"
     ? bare()
-    : toNodeHandler(handler, { ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }), ...(mode === "token-node-classes" ? { overrideGlobalObjects: false } : {}) });
+    : toNodeHandler(handler, { ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }), ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
 const server = createServer(listener);
 server.keepAliveTimeout = 30_000;
 server.listen(0, "127.0.0.1", () => {
