@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderAsapPublicKeys } from "../../templates/files/asapKeys.ts";
 import { ACCOUNTS, URL_PATHS, xmppNames } from "../../templates/names.ts";
+import { asapKeyFileName } from "../../templates/validate.ts";
 import { freePort } from "../support/ports.ts";
 import { startFakeJicofo, type FakeJicofo } from "../support/fakeJicofo.ts";
 import {
@@ -236,18 +237,25 @@ describe("RS256 with Jitsi's real plugins: Prosody fetches the rendered public k
   const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const publicPem = keys.publicKey.export({ type: "spki", format: "pem" }).toString();
   const privatePem = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const auth = { algorithm: "RS256", appId: "jitsi-rs-app", publicKeys: { [kid]: publicPem } } as const;
+  // A second key overlapping the first, as during a rotation (docs/deploy.md): both must be accepted.
+  const kid2 = "e2e-key-2";
+  const keys2 = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const auth = {
+    algorithm: "RS256",
+    appId: "jitsi-rs-app",
+    publicKeys: { [kid]: publicPem, [kid2]: keys2.publicKey.export({ type: "spki", format: "pem" }).toString() },
+  } as const;
   const requested: string[] = [];
   let keyServer: Server;
   let prosody: RunningProsody;
 
-  async function rsToken(claims: Record<string, unknown>, keyId = kid): Promise<string> {
+  async function rsToken(claims: Record<string, unknown>, keyId = kid, signingPem = privatePem): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ iss: auth.appId, aud: "jitsi", sub: names.domain, room: "*", ...claims })
       .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: keyId })
       .setNotBefore(now - 30)
       .setExpirationTime(now + 300)
-      .sign(await importPKCS8(privatePem, "RS256"));
+      .sign(await importPKCS8(signingPem, "RS256"));
   }
 
   beforeAll(async () => {
@@ -282,6 +290,13 @@ describe("RS256 with Jitsi's real plugins: Prosody fetches the rendered public k
     expect(await anonymousLogin(prosody, names.domain, `?room=demo&token=${jwt}`)).toMatch(/^[^@]+@meet\.example\.test\//);
     const [file] = renderAsapPublicKeys({ ...PROSODY_TEST_DEPLOYMENT, auth });
     expect(requested).toContain(`${URL_PATHS.asapKeys}${file?.path.split("/").pop() ?? "?"}`);
+  });
+
+  it("accepts a token signed with the second, overlapping key too (rotation), and not one crossing kid and key", async () => {
+    const second = await rsToken({}, kid2, keys2.privateKey.export({ type: "pkcs8", format: "pem" }).toString());
+    expect(await anonymousLogin(prosody, names.domain, `?room=demo&token=${second}`)).toMatch(/^[^@]+@meet\.example\.test\//);
+    expect(requested).toContain(`${URL_PATHS.asapKeys}${asapKeyFileName(kid2)}`);
+    await expect(anonymousLogin(prosody, names.domain, `?token=${await rsToken({}, kid2)}`)).rejects.toMatchObject({ condition: "not-allowed" });
   });
 
   it("refuses an unknown key id, another private key, and an HS256 token", async () => {
