@@ -2,7 +2,8 @@
  * The layers and the direction of their dependencies, checked over every import of every source file:
  *
  *   token/shared/  (jitsi-jwt-token/shared)  names and field rules; imports nothing but itself and node: builtins
- *   token/         (jitsi-jwt-token)         imports only itself (the shared module included) and zod; smoke/
+ *   token/         (jitsi-jwt-token)         imports only itself (the shared module included), zod and
+ *                                            @hono/node-server (the Node adapter); smoke/
  *                                            also the optional peers @xmpp/client, ws and acorn
  *   templates/     the renderer              imports only itself and jitsi-jwt-token/shared
  *   infra/         the Pulumi program        imports itself, templates/ and the token package
@@ -30,8 +31,9 @@ const RULES: Record<Layer, { layers: readonly Layer[]; packages: (file: string) 
     layers: ["token", "shared"],
     // The XMPP stack only for the smoke test (optional peers of the package); tsx only for the checkout launcher.
     packages: (file) => [
-      "jose",
       "zod",
+      // The Node adapter (toNodeHandler) is the endpoint branch's choice of library.
+      "@hono/node-server",
       ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws", "acorn"] : []),
       ...(file.startsWith("token/bin/") ? ["tsx"] : []),
     ],
@@ -147,6 +149,7 @@ describe("layering", () => {
     expect(violations("token/shared/rules.ts", ["../keys.ts"])).toEqual(["token/shared/rules.ts: ../keys.ts: shared must not depend on token"]);
     expect(violations("token/shared/rules.ts", ["zod"])).toEqual(["token/shared/rules.ts: zod: package not allowed in shared/"]);
     expect(violations("token/mint.ts", ["@pulumi/pulumi"])).toEqual(["token/mint.ts: @pulumi/pulumi: package not allowed in token/"]);
+    expect(violations("token/mint.ts", ["jose"])).toHaveLength(1);
     expect(violations("token/mint.ts", ["@xmpp/client"])).toHaveLength(1);
     expect(violations("infra/x.ts", ["../token/keys.ts"])).toHaveLength(1);
     expect(violations("infra/x.ts", ["jitsi-jwt-token", "jitsi-jwt-token/shared", "../templates/render.ts", "@pulumi/aws", "node:fs"])).toEqual([]);
@@ -170,9 +173,9 @@ describe("layering", () => {
       }
     }
     expect(undeclared).toEqual([]);
-    // The token package brings only zod (its signing is node:crypto); what only the smoke test needs (the XMPP
-    // stack, the config.js parser) is an optional peer.
-    expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["zod"]);
+    // The token package brings zod and the Node adapter's @hono/node-server (with hono, its peer); signing is
+    // node:crypto. What only the smoke test needs (the XMPP stack, the config.js parser) is an optional peer.
+    expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["@hono/node-server", "hono", "zod"]);
     expect(token.peerDependenciesMeta).toEqual({ "@xmpp/client": { optional: true }, acorn: { optional: true }, ws: { optional: true } });
     expect(root.dependencies?.[TOKEN_PACKAGE]).toBe(token.version);
   });

@@ -4,6 +4,7 @@
  */
 import type { Explanation, Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { evaluateClient } from "./clientChecks.ts";
+import { connectionFinding } from "./connectionLimit.ts";
 import { evaluateJoin } from "./prosodyJoin.ts";
 import { evaluateLogin } from "./prosodyLogin.ts";
 import { roomTarget, type RoomTarget } from "./roomTarget.ts";
@@ -28,8 +29,11 @@ export function explainToken(token: string | undefined, profile: HostProfile, op
   const nowSeconds = nowSecondsOf(options.now);
   // A bad room is the caller's error: RoomNameError naming the field.
   const target: RoomTarget | undefined = options.room === undefined ? undefined : roomTarget(options.room, options.tenant);
-  const login = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
-  const findings: Finding[] = [...login.findings];
+  const evaluated = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
+  // Before any login check: the token must reach Prosody at all (connection URL length), for the room the client joins.
+  const connection = typeof token === "string" ? connectionFinding(token, target?.node ?? "", target?.tenant) : undefined;
+  const login = connection === undefined || connection.ok ? evaluated : { ...evaluated, verdict: { ok: false, check: connection.check } };
+  const findings: Finding[] = [...(connection === undefined ? [] : [connection]), ...evaluated.findings];
   let join: Verdict | null = null;
   if (target !== undefined) {
     if (!login.verdict.ok) {

@@ -3,6 +3,7 @@
  * the client JSON-parses each value (parseURLParams) — so the token goes in as `#jwt=%22TOKEN%22`. The hash is
  * never sent to servers; `?jwt=` is what older deployments read.
  */
+import { isTenant } from "./shared/names.ts";
 import { FieldError } from "./errors.ts";
 import { canonicalRoom, RoomNameError, type CanonicalRoom } from "./roomName.ts";
 
@@ -62,8 +63,8 @@ export function meetingUrl(options: MeetingUrlOptions): string {
     if (error instanceof RoomNameError) throw new MeetingUrlError("room", error.problems[0]?.message ?? "is not a room name");
     throw error;
   }
-  if (options.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.tenant)) {
-    throw new MeetingUrlError("tenant", "must be a path segment of letters, digits, '-', '_' or '.'");
+  if (options.tenant !== undefined && !isTenant(options.tenant)) {
+    throw new MeetingUrlError("tenant", "must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
   }
   const placement = options.tokenIn ?? "hash";
   if (!["hash", "query", "both"].includes(placement)) throw new MeetingUrlError("tokenIn", 'must be "hash", "query" or "both"');

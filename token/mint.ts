@@ -1,5 +1,6 @@
 /** mintToken: a Jitsi meeting token that Prosody's token auth and the web client both accept. */
 import type { JitsiTokenClaims, JitsiTokenHeader, JitsiUserClaim } from "./claims.ts";
+import { assertTokenFitsConnection } from "./connectionLimit.ts";
 import { featureClaims } from "./features.ts";
 import { signCompact } from "./jws.ts";
 import { hmacKey, rsaPrivateKey } from "./keys.ts";
@@ -66,7 +67,9 @@ export function mintTokenWithClaims(options: MintTokenOptions | SeedTokenOptions
   const o = parseMintOptions(options);
   const key = o.privateKey !== undefined ? rsaPrivateKey(o.privateKey) : hmacKey(o.secret as string);
   const claims = buildClaims(o);
-  return { token: signCompact(buildHeader(o), claims, key), claims };
+  const token = signCompact(buildHeader(o), claims, key);
+  assertTokenFitsConnection(token, claims.room, o.tenant);
+  return { token, claims };
 }
 
 export function mintTokenSync(options: MintTokenOptions | SeedTokenOptions): string {

@@ -108,7 +108,7 @@ export function canonicalRoom(name: string, field = "room"): CanonicalRoom {
   }
   if (UNPAIRED_SURROGATE.test(text)) refuse("contains invalid Unicode (an unpaired surrogate)");
   if (text.includes("\0")) refuse("contains NUL (%00), which the web server refuses in a path");
-  if (text.includes("/")) refuse('contains "/" once decoded (%2F); the web server splits the path there and cannot serve the room');
+  if (text.includes("/")) refuse('contains "/" once decoded (%2F); proxies and servers that decode the path before routing split it there');
   if (text === "." || text === "..") refuse("is a dot segment; the browser resolves it away and opens no room");
   const lowered = text.normalize("NFKC").toLowerCase();
   const node = encodeURIComponent(lowered).toLowerCase();

@@ -4,7 +4,7 @@
  * renderer (templates/) depends on nothing else, the token module on itself only, the Pulumi program (infra/) on
  * both. Importing this subpath loads no signing code.
  */
-export { ACCOUNTS, hostPaths, PORTS, SERVICES, URL_PATHS, xmppNames, type ServiceName, type XmppNames } from "./names.ts";
+export * from "./names.ts";
 export { STACK_OUTPUTS, type StackOutputName } from "./stackOutputs.ts";
 export { FieldError, ProblemError, type Problem } from "./errors.ts";
 export * from "./rules.ts";

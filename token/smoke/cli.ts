@@ -4,6 +4,7 @@
  * passed, 1 when any failed, 2 for usage or configuration errors.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { isTenant } from "../shared/names.ts";
 import { loadTokenConfig, TokenConfigError } from "../config.ts";
 import { EXIT_CODES, readArgs, UsageError } from "../shared/cli.ts";
 import { baseUrl } from "./discover.ts";
@@ -22,6 +23,8 @@ joins as participant once the host is in; wrong-key, expired, other-room and mis
 the server's own reason.
 
   --url URL            the deployment's public URL (default JITSI_BASE_URL or the stack's meetingUrl)
+  --tenant NAME        run in https://HOST/NAME/ (tokens with sub NAME); adds the case "a token for the same
+                       room in another tenant is refused"
   --stack NAME         read signing config from this Pulumi stack's outputs (else JITSI_* environment)
   --cwd DIR            Pulumi project directory for --stack
   --json               print the report as JSON
@@ -57,6 +60,7 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOptions; json: boolean; junit?: string } | "help"> {
   const { values: raw } = readArgs(argv, {
     url: { type: "string" },
+    tenant: { type: "string" },
     stack: { type: "string" },
     cwd: { type: "string" },
     json: { type: "boolean" },
@@ -69,6 +73,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
   });
   const values = raw as {
     url?: string;
+    tenant?: string;
     stack?: string;
     cwd?: string;
     json?: boolean;
@@ -92,6 +97,10 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
     throw new UsageError((error as Error).message);
   }
   const smoke: SmokeOptions = { url, signing: config };
+  if (values.tenant !== undefined) {
+    if (!isTenant(values.tenant)) throw new UsageError("--tenant must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
+    smoke.tenant = values.tenant;
+  }
   const timeoutMs = seconds(values.timeout, "--timeout");
   if (timeoutMs !== undefined) smoke.timeoutMs = timeoutMs;
   const promotionWaitMs = seconds(values["promotion-wait"], "--promotion-wait");
