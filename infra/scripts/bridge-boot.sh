@@ -93,4 +93,21 @@ apt-mark hold jitsi-videobridge2
 systemctl enable --now jitsi-bridge-drain.service
 systemctl enable "$BRIDGE_SERVICE"
 systemctl restart "$BRIDGE_SERVICE"
-log "bridge $jvb_version started"
+
+# The videobridge's health check does not notice a failed XMPP login (jitsi-videobridge JvbHealthChecker.kt
+# leaves "check if XmppConnection is configured and connected" as a TODO); its statistics do: muc_clients_connected
+# (VideobridgeStatisticsShim.kt) on /colibri/stats, served because the pool's jvb.conf enables the COLIBRI REST API
+# (Stats.java is @EnabledByConfig(RestApis.COLIBRI)). A bridge that cannot log in fails its boot, bounded.
+stats_url=${JVB_STATS_URL:-http://127.0.0.1:8080/colibri/stats}
+xmpp_wait=${XMPP_WAIT_SECONDS:-300}
+deadline=$((SECONDS + xmpp_wait))
+connected=""
+until [ "${connected:-0}" -ge 1 ] 2>/dev/null; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    log "bridge $jvb_version started but its XMPP client is not connected to $XMPP_DOMAIN after ${xmpp_wait}s (muc_clients_connected=${connected:-unknown}); check the password in $PASSWORD_PARAMETER and that the signalling node accepts 5222 from the pool"
+    exit 1
+  fi
+  sleep "${XMPP_POLL_SECONDS:-5}"
+  connected=$(curl -fsS --max-time 5 "$stats_url" 2>/dev/null | jq -r '.muc_clients_connected // 0' 2>/dev/null) || connected=0
+done
+log "bridge $jvb_version started, XMPP client connected"

@@ -119,7 +119,12 @@ describe("bridge scripts on a simulated instance", () => {
     // For the boot script only (the others use the real curl): tools that would reach the network or change
     // this machine.
     const writeOutput = 'while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then echo "$0 output" >"$2"; fi; shift; done';
-    recorder("curl", writeOutput, bootBin);
+    // The bridge's statistics: STUB_MUC_CONNECTED is what /colibri/stats reports as muc_clients_connected.
+    recorder(
+      "curl",
+      `case "$*" in *colibri/stats) printf '{"muc_clients_connected":%s}' "\${STUB_MUC_CONNECTED:-1}" ;; *) ${writeOutput} ;; esac`,
+      bootBin,
+    );
     recorder("gpg", writeOutput, bootBin);
     recorder(
       "apt-cache",
@@ -176,7 +181,7 @@ describe("bridge scripts on a simulated instance", () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(env.POOL_ENV!, `STAGED_JVB_CONF='${script(BRIDGE_INSTANCE_PATHS.stagedJvbConf)}'\n`, { flag: "a" });
     return run("bash", [script(BRIDGE_INSTANCE_PATHS.bootScript)], {
-      env: { ...env, PATH: `${join(dir, "boot-bin")}:${join(dir, "bin")}:/usr/bin:/bin`, BRIDGE_ROOT: root, RETRY_SECONDS: "0", ...extra },
+      env: { ...env, PATH: `${join(dir, "boot-bin")}:${join(dir, "bin")}:/usr/bin:/bin`, BRIDGE_ROOT: root, RETRY_SECONDS: "0", XMPP_POLL_SECONDS: "0.1", ...extra },
     }).then(() => root);
   }
 
@@ -199,6 +204,7 @@ describe("bridge scripts on a simulated instance", () => {
       "systemctl enable --now jitsi-bridge-drain.service",
       "systemctl enable jitsi-videobridge2",
       "systemctl restart jitsi-videobridge2",
+      "curl -fsS --max-time 5 http://127.0.0.1:8080/colibri/stats",
     ]);
     const jvbConf = join(root, "etc/jitsi/videobridge/jvb.conf");
     expect(readFileSync(jvbConf, "utf8")).toBe(poolBridgeJvbConf(DOMAIN, SIGNALLING_PRIVATE_IP));
@@ -219,6 +225,15 @@ describe("bridge scripts on a simulated instance", () => {
     const error = await boot().catch((e: { stderr: string }) => e);
     expect((error as { stderr: string }).stderr).toContain("jitsi-meet=9.9.9-1 is not in Jitsi's repository");
     expect(recorded().filter((line) => line.startsWith("apt-get install"))).toEqual([]);
+  });
+
+  it("boot: fails, bounded, when the started bridge's XMPP client never connects (its health check would not notice)", async () => {
+    const started = Date.now();
+    const error = await boot({ STUB_MUC_CONNECTED: "0", XMPP_WAIT_SECONDS: "1" }).catch((e: { stderr: string }) => e);
+    expect((error as { stderr: string }).stderr).toContain(
+      `is not connected to ${DOMAIN} after 1s (muc_clients_connected=0); check the password in`,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("identity: writes addresses, nickname and the SSM password root-only, reading metadata over IMDSv2", async () => {
