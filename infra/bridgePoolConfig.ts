@@ -149,7 +149,7 @@ export function subnetIdProblems(subnetIds: unknown): BridgePoolProblem[] {
 }
 
 const DOMAIN = /^(?=.{4,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/;
-// A Debian version as apt takes it after `=` (the jitsi-meet metapackage's, e.g. 2.0.10184-1).
+// A Debian version as apt takes it after `=` (the jitsi-meet metapackage's, e.g. 2.0.11248-1).
 const DEBIAN_VERSION = /^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/;
 
 /** Problems with the deployment values the pool copies into each instance's boot environment. */
@@ -159,7 +159,7 @@ export function deploymentProblems(domain: unknown, jitsiVersion: unknown): Brid
     problems.push(problem("domain", "must be a lower-case fully qualified domain name like meet.example.com", domain));
   }
   if (typeof jitsiVersion !== "string" || !DEBIAN_VERSION.test(jitsiVersion)) {
-    problems.push(problem("jitsiVersion", "must be a jitsi-meet package version like 2.0.10184-1", jitsiVersion));
+    problems.push(problem("jitsiVersion", "must be a jitsi-meet package version like 2.0.11248-1", jitsiVersion));
   }
   return problems;
 }

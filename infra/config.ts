@@ -5,6 +5,7 @@
  * without an engine and runs before any resource exists: a wrong value stops the preview with one message that
  * names every bad key (`jitsi:domain`, `aws:region`, …) and says what is allowed. Secret values are never echoed.
  */
+import { EXAMPLE_JITSI_VERSION, jitsiReleaseProblems } from "./jitsiRelease.ts";
 import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -188,10 +189,10 @@ const tokenPublicKeys = jsonOf(
   "a map from key id to PEM public key (set it with `pulumi config set --path 'tokenPublicKeys.mykid' -- \"$(cat pub.pem)\"`)",
 );
 
-// A Debian package version as apt accepts it after `=`, e.g. 2.0.10184-1.
+// A Debian package version as apt accepts it after `=`, e.g. 2.0.11248-1.
 const jitsiVersion = z
   .string()
-  .regex(/^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/, "must be a jitsi-meet package version like 2.0.10184-1 (see `apt-cache madison jitsi-meet`)");
+  .regex(/^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/, "must be a jitsi-meet package version like 2.0.11248-1 (see `apt-cache madison jitsi-meet`)");
 
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id like vpc-0123456789abcdef0");
 const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be a subnet id like subnet-0123456789abcdef0");
@@ -248,7 +249,9 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const publicKeys = take("tokenPublicKeys", tokenPublicKeys, {});
   const guestsOn = take("guests", bool, DEFAULTS.guests);
   const cidrs = requireKey("adminCidrs", adminCidrs, 'the addresses allowed to SSH in (include the machine running pulumi), like ["203.0.113.7/32"]');
-  const version = requireKey("jitsiVersion", jitsiVersion, "the jitsi-meet package version to install, like 2.0.10184-1");
+  const version = requireKey("jitsiVersion", jitsiVersion, `the jitsi-meet package version to install, like ${EXAMPLE_JITSI_VERSION}`);
+  // Release rule (own file, issue 9): refuses releases that cannot ship the Prosody modules the config loads.
+  if (version !== undefined) problems.push(...jitsiReleaseProblems(version).map((message) => ({ key: qualified("jitsiVersion"), message })));
   const vpc = take("vpcId", vpcId);
   const subnet = take("subnetId", subnetId);
   const sshKey = take("sshPublicKey", sshPublicKey);

@@ -9,7 +9,7 @@
  *   letsEncrypt: { email: "ops@example.com" },
  *   token: { algorithm: "HS256", appId: "myapp" },
  *   adminCidrs: ["203.0.113.7/32"],
- *   jitsiVersion: "2.0.10184-1",
+ *   jitsiVersion: "2.0.11248-1",
  * });
  * export const url = meet.meetingUrl;
  * ```
@@ -71,7 +71,7 @@ export interface JitsiServerArgs {
   readonly guests?: boolean;
   /** CIDRs allowed to SSH in. Provisioning runs over SSH from the machine running Pulumi, so include it. */
   readonly adminCidrs: readonly string[];
-  /** `jitsi-meet` package version to install and hold, e.g. `2.0.10184-1`. */
+  /** `jitsi-meet` package version to install and hold, e.g. `2.0.11248-1`. */
   readonly jitsiVersion: string;
   /** Existing VPC; requires `subnetId`. Default: the region's default VPC. */
   readonly vpcId?: string;

@@ -45,6 +45,8 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["SSH open to the world", { "jitsi:adminCidrs": '["0.0.0.0/0"]' }, /jitsi:adminCidrs: must not open SSH to the whole internet/],
   ["missing Jitsi version", { "jitsi:jitsiVersion": undefined }, /jitsi:jitsiVersion: is required/],
   ["Jitsi version with shell characters", { "jitsi:jitsiVersion": "2.0; rm -rf /" }, /jitsi:jitsiVersion: must be a jitsi-meet package version/],
+  ["Jitsi release without per-token moderators", { "jitsi:jitsiVersion": "2.0.10184-1" }, /jitsi:jitsiVersion: must be 2\.0\.11031-1 or newer \(the first stable release after mod_token_affiliation .* got "2\.0\.10184-1"/],
+  ["Jitsi version not a release", { "jitsi:jitsiVersion": "1:2.0.11248~rc1" }, /jitsi:jitsiVersion: must be a jitsi-meet release version like 2\.0\.11248-1/],
   ["bad VPC id", { "jitsi:vpcId": "default", "jitsi:subnetId": "subnet-0123456789abcdef0" }, /jitsi:vpcId: must be a VPC id/],
   ["VPC without subnet", { "jitsi:vpcId": "vpc-0123456789abcdef0" }, /jitsi:subnetId: is required when jitsi:vpcId is set/],
   ["bad subnet id", { "jitsi:subnetId": "subnet-xyz" }, /jitsi:subnetId: must be a subnet id/],

@@ -38,7 +38,7 @@ describe("bridge scripts pass shellcheck", () => {
 function userDataFiles(): Map<string, string> {
   const text = bridgeUserData({
     domain: DOMAIN,
-    jitsiVersion: "2.0.10184-1",
+    jitsiVersion: "2.0.11248-1",
     // What the pool puts in the launch template (bridges.test.ts checks that it does).
     jvbConf: poolBridgeJvbConf(DOMAIN, SIGNALLING_PRIVATE_IP),
     passwordParameter: PARAMETER,
@@ -128,7 +128,7 @@ describe("bridge scripts on a simulated instance", () => {
     recorder("gpg", writeOutput, bootBin);
     recorder(
       "apt-cache",
-      `[ "$*" = "show jitsi-meet=2.0.10184-1" ] || exit 100\nprintf '%s\\n' "Package: jitsi-meet" "Version: 2.0.10184-1" ` +
+      `[ "$*" = "show jitsi-meet=2.0.11248-1" ] || exit 100\nprintf '%s\\n' "Package: jitsi-meet" "Version: 2.0.11248-1" ` +
         `"Pre-Depends: jitsi-videobridge2 (= ${JVB_VERSION})" "Depends: jicofo (= 1.0-1139-1), jitsi-meet-web (= 1.0.8800-1)"`,
       bootBin,
     );
@@ -193,7 +193,7 @@ describe("bridge scripts on a simulated instance", () => {
       "curl -fsSL https://download.jitsi.org/jitsi-key.gpg.key -o " + join(root, "run/jitsi-key.gpg.key"),
       "gpg --batch --yes --dearmor -o " + join(root, "usr/share/keyrings/jitsi-keyring.gpg") + " " + join(root, "run/jitsi-key.gpg.key"),
       "apt-get update",
-      "apt-cache show jitsi-meet=2.0.10184-1",
+      "apt-cache show jitsi-meet=2.0.11248-1",
       "debconf-set-selections ",
       `  stdin: jitsi-videobridge2 jitsi-videobridge/jvb-hostname string ${DOMAIN}`,
       "systemctl daemon-reload",

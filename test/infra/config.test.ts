@@ -23,7 +23,7 @@ const valid: RawStackConfig = {
   domain: "meet.example.com",
   hostedZone: "example.com",
   letsEncryptEmail: "ops@example.com",
-  jitsiVersion: "2.0.10184-1",
+  jitsiVersion: "2.0.11248-1",
   adminCidrs: '["203.0.113.7/32"]',
 };
 

@@ -40,7 +40,7 @@ export function baseConfig(): Record<string, string> {
     "jitsi:domain": "meet.example.com",
     "jitsi:hostedZone": "example.com",
     "jitsi:letsEncryptEmail": "ops@example.com",
-    "jitsi:jitsiVersion": "2.0.10184-1",
+    "jitsi:jitsiVersion": "2.0.11248-1",
     "jitsi:adminCidrs": JSON.stringify(["203.0.113.7/32", "2001:db8::/48"]),
     "jitsi:appId": "example-app",
     "jitsi:appSecret": "test-app-secret-6f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",

@@ -56,7 +56,7 @@ describe("rendererInput", () => {
       hostedZone: "example.com",
       "aws:region": "eu-central-1",
       adminCidrs: '["203.0.113.7/32"]',
-      jitsiVersion: "2.0.10184-1",
+      jitsiVersion: "2.0.11248-1",
       appId: "myapp",
       letsEncryptEmail: "ops@example.com",
     } as RawStackConfig;

@@ -87,7 +87,7 @@ describe("render --stack (injected pulumi CLI)", () => {
     "jitsi:hostedZone": { value: "example.com", secret: false },
     "jitsi:letsEncryptEmail": { value: "ops@example.com", secret: false },
     "jitsi:adminCidrs": { value: '["203.0.113.7/32"]', objectValue: ["203.0.113.7/32"], secret: false },
-    "jitsi:jitsiVersion": { value: "2.0.10184-1", secret: false },
+    "jitsi:jitsiVersion": { value: "2.0.11248-1", secret: false },
     "jitsi:guests": { value: "false", secret: false },
     "jitsi:appSecret": { secret: true },
   };
