@@ -76,16 +76,18 @@ export interface ProgramRun {
 export interface RunOptions {
   /** Stands in for a template edit: post-processes the real renderer's output. */
   readonly editRendered?: (files: RenderedFile[]) => RenderedFile[];
+  /** Appended to every generated password: stands in for passwords regenerated (stack recreated, imported). */
+  readonly passwordSuffix?: string;
 }
 
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedState(type: string, name: string, inputs: Record<string, unknown>, passwordSuffix = ""): Record<string, unknown> {
   switch (type) {
     case "aws:ec2/eip:Eip":
       return { ...inputs, publicIp: MOCK.publicIp, allocationId: `eipalloc-${name}` };
     case "aws:ec2/instance:Instance":
       return { ...inputs, privateIp: MOCK.privateIp, subnetId: inputs.subnetId ?? MOCK.subnetId };
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: MOCK.password(name) };
+      return { ...inputs, result: MOCK.password(name) + passwordSuffix };
     case "tls:index/privateKey:PrivateKey":
       return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
     case "aws:ec2/keyPair:KeyPair":
@@ -134,7 +136,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     {
       newResource(args) {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-        return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs as Record<string, unknown>) };
+        return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs as Record<string, unknown>, options.passwordSuffix) };
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
