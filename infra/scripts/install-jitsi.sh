@@ -97,4 +97,20 @@ fi
 
 # unattended-upgrades must not move the pin; upgrades happen by changing jitsiVersion.
 apt-mark hold "${!want[@]}" >/dev/null
+
+# Nothing may restart Prosody, Jicofo or the videobridge outside a deployment: a restart ends every conference.
+# unattended-upgrades skips held packages, but Prosody comes from Ubuntu's archive and its postinst restarts it;
+# needrestart (Ubuntu 24.04 restarts services automatically after library and Java updates) gets an override.
+cat >/etc/apt/apt.conf.d/51jitsi-unattended-upgrades <<'APT'
+// Written by the Jitsi Pulumi program: a Prosody upgrade restarts it and ends every conference.
+// Upgrade it in a maintenance window: apt-get install --only-upgrade prosody
+Unattended-Upgrade::Package-Blacklist { "prosody"; };
+APT
+install -d -m 0755 /etc/needrestart/conf.d
+cat >/etc/needrestart/conf.d/60-jitsi.conf <<'PERL'
+# Written by the Jitsi Pulumi program: restarting these ends every conference; a deployment restarts them.
+$nrconf{override_rc}{qr(^prosody\.service$)} = 0;
+$nrconf{override_rc}{qr(^jicofo\.service$)} = 0;
+$nrconf{override_rc}{qr(^jitsi-videobridge2\.service$)} = 0;
+PERL
 echo "install-jitsi: jitsi-meet ${JITSI_VERSION} installed and held"

@@ -8,13 +8,16 @@
 # serving ACME challenges from /usr/share/jitsi-meet, jicofo's postinst editing jicofo.conf on upgrade, Prosody
 # plugins in /usr/share/jitsi-meet/prosody-plugins.
 #
-# usage: build-repo.sh OUT_DIR MODULES_FILE STANDINS_DIR
-#   MODULES_FILE  one Prosody module name per line: the plugins jitsi-meet-prosody ships (stand-in modules)
-#   STANDINS_DIR  test/rehearsal/standins (service.py; auth stand-ins mod_auth_*.lua may be in MODULES_DIR)
+# usage: build-repo.sh OUT_DIR MODULES_FILE STANDINS_DIR [PLUGINS_DIR]
+#   MODULES_FILE  one Prosody module name per line: the plugins jitsi-meet-prosody ships (stand-in modules;
+#                 a mod_NAME.lua beside the list is shipped instead of the no-op stand-in)
+#   STANDINS_DIR  test/rehearsal/standins (service.py)
+#   PLUGINS_DIR   opt-in: Jitsi's own resources/prosody-plugins (a jitsi-meet checkout, never committed here):
+#                 shipped as they are instead of stand-ins, so the host check sees the real module set
 # Writes OUT_DIR/www (the document root: jitsi-key.gpg.key, stable/) and OUT_DIR/gnupg (the throwaway key).
 # shellcheck disable=SC2016 # maintainer scripts are written literally: their $ expand on the rehearsal host
 set -euo pipefail
-out=$1 modules=$2 standins=$3
+out=$1 modules=$2 standins=$3 real_plugins=${4:-}
 www="$out/www"
 repo="$www/stable"
 build="$out/build"
@@ -177,14 +180,18 @@ EOF
   plugins="$d/usr/share/jitsi-meet/prosody-plugins"
   mkdir -p "$plugins" "$d/DEBIAN"
   modules_dir=$(dirname "$modules")
-  while IFS= read -r module; do
-    [[ -n "$module" ]] || continue
-    if [[ -f "$modules_dir/mod_$module.lua" ]]; then
-      cp "$modules_dir/mod_$module.lua" "$plugins/mod_$module.lua"
-    else
-      printf -- '-- rehearsal stand-in of Jitsi'"'"'s mod_%s (jitsi-meet-prosody %s)\nmodule:log("debug", "stand-in loaded");\n' "$module" "$web" >"$plugins/mod_$module.lua"
-    fi
-  done <"$modules"
+  if [[ -n "$real_plugins" ]]; then
+    cp -r "$real_plugins/." "$plugins/"
+  else
+    while IFS= read -r module; do
+      [[ -n "$module" ]] || continue
+      if [[ -f "$modules_dir/mod_$module.lua" ]]; then
+        cp "$modules_dir/mod_$module.lua" "$plugins/mod_$module.lua"
+      else
+        printf -- '-- rehearsal stand-in of Jitsi'"'"'s mod_%s (jitsi-meet-prosody %s)\nmodule:log("debug", "stand-in loaded");\n' "$module" "$web" >"$plugins/mod_$module.lua"
+      fi
+    done <"$modules"
+  fi
   printf 'Template: jitsi-meet-prosody/jvb-hostname\nType: string\nDescription: hostname\n' >"$d/DEBIAN/templates"
   cat >"$d/DEBIAN/postinst" <<EOF
 #!/bin/sh

@@ -107,7 +107,9 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
     writeFileSync(join(modulesDir, "list"), `${jitsiModules(prosodyConfig).join("\n")}\n`);
     writeFileSync(join(modulesDir, "mod_auth_token.lua"), standInAnonymousAuth({ requireToken: true }));
     writeFileSync(join(modulesDir, "mod_auth_jitsi-anonymous.lua"), standInAnonymousAuth());
-    execFileSync("bash", [join(here, "build-repo.sh"), join(work, "repo"), join(modulesDir, "list"), join(here, "standins")], { stdio: "pipe" });
+    // Opt-in (like the plugin e2e): Jitsi's own Prosody plugins in the stand-in jitsi-meet-prosody.
+    const realPlugins = process.env.JITSI_PLUGINS_DIR === undefined ? [] : [process.env.JITSI_PLUGINS_DIR];
+    execFileSync("bash", [join(here, "build-repo.sh"), join(work, "repo"), join(modulesDir, "list"), join(here, "standins"), ...realPlugins], { stdio: "pipe" });
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(work, "id_ed25519")]);
 
     const passwordOf = (steps: HostStep[], user: string) =>
@@ -138,7 +140,16 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
       sshKey: join(work, "id_ed25519"),
       merged: join(work, "root", "merged"),
       phases: [
-        phase("first deploy", first, [{ kind: "xmpp", name: "focus login", jid: focusJid, password: firstFocus }]),
+        phase("first deploy", first, [
+          { kind: "xmpp", name: "focus login", jid: focusJid, password: firstFocus },
+          { kind: "root", name: "unattended-upgrades", command: "apt-config dump Unattended-Upgrade::Package-Blacklist" },
+          {
+            kind: "root",
+            name: "needrestart",
+            // needrestart's own reading: Perl fragments in conf.d, override_rc keys are regexes over unit names.
+            command: `perl -e 'our %nrconf; do "/etc/needrestart/conf.d/60-jitsi.conf"; die $@ if $@; for my $u (qw(prosody.service jicofo.service jitsi-videobridge2.service nginx.service)) { my $v = "restart"; for my $re (keys %{$nrconf{override_rc}}) { $v = ($nrconf{override_rc}{$re} ? "restart" : "keep") if $u =~ $re } print "$u=$v\n" }'`,
+          },
+        ]),
         phase("re-run unchanged", changedSteps(first, again)),
         phase("retry install (idempotent)", again.filter((s) => /-(install|lua-fix|xmpp-accounts|certificate)$/.test(s.name))),
         phase("app secret rotation", changedSteps(again, secret)),
@@ -199,6 +210,14 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
     expect(first.checks["focus login"]!.ok).toBe(true);
     expect(first.checks.https!.output).toBe("200");
     expect(first.checks["certificate issuer"]!.output).toMatch(/Pebble/);
+  });
+
+  it("leaves the Jitsi services to deployments: unattended-upgrades skips Prosody, needrestart keeps all three", () => {
+    const first = byName(results, "first deploy");
+    expect(first.checks["unattended-upgrades"]!.output).toContain('Unattended-Upgrade::Package-Blacklist:: "prosody";');
+    expect(first.checks.needrestart!.output.trim().split("\n")).toEqual([
+      "prosody.service=keep", "jicofo.service=keep", "jitsi-videobridge2.service=keep", "nginx.service=restart",
+    ]);
   });
 
   it("re-running unchanged runs nothing, and retried steps are idempotent", () => {
