@@ -70,6 +70,13 @@ export const BRIDGE_INSTANCE_PATHS = {
 
 /** Name of the termination hook; the drain script completes it. */
 export const DRAIN_HOOK_NAME = "drain-videobridge";
+/**
+ * Launch hook (issue 9, defect 7): a new bridge stays out of service until bridge-boot.sh completes it with
+ * CONTINUE once its XMPP client is connected; a failed boot says ABANDON, silence times out to ABANDON, and the
+ * group replaces the instance. The bound covers apt (lock waits included) plus the script's 300 s XMPP wait.
+ */
+export const LAUNCH_HOOK_NAME = "boot-videobridge";
+export const LAUNCH_HOOK_SECONDS = 1200;
 
 /** The pool bridge's jvb.conf, as the renderer makes it (it turns on the REST shutdown the drain script uses). */
 export function poolBridgeJvbConf(domain: string, xmppHost: string): string {
@@ -130,6 +137,7 @@ export function bridgeUserData(input: BridgeUserDataInput): string {
     PASSWORD_PARAMETER: input.passwordParameter,
     ASG_NAME: input.asgName,
     LIFECYCLE_HOOK: DRAIN_HOOK_NAME,
+    LAUNCH_HOOK: LAUNCH_HOOK_NAME,
     DRAIN_TIMEOUT_SECONDS: String(input.drainTimeoutSeconds),
     // The variable names the rendered jvb.conf reads: the renderer owns them, the scripts only fill them.
     ENV_PRIVATE_IP: BRIDGE_ENV.privateIp,
@@ -338,6 +346,15 @@ export class VideobridgePool extends pulumi.ComponentResource {
         vpcZoneIdentifiers: args.subnetIds,
         healthCheckType: "EC2",
         healthCheckGracePeriod: 300,
+        // On the group itself, so even the first instances wait for it (a separate hook resource comes later).
+        initialLifecycleHooks: [
+          {
+            name: LAUNCH_HOOK_NAME,
+            lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+            heartbeatTimeout: LAUNCH_HOOK_SECONDS,
+            defaultResult: "ABANDON",
+          },
+        ],
         ...(args.spot
           ? {
               // Spot through the group, not the template: the group replaces interrupted capacity, and capacity

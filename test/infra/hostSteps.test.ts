@@ -4,6 +4,7 @@
  * the bridge restart, and every pushed file tied to the restart that confirms or rolls it back.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { LAUNCH_HOOK_NAME, LAUNCH_HOOK_SECONDS } from "../../infra/bridges.ts";
 import { HEALTH_CHECKS, JICOFO_STATS_URL } from "../../infra/provision.ts";
 import { allStrings, baseConfig, COMMAND, isSecretWrapper, plainStrings, reveal, runProgram, type ProgramRun, type RecordedResource } from "./harness.ts";
 
@@ -68,5 +69,19 @@ describe("file pushes", () => {
     expect(env(step("file-etc-jitsi-jicofo-jicofo-conf")).JITSI_FILE_SERVICE).toBe("jicofo");
     const services = new Set(pushes.map((p) => env(p).JITSI_FILE_SERVICE));
     expect([...services].filter((s) => s !== undefined).sort()).toEqual(["jicofo", "jitsi-videobridge2", "nginx", "prosody"]);
+  });
+});
+
+describe("bridge pool launch hook", () => {
+  it("keeps a new bridge out of service until its boot says CONTINUE; silence or failure abandons it", async () => {
+    const pooled = await runProgram({ ...baseConfig(), "jitsi:videobridges": JSON.stringify({ count: 2, instanceType: "c6i.xlarge" }) });
+    const group = pooled.resources.find((r) => r.type === "aws:autoscaling/group:Group")!;
+    expect(reveal(group.inputs.initialLifecycleHooks)).toEqual([
+      { name: LAUNCH_HOOK_NAME, lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", heartbeatTimeout: LAUNCH_HOOK_SECONDS, defaultResult: "ABANDON" },
+    ]);
+    // The boot script learns the hook's name from the pool env in user data.
+    const template = pooled.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+    const userData = Buffer.from(String(reveal(template.inputs.userData)), "base64").toString("utf8");
+    expect(userData).toContain(`LAUNCH_HOOK='${LAUNCH_HOOK_NAME}'`);
   });
 });
