@@ -85,3 +85,11 @@ describe("bridge pool launch hook", () => {
     expect(userData).toContain(`LAUNCH_HOOK='${LAUNCH_HOOK_NAME}'`);
   });
 });
+
+describe("DNS", () => {
+  it("takes over an A record that already exists for the domain instead of failing the create", () => {
+    const record = run.resources.find((r) => r.type === "aws:route53/record:Record")!;
+    expect(record.inputs.allowOverwrite).toBe(true);
+    expect(record.inputs.name).toBe("meet.example.com");
+  });
+});
