@@ -321,8 +321,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
       const own = args.layout.filter((f) => f.effect?.service === service);
       if (own.length === 0 || (service === LOCAL_BRIDGE && !args.localVideobridge)) continue;
       const check = HEALTH_CHECKS[service];
-      const ownPaths = new Set(own.map((f) => f.path));
-      const contentDigest = args.files.apply((files) => digest(files.filter((f) => ownPaths.has(f.path))));
+      // In layout order, so the host can recompute it over JITSI_SERVICE_FILES (restart-service.sh).
+      const contentDigest = args.files.apply((files) => digest(own.map((l) => files.find((f) => f.path === l.path)!)));
       const restart = step(
         `service-${service}`,
         {
@@ -334,7 +334,11 @@ export class HostProvisioning extends pulumi.ComponentResource {
             ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
             ...(check.configTest === undefined ? {} : { JITSI_CONFIG_TEST: check.configTest }),
             ...(service === LOCAL_BRIDGE ? { JITSI_BRIDGES_URL: JICOFO_STATS_URL } : {}),
+            // The files the digest on stdin covers, in its order: the restart refuses to confirm files other
+            // than these (e.g. the last good ones an earlier failed restart rolled back to).
+            JITSI_SERVICE_FILES: own.map((f) => f.path).join(":"),
           },
+          stdin: pulumi.secret(contentDigest.apply((d) => `${d}\n`)),
           // Re-run exactly when this service's own files change (or a new Jitsi version was installed).
           triggers: [pulumi.secret(contentDigest), args.jitsiVersion],
         },

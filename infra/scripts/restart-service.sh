@@ -15,6 +15,9 @@
 #      JITSI_HEALTH_PORT    optional: local TCP port that accepts connections once the service is up
 #      JITSI_BRIDGES_URL    optional: Jicofo's /stats URL; once healthy, wait (bounded) until Jicofo reports at
 #                           least one operational bridge (bridge_selector.operational_bridge_count)
+#      JITSI_SERVICE_FILES  optional: the service's rendered files, ":"-separated; stdin then holds the digest the
+#                           program computed over them (path, mode, owner:group, content). A host whose files
+#                           differ (rolled back after an earlier failure) is refused, never confirmed as deployed.
 #      JITSI_HEALTH_TIMEOUT optional: seconds to wait (default 120)
 #      JITSI_BRIDGES_TIMEOUT optional: seconds to wait for an operational bridge (default 90)
 #      JITSI_STATE_DIR      optional: where install-file.sh keeps last good copies (default /var/lib/jitsi-provisioning)
@@ -185,6 +188,26 @@ roll_back() {
   last_logs
   exit 1
 }
+
+# The digest of the files as they are on this host, as the program computes it (provision.ts digest()).
+files_digest() {
+  local path
+  local -a paths
+  IFS=':' read -ra paths <<<"$JITSI_SERVICE_FILES"
+  for path in "${paths[@]}"; do
+    [[ -f "$path" ]] || { echo "missing $path"; return; }
+    printf '%s\0%s\0%s:%s\0' "$path" "$((8#$(stat -c %a "$path")))" "$(stat -c %U "$path")" "$(stat -c %G "$path")"
+    cat "$path"
+    printf '\0'
+  done | sha256sum | cut -d' ' -f1
+}
+if [[ -n "${JITSI_SERVICE_FILES:-}" ]]; then
+  read -r expected_digest || expected_digest=""
+  if [[ "$(files_digest)" != "$expected_digest" ]]; then
+    echo "restart-service: $JITSI_SERVICE: its files on this host are not the ones this deployment rendered (${JITSI_SERVICE_FILES//:/ }); an earlier failed restart rolled them back to the last good ones. Fix the configuration and run pulumi up again: the changed files are pushed anew" >&2
+    exit 1
+  fi
+fi
 
 # A failed check leaves the running service untouched: only the files go back. A failed restart restarts again.
 config_test || roll_back "configuration check failed" files-only

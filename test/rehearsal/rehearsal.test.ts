@@ -159,6 +159,8 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
         ]),
         phase("broken prosody push", changedSteps(passwords, brokenProsody)),
         phase("broken nginx push", changedSteps(passwords, brokenNginx)),
+        // The engine retries a failed step with the same inputs: it must not confirm the rolled-back files.
+        phase("retry after roll back", brokenNginx.filter((s) => s.name.endsWith("-service-nginx"))),
         phase("upgrade", changedSteps(passwords, upgraded), [
           { kind: "xmpp", name: "focus login after upgrade", jid: focusJid, password: rotatedFocus },
         ]),
@@ -259,6 +261,14 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
     expect(broken.checks.https!.output).toBe("200");
   });
 
+  it("a retried restart after a roll back refuses to confirm files the deployment did not render", () => {
+    const retry = byName(results, "retry after roll back");
+    expect(retry.steps).toHaveLength(1);
+    expect(retry.steps[0]!.code).toBe(1);
+    expect(retry.steps[0]!.stderr).toContain("nginx: its files on this host are not the ones this deployment rendered");
+    expect(restartedIn(retry)).toEqual([]);
+  });
+
   it("an upgrade moves every held package to the next release together, re-holds them and restores the rendered files", () => {
     const upgrade = byName(results, "upgrade");
     for (const step of upgrade.steps) expect(step.code, `${step.name}: ${step.stderr}`).toBe(0);
@@ -279,6 +289,6 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
       restarted: restartedIn(p).join("; "),
     }));
     writeFileSync(join(tmpdir(), "jitsi-rehearsal-figures.json"), JSON.stringify(figures, null, 2));
-    expect(figures.length).toBe(8);
+    expect(figures.length).toBe(9);
   });
 });
