@@ -9,6 +9,7 @@ import { renderJicofoConf } from "./files/jicofo.ts";
 import { renderJvbConf } from "./files/jvb.ts";
 import { renderNginxSite } from "./files/nginx.ts";
 import { renderProsodyHostConfig } from "./files/prosody.ts";
+import { renderProsodyModules } from "./files/prosodyModules.ts";
 import { renderRenewalHook } from "./files/renewalHook.ts";
 import { validateDeployment } from "./validate.ts";
 
@@ -20,6 +21,7 @@ export function renderFiles(input: unknown): RenderedFile[] {
   const d = validateDeployment(input);
   return [
     renderProsodyHostConfig(d),
+    ...renderProsodyModules(d),
     ...renderAsapPublicKeys(d),
     renderJicofoConf(d),
     renderJvbConf(d),

@@ -16,7 +16,8 @@ export {
   type TokenSigningConfig,
   type TokenUser,
 } from "./options.ts";
-export { ANY_ROOM, normalizeRoomName, RoomNameError } from "./roomName.ts";
+export { ANY_ROOM, canonicalRoom, MAX_NODE_BYTES, normalizeRoomName, RoomNameError, type CanonicalRoom } from "./roomName.ts";
+export { clientRoomOfLink, type ClientRoom } from "./clientRoom.ts";
 export { JITSI_FEATURES, type FeatureFlags, type JitsiFeature } from "./features.ts";
 export type { JitsiContextClaim, JitsiTokenClaims, JitsiTokenHeader, JitsiUserClaim, SigningAlgorithm } from "./claims.ts";
 export { KeyError, MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, type PrivateKeyInput, type PublicKeyInput } from "./keys.ts";
@@ -37,11 +38,15 @@ export {
   type AuthorizeResult,
   type TokenDenial,
   type TokenGrant,
+  type TokenHandler,
   type TokenHandlerLogEntry,
   type TokenHandlerOptions,
   type TokenResponseBody,
 } from "./handler.ts";
-export { toNodeHandler, type NodeHandlerOptions } from "./nodeAdapter.ts";
+export { tokenBodyErrors, type ExpressErrorMiddleware } from "./express.ts";
+export { DEFAULT_BODY_TIMEOUT_MS, toNodeHandler, type NodeHandlerOptions, type WebHandler } from "./nodeAdapter.ts";
+export { DEFAULT_MAX_BODY_BYTES } from "./requestBody.ts";
+export { HttpProblem, HTTP_PROBLEM_CODES, type HttpProblemStatus } from "./httpProblem.ts";
 export {
   execFileRunner,
   loadTokenConfig,

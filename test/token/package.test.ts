@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const PACKAGE_NAME = "jitsi-jwt-pulumi";
 /** What dist/ imports at runtime (the import-graph test pins the same list for the sources). */
-const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp"];
+const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp", "@hono", "hono"];
 
 interface Run {
   code: number;
@@ -118,7 +118,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve("${PACKAGE_NAME}/toke
 const { runSmokeTest } = require("${PACKAGE_NAME}/token/smoke");
 const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = process.env;
 (async () => {
-  const token = await mintToken({ appId, secret, domain, room: "*", user: { id: "u2", name: "Bob" } });
+  const token = await mintToken({ appId, secret, domain, allRooms: true, user: { id: "u2", name: "Bob" } });
   const { claims } = await verifyToken(token, secret, { appId, sub: domain });
   console.log(JSON.stringify({ resolved: require.resolve("${PACKAGE_NAME}/token"), room: claims.room,
     affiliation: claims.context.user.affiliation, types: [typeof runSmokeTest, typeof FieldError] }));
