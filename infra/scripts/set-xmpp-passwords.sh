@@ -7,7 +7,8 @@
 # env:   JITSI_DOMAIN   public FQDN (the accounts live on auth.<domain>)
 # stdin: one "<user> <password>" line per account (secret), user one of focus, jvb.
 # The passwords never reach a command line: prosodyctl reads a new password twice from its standard input when
-# that is not a terminal (Prosody 0.12 util/human/io.lua read_password/getpass), and printf is a shell builtin.
+# that is not a terminal (util/human/io.lua read_password/getpass: `stty -echo` fails, io.read; the same in Prosody
+# 0.12, which Ubuntu 24.04 ships, and 13), and printf is a shell builtin.
 set -euo pipefail
 : "${JITSI_DOMAIN:?JITSI_DOMAIN is required}"
 [[ "$JITSI_DOMAIN" =~ ^[a-z0-9.-]+$ ]] || { echo "set-xmpp-passwords: bad domain $JITSI_DOMAIN" >&2; exit 2; }
