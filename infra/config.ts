@@ -5,6 +5,7 @@
  * without an engine and runs before any resource exists: a wrong value stops the preview with one message that
  * names every bad key (`jitsi:domain`, `aws:region`, …) and says what is allowed. Secret values are never echoed.
  */
+import { hostRuleProblems } from "./hostRules.ts";
 import { EXAMPLE_JITSI_VERSION, jitsiReleaseProblems } from "./jitsiRelease.ts";
 import { createPublicKey } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -293,6 +294,8 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   } else if (algorithm === "HS256" && raw.tokenPublicKeys !== undefined) {
     problems.push({ key: qualified("tokenPublicKeys"), message: "is only used with jitsi:tokenAlgorithm RS256; remove it or switch the algorithm" });
   }
+  // Host rule (own file, issue 9): combinations the host cannot serve yet.
+  problems.push(...hostRuleProblems({ tokenAlgorithm: algorithm, letsEncryptStaging: leStaging }).map((p) => ({ key: qualified(p.key), message: p.message })));
   if (vpc !== undefined && subnet === undefined && raw.subnetId === undefined) {
     problems.push({ key: qualified("subnetId"), message: "is required when jitsi:vpcId is set: the public subnet of that VPC to put the server in" });
   }

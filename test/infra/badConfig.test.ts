@@ -37,6 +37,7 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["RS256 with an app secret", { "jitsi:tokenAlgorithm": "RS256", "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:appSecret: must not be set when jitsi:tokenAlgorithm is RS256/],
   ["RS256 with a non-PEM key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: "AAAA" }) }, /jitsi:tokenPublicKeys: values must be PEM public keys/],
   ["RS256 with an Ed25519 key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString() }) }, /jitsi:tokenPublicKeys: values must be RSA public keys/],
+  ["RS256 with a staging certificate", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }), "jitsi:letsEncryptStaging": "true" }, /jitsi:letsEncryptStaging: must be false with jitsi:tokenAlgorithm RS256: Prosody fetches the public keys over HTTPS/],
   ["public keys with HS256", { "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:tokenPublicKeys: is only used with jitsi:tokenAlgorithm RS256/],
   ["guests not boolean", { "jitsi:guests": "on" }, /jitsi:guests: must be true or false/],
   ["missing admin CIDRs", { "jitsi:adminCidrs": undefined }, /jitsi:adminCidrs: is required/],
