@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PORTS } from "jitsi-jwt-token/shared";
 import { DEFAULT_DRAIN_SECONDS, DEFAULT_ROOT_GIB, HOOK_MARGIN_SECONDS, validatePoolArgs, type Architecture } from "./bridges/config.ts";
 import { completeLifecyclePolicy, readPasswordPolicy } from "./bridges/iam.ts";
-import { bridgeUserData, DRAIN_HOOK_NAME, poolBridgeJvbConf } from "./bridges/userData.ts";
+import { bridgeUserData, DRAIN_HOOK_NAME, LAUNCH_HOOK_NAME, LAUNCH_HOOK_SECONDS, poolBridgeJvbConf } from "./bridges/userData.ts";
 
 export interface VideobridgePoolArgs {
   /** Public FQDN of the deployment; the bridges log in to `auth.<domain>` and join its brewery. */
@@ -201,6 +201,15 @@ export class VideobridgePool extends pulumi.ComponentResource {
         vpcZoneIdentifiers: args.subnetIds,
         healthCheckType: "EC2",
         healthCheckGracePeriod: 300,
+        // On the group itself, so even the first instances wait for it (a separate hook resource comes later).
+        initialLifecycleHooks: [
+          {
+            name: LAUNCH_HOOK_NAME,
+            lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+            heartbeatTimeout: LAUNCH_HOOK_SECONDS,
+            defaultResult: "ABANDON",
+          },
+        ],
         ...(args.spot
           ? {
               // Spot through the group, not the template: the group replaces interrupted capacity, and capacity

@@ -98,7 +98,7 @@ const REQUIRED: Partial<Record<ConfigKey | typeof REGION_KEY, string>> = {
   [REGION_KEY]: "the AWS region to deploy to, like eu-central-1",
   letsEncryptEmail: "the contact address for the Let's Encrypt account",
   adminCidrs: 'the addresses allowed to SSH in (include the machine running pulumi), like ["203.0.113.7/32"]',
-  jitsiVersion: "the jitsi-meet package version to install, like 2.0.10184-1",
+  jitsiVersion: "the jitsi-meet package version to install, like 2.0.11248-1",
 };
 
 /**

@@ -43,6 +43,9 @@ export class JitsiDns extends pulumi.ComponentResource {
         type: aws.route53.RecordType.A,
         ttl: RECORD_TTL_SECONDS,
         records: [args.publicIp],
+        // A record already there for the domain (an earlier server, a parking page) is taken over instead of
+        // failing the create: the domain was configured for this deployment (issue 9, defect 8).
+        allowOverwrite: true,
       },
       { parent: this },
     );

@@ -9,7 +9,7 @@
  *   letsEncrypt: { email: "ops@example.com" },
  *   token: { algorithm: "HS256", appId: "myapp" },
  *   adminCidrs: ["203.0.113.7/32"],
- *   jitsiVersion: "2.0.10184-1",
+ *   jitsiVersion: "2.0.11248-1",
  * });
  * export const url = meet.meetingUrl;
  * ```

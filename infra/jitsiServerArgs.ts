@@ -14,7 +14,6 @@ import {
   emailProblem,
   instanceArchitecture,
   instanceTypeProblem,
-  jitsiVersionProblem,
   keyIdProblem,
   parseHostedZone,
   rsaPublicKeyProblem,
@@ -26,6 +25,7 @@ import {
   type Problem,
   type Rule,
 } from "jitsi-jwt-token/shared";
+import { jitsiVersionProblem } from "./jitsiRelease.ts";
 import { BridgePoolConfigError, parseVideobridgesConfig, type VideobridgesConfig } from "./bridges/config.ts";
 import { ConfigProblemsError } from "./configProblems.ts";
 
@@ -72,7 +72,7 @@ export interface JitsiServerArgs {
   readonly guests?: boolean;
   /** CIDR blocks allowed to SSH in (no /0, no host bits). Provisioning runs over SSH from the machine running Pulumi. */
   readonly adminCidrs: readonly string[];
-  /** `jitsi-meet` package version to install and hold, e.g. `2.0.10184-1`. */
+  /** `jitsi-meet` package version to install and hold, e.g. `2.0.11248-1`. */
   readonly jitsiVersion: string;
   /** Existing VPC; requires `subnetId`. Default: the region's default VPC. */
   readonly vpcId?: string;
@@ -231,6 +231,12 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
   else cidrs.forEach((cidr, index) => text(`adminCidrs[${index}]`, cidr, adminCidrProblem, true));
 
   const jitsiVersion = text("jitsiVersion", given.jitsiVersion, jitsiVersionProblem, true);
+  // Prosody 0.12 fetches the ASAP public keys over HTTPS from this host and verifies its certificate (net/http.lua):
+  // a staging certificate fails that, so every join would be refused. Lifted once the key directory is also served
+  // on a loopback-only plain-HTTP listener for Prosody (issue 9, defect 8).
+  if (staging && (given.token as { algorithm?: unknown } | undefined)?.algorithm === "RS256") {
+    report("letsEncrypt.staging", "must be false with the RS256 token algorithm: Prosody fetches the public keys over HTTPS from this host and verifies its certificate, which a staging certificate fails (every join would be refused); use HS256 to try staging");
+  }
   const vpcId = text("vpcId", given.vpcId, vpcIdProblem, false);
   const subnetId = text("subnetId", given.subnetId, subnetIdProblem, false);
   if (given.vpcId !== undefined && given.subnetId === undefined) report("subnetId", "is required when vpcId is set: the public subnet of that VPC to put the server in");

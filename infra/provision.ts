@@ -31,19 +31,32 @@ const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER"] as con
 /** Prefix of every parameter our own scripts take; sshd is told to accept exactly these names. */
 const OWN_ENV_PATTERN = "JITSI_*";
 
-/** How each service proves it is back after a restart or reload. */
+/**
+ * How each service proves it is back after a restart or reload: only what the pinned packages serve.
+ * - Jicofo: `GET /about/version`, always registered (jicofo `ktor/Application.kt` about()); `/about/health`
+ *   exists only with `jicofo.health.enabled`, false by default (`reference.conf`, `JicofoServices.kt`), and its
+ *   check needs an operational bridge and a test conference.
+ * - Videobridge: `/about/health` on the private server (jitsi-videobridge `Main.kt`, `JvbHealthChecker.kt`); it does
+ *   not notice a failed XMPP login, so the local bridge's restart also waits (bounded) for Jicofo's `/stats` to
+ *   count an operational bridge (`JicofoServices.kt` getStats, `BridgeSelector.kt` operational_bridge_count).
+ * - Prosody: `prosodyctl check config` and every loaded module present before, its c2s port after.
+ * - nginx: `nginx -t` before, its HTTPS port after.
+ */
 interface HealthCheck {
   readonly url?: string;
   readonly port?: number;
-  /** Run `<service> -t` before touching a running service (nginx): a bad file must not take the site down. */
-  readonly configTest?: boolean;
+  /** Checked before touching a running service: "1" runs `<service> -t` (nginx); "prosody" see restart-service.sh. */
+  readonly configTest?: "1" | "prosody";
 }
 export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
-  prosody: { port: PORTS.xmppClient },
-  jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/health` },
+  prosody: { port: PORTS.xmppClient, configTest: "prosody" },
+  jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/version` },
   "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
-  nginx: { port: PORTS.publicHttps, configTest: true },
+  nginx: { port: PORTS.publicHttps, configTest: "1" },
 };
+
+/** Jicofo's statistics (bridge_selector.operational_bridge_count), read after the local bridge restarts. */
+export const JICOFO_STATS_URL = `http://127.0.0.1:${PORTS.jicofoRest}/stats`;
 
 /** Stable, readable resource-name part for a host path: /etc/jitsi/jicofo/jicofo.conf → etc-jitsi-jicofo-jicofo-conf. */
 export function pathSlug(path: string): string {
@@ -125,6 +138,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
   /** Removes public key files that are no longer configured (RS256 key server directory). */
   readonly keyPrune: command.remote.Command;
+  /** Sets focus@auth / jvb@auth passwords in Prosody (re-runs when they change: stdin is part of the state). */
+  readonly accounts: command.remote.Command;
   /** Stops the host's own videobridge when a pool carries all media. */
   readonly localBridgeOff: command.remote.Command | undefined;
 
@@ -191,6 +206,10 @@ export class HostProvisioning extends pulumi.ComponentResource {
       [this.install, args.dnsRecord],
     );
 
+    // The service whose restart step confirms a file (none for the local bridge when a pool carries the media).
+    const confirmedBy = (file: RenderedFile): ServiceName | undefined =>
+      file.effect === null || (file.effect.service === LOCAL_BRIDGE && !args.localVideobridge) ? undefined : file.effect.service;
+
     const pushes = new Map<string, command.remote.Command>();
     const installFile = scriptText(SCRIPTS.installFile);
     for (const file of args.layout) {
@@ -210,6 +229,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
             JITSI_FILE_OWNER: file.owner,
             JITSI_FILE_GROUP: file.group,
             ...(link === undefined ? {} : { JITSI_FILE_LINK: link }),
+            // Keeps the replaced file until that service's restart confirms the new one (or rolls back to it).
+            ...(confirmedBy(file) === undefined ? {} : { JITSI_FILE_SERVICE: confirmedBy(file)! }),
           },
           // Secret whatever the file: most contents derive from secrets, and stdin is stored in state.
           stdin: pulumi.secret(content),
@@ -239,14 +260,29 @@ export class HostProvisioning extends pulumi.ComponentResource {
       [this.certificate, this.luaFix, ...keyFiles.map((f) => pushes.get(f.path)!)],
     );
 
+    // Jicofo and the bridge log in with passwords the packages registered only at first install: whenever a
+    // generated password changes, Prosody must follow before they restart on their new files.
+    this.accounts = step(
+      "xmpp-accounts",
+      {
+        script: scriptText(SCRIPTS.setXmppPasswords),
+        env: { JITSI_DOMAIN: args.domain },
+        stdin: pulumi.secret(
+          pulumi.all([args.focusPassword, args.jvbPassword]).apply(([focus, jvb]) => `focus ${focus}\njvb ${jvb}\n`),
+        ),
+        triggers: [args.jitsiVersion],
+      },
+      [this.install, this.luaFix],
+    );
+
     const restarts = new Map<ServiceName, command.remote.Command>();
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
       const own = args.layout.filter((f) => f.effect?.service === service);
       if (own.length === 0 || (service === LOCAL_BRIDGE && !args.localVideobridge)) continue;
       const check = HEALTH_CHECKS[service];
-      const ownPaths = new Set(own.map((f) => f.path));
-      const contentDigest = args.files.apply((files) => digest(files.filter((f) => ownPaths.has(f.path))));
+      // In layout order, so the host can recompute it over JITSI_SERVICE_FILES (restart-service.sh).
+      const contentDigest = args.files.apply((files) => digest(own.map((l) => files.find((f) => f.path === l.path)!)));
       const restart = step(
         `service-${service}`,
         {
@@ -256,8 +292,13 @@ export class HostProvisioning extends pulumi.ComponentResource {
             JITSI_ACTION: own.some((f) => f.effect?.action === "restart") ? "restart" : "reload",
             ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
             ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
-            ...(check.configTest === true ? { JITSI_CONFIG_TEST: "1" } : {}),
+            ...(check.configTest === undefined ? {} : { JITSI_CONFIG_TEST: check.configTest }),
+            ...(service === LOCAL_BRIDGE ? { JITSI_BRIDGES_URL: JICOFO_STATS_URL } : {}),
+            // The files the digest on stdin covers, in its order: the restart refuses to confirm files other
+            // than these (e.g. the last good ones an earlier failed restart rolled back to).
+            JITSI_SERVICE_FILES: own.map((f) => f.path).join(":"),
           },
+          stdin: pulumi.secret(contentDigest.apply((d) => `${d}\n`)),
           // Re-run exactly when this service's own files change (or a new Jitsi version was installed).
           triggers: [pulumi.secret(contentDigest), args.jitsiVersion],
         },
@@ -265,7 +306,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
         // Prosody restarts after the key directory is pruned, so a dropped key leaves its cache too.
         [
           ...own.map((f) => pushes.get(f.path)!),
-          ...(previous === undefined ? [this.keyPrune] : [previous]),
+          ...(previous === undefined ? [this.keyPrune, this.accounts] : [previous]),
         ],
       );
       restarts.set(service, restart);

@@ -15,6 +15,7 @@ export const SCRIPTS = {
   installFile: "scripts/install-file.sh",
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",
+  setXmppPasswords: "scripts/set-xmpp-passwords.sh",
 } as const;
 
 /** Scripts the bridge pool's user data installs on each bridge instance (relative to infra/). */

@@ -8,10 +8,10 @@ import {
   domainProblem,
   instanceArchitecture,
   instanceTypeProblem,
-  jitsiVersionProblem,
   subnetIdProblem,
   type Architecture,
 } from "jitsi-jwt-token/shared";
+import { jitsiVersionProblem } from "../jitsiRelease.ts";
 import { z } from "zod";
 import type { VideobridgePoolArgs } from "../bridges.ts";
 import { ConfigProblemsError, type ConfigProblem } from "../configProblems.ts";
@@ -155,7 +155,7 @@ function deploymentProblems(domain: unknown, jitsiVersion: unknown): ConfigProbl
   const problems: ConfigProblem[] = [];
   const domainWrong = typeof domain === "string" ? domainProblem(domain) : "must be a string: a domain name like meet.example.com";
   if (domainWrong !== undefined) problems.push(problem("domain", domainWrong, domain));
-  const versionWrong = typeof jitsiVersion === "string" ? jitsiVersionProblem(jitsiVersion) : "must be a jitsi-meet package version like 2.0.10184-1";
+  const versionWrong = typeof jitsiVersion === "string" ? jitsiVersionProblem(jitsiVersion) : "must be a jitsi-meet release version like 2.0.11248-1";
   if (versionWrong !== undefined) problems.push(problem("jitsiVersion", versionWrong, jitsiVersion));
   return problems;
 }

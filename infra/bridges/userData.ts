@@ -22,6 +22,14 @@ export const BRIDGE_INSTANCE_PATHS = {
 
 /** Name of the termination hook; the drain script completes it. */
 export const DRAIN_HOOK_NAME = "drain-videobridge";
+/**
+ * Launch hook (issue 9, defect 7): a new bridge stays out of service until bridge-boot.sh completes it with
+ * CONTINUE once its XMPP client is connected; a failed boot says ABANDON, silence times out to ABANDON, and the
+ * group replaces the instance. The bound covers apt (lock waits included) plus the script's 300 s XMPP wait.
+ */
+export const LAUNCH_HOOK_NAME = "boot-videobridge";
+/** Heartbeat timeout of the launch hook, in seconds. */
+export const LAUNCH_HOOK_SECONDS = 1200;
 
 /**
  * The pool bridge's jvb.conf, as the renderer makes it (it turns on the REST shutdown the drain script uses).
@@ -84,6 +92,7 @@ export function bridgeUserData(input: BridgeUserDataInput): string {
     PASSWORD_PARAMETER: input.passwordParameter,
     ASG_NAME: input.asgName,
     LIFECYCLE_HOOK: DRAIN_HOOK_NAME,
+    LAUNCH_HOOK: LAUNCH_HOOK_NAME,
     DRAIN_TIMEOUT_SECONDS: String(input.drainTimeoutSeconds),
     // The variable names the rendered jvb.conf reads: the renderer owns them, the scripts only fill them.
     ENV_PRIVATE_IP: BRIDGE_ENV.privateIp,

@@ -10,11 +10,36 @@ POOL_ENV=${POOL_ENV:-/etc/jitsi-bridge/pool.env}
 . "$POOL_ENV"
 # Tests write under a scratch root instead of the real file system; on an instance it is empty.
 ROOT=${BRIDGE_ROOT:-}
-RETRY_SECONDS=${RETRY_SECONDS:-5}
+RETRY_SECONDS=${RETRY_SECONDS:-15}
+IMDS_ENDPOINT=${IMDS_ENDPOINT:-http://169.254.169.254}
 
 export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "jitsi-bridge-boot: $*" >&2; }
+
+# The group's launch hook holds a new bridge out of service until this script says CONTINUE (its XMPP client is
+# connected); any failure says ABANDON at once, so the group replaces the instance (no answer: the hook's
+# heartbeat runs out, default ABANDON).
+imds() {
+  local token
+  token=$(curl -fsS --max-time 5 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$IMDS_ENDPOINT/latest/api/token")
+  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS_ENDPOINT/latest/meta-data/$1"
+}
+complete_launch() {
+  [ -n "${LAUNCH_HOOK:-}" ] || return 0
+  aws autoscaling complete-lifecycle-action --region "$(imds placement/region)" \
+    --auto-scaling-group-name "$ASG_NAME" --lifecycle-hook-name "$LAUNCH_HOOK" \
+    --instance-id "$(imds instance-id)" --lifecycle-action-result "$1" ||
+    log "could not complete the launch hook with $1; its heartbeat timeout decides"
+}
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then complete_launch ABANDON; fi
+}
+trap on_exit EXIT
+
+# apt as on the signalling node: wait for the lock (unattended-upgrades holds it for minutes after boot).
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"; }
 
 # retry TRIES COMMAND...: package mirrors and the snap store hiccup during first boot.
 retry() {
@@ -42,7 +67,7 @@ retry 5 curl -fsSL "$JITSI_APT_KEY_URL" -o "$ROOT/run/jitsi-key.gpg.key"
 gpg --batch --yes --dearmor -o "$ROOT$keyring" "$ROOT/run/jitsi-key.gpg.key"
 rm -f "$ROOT/run/jitsi-key.gpg.key"
 echo "deb [signed-by=$keyring] $JITSI_APT_REPO stable/" >"$ROOT/etc/apt/sources.list.d/jitsi-stable.list"
-retry 5 apt-get update
+retry 10 apt_get update
 
 # One pin for the whole deployment: the jitsi-meet metapackage depends on exactly one jitsi-videobridge2 version,
 # and Jicofo refuses to mix bridge versions in a conference.
@@ -86,11 +111,29 @@ WantedBy=multi-user.target
 UNIT
 systemctl daemon-reload
 
-retry 3 apt-get install -y --no-install-recommends "jitsi-videobridge2=$jvb_version" jq curl
+retry 3 apt_get install --no-install-recommends "jitsi-videobridge2=$jvb_version" jq curl
 # Unattended upgrades must not move one bridge ahead of the others.
 apt-mark hold jitsi-videobridge2
 
 systemctl enable --now jitsi-bridge-drain.service
 systemctl enable "$BRIDGE_SERVICE"
 systemctl restart "$BRIDGE_SERVICE"
-log "bridge $jvb_version started"
+
+# The videobridge's health check does not notice a failed XMPP login (jitsi-videobridge JvbHealthChecker.kt
+# leaves "check if XmppConnection is configured and connected" as a TODO); its statistics do: muc_clients_connected
+# (VideobridgeStatisticsShim.kt) on /colibri/stats, served because the pool's jvb.conf enables the COLIBRI REST API
+# (Stats.java is @EnabledByConfig(RestApis.COLIBRI)). A bridge that cannot log in fails its boot, bounded.
+stats_url=${JVB_STATS_URL:-http://127.0.0.1:8080/colibri/stats}
+xmpp_wait=${XMPP_WAIT_SECONDS:-300}
+deadline=$((SECONDS + xmpp_wait))
+connected=""
+until [ "${connected:-0}" -ge 1 ] 2>/dev/null; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    log "bridge $jvb_version started but its XMPP client is not connected to $XMPP_DOMAIN after ${xmpp_wait}s (muc_clients_connected=${connected:-unknown}); check the password in $PASSWORD_PARAMETER and that the signalling node accepts 5222 from the pool"
+    exit 1
+  fi
+  sleep "${XMPP_POLL_SECONDS:-5}"
+  connected=$(curl -fsS --max-time 5 "$stats_url" 2>/dev/null | jq -r '.muc_clients_connected // 0' 2>/dev/null) || connected=0
+done
+log "bridge $jvb_version started, XMPP client connected"
+complete_launch CONTINUE

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs Jitsi Meet unattended from Jitsi's apt repository at a pinned version, as root.
 # env:   JITSI_DOMAIN   public FQDN (also the XMPP domain)
-#        JITSI_VERSION  version of the jitsi-meet metapackage, e.g. 2.0.10184-1
+#        JITSI_VERSION  version of the jitsi-meet metapackage, e.g. 2.0.11248-1
 # stdin: debconf selections holding the service account passwords (secret; never on a command line).
 # Idempotent: re-running with the same version changes nothing.
 set -euo pipefail
@@ -55,16 +55,62 @@ apt_update
 
 # nginx first so jitsi-meet-web-config configures it instead of pulling in apache2.
 apt_get install nginx
-# The metapackage pins its components (videobridge, jicofo, web, prosody config) to matching versions.
-# No recommends: coturn (jitsi-meet-turnserver) is not part of this deployment.
-# On a re-run (a new jitsiVersion, or a roll-back) the packages are held (below): without
-# --allow-change-held-packages, apt-get -y refuses with "Held packages were changed" (checked with apt 2.6).
-apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "jitsi-meet=${JITSI_VERSION}"
+
+# The metapackage pins its components to exact versions: Pre-Depends jitsi-videobridge2 (= X), Depends jicofo
+# (= Y), jitsi-meet-web, jitsi-meet-web-config, jitsi-meet-prosody (= Z) (jitsi/jitsi-meet-debian-meta
+# control-tmpl). apt only tries each dependency's newest candidate, so `jitsi-meet=<pin>` alone fails as soon as
+# the repository has a newer release: name every package with the version the pinned metapackage asks for.
+record=$(apt-cache show "jitsi-meet=${JITSI_VERSION}" 2>/dev/null) || record=""
+if [[ -z "$record" ]]; then
+  available=$(apt-cache madison jitsi-meet 2>/dev/null | awk '{print $3}' | head -n 5 | tr '\n' ' ')
+  echo "install-jitsi: jitsi-meet ${JITSI_VERSION} is not in Jitsi's stable repository (newest there: ${available:-none}); set jitsiVersion to one of them" >&2
+  exit 1
+fi
+fields=$(awk '/^$/ {exit} /^(Pre-Depends|Depends):/ {on=1; sub(/^[^:]*:/, ""); printf "%s,", $0; next} /^ / && on {printf "%s,", $0; next} {on=0}' <<<"$record")
+declare -A want=([jitsi-meet]="$JITSI_VERSION")
+exact='^[[:space:]]*([a-z0-9][a-z0-9.+-]*)[[:space:]]*[(]=[[:space:]]*([^)[:space:]]+)[[:space:]]*[)]'
+IFS=',' read -ra deps <<<"$fields"
+for dep in "${deps[@]}"; do
+  if [[ "$dep" =~ $exact ]]; then
+    want[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+  fi
+done
+for component in jitsi-videobridge2 jicofo jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody; do
+  [[ -n "${want[$component]:-}" ]] || { echo "install-jitsi: jitsi-meet ${JITSI_VERSION} does not pin $component to a version" >&2; exit 1; }
+done
 # jitsi-meet-tokens is built from the same source as jitsi-meet-web, so it must carry the same version.
-web_version=$(dpkg-query -W -f='${Version}' jitsi-meet-web)
-apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "jitsi-meet-tokens=${web_version}"
+want[jitsi-meet-tokens]=${want[jitsi-meet-web]}
+
+packages=()
+for name in "${!want[@]}"; do packages+=("$name=${want[$name]}"); done
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort)
+installed=$(dpkg-query -W -f='${Package}=${Version} ${db:Status-Status}\n' "${!want[@]}" 2>/dev/null | awk '$2 == "installed" {print $1}' | sort || true)
+if [[ "$installed" == "$(printf '%s\n' "${packages[@]}")" ]]; then
+  echo "install-jitsi: jitsi-meet ${JITSI_VERSION} already installed (${packages[*]})"
+else
+  # An upgrade or downgrade moves every held package together: all of them are named at their new version, so
+  # apt may change the holds (never anything else held) and no component is left at the old release.
+  # No recommends: coturn (jitsi-meet-turnserver) is not part of this deployment.
+  apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "${packages[@]}"
+  echo "install-jitsi: installed ${packages[*]}"
+fi
 
 # unattended-upgrades must not move the pin; upgrades happen by changing jitsiVersion.
-apt-mark hold jitsi-meet jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-tokens \
-  jicofo jitsi-videobridge2 >/dev/null
-echo "install-jitsi: jitsi-meet ${JITSI_VERSION} installed"
+apt-mark hold "${!want[@]}" >/dev/null
+
+# Nothing may restart Prosody, Jicofo or the videobridge outside a deployment: a restart ends every conference.
+# unattended-upgrades skips held packages, but Prosody comes from Ubuntu's archive and its postinst restarts it;
+# needrestart (Ubuntu 24.04 restarts services automatically after library and Java updates) gets an override.
+cat >/etc/apt/apt.conf.d/51jitsi-unattended-upgrades <<'APT'
+// Written by the Jitsi Pulumi program: a Prosody upgrade restarts it and ends every conference.
+// Upgrade it in a maintenance window: apt-get install --only-upgrade prosody
+Unattended-Upgrade::Package-Blacklist { "prosody"; };
+APT
+install -d -m 0755 /etc/needrestart/conf.d
+cat >/etc/needrestart/conf.d/60-jitsi.conf <<'PERL'
+# Written by the Jitsi Pulumi program: restarting these ends every conference; a deployment restarts them.
+$nrconf{override_rc}{qr(^prosody\.service$)} = 0;
+$nrconf{override_rc}{qr(^jicofo\.service$)} = 0;
+$nrconf{override_rc}{qr(^jitsi-videobridge2\.service$)} = 0;
+PERL
+echo "install-jitsi: jitsi-meet ${JITSI_VERSION} installed and held"

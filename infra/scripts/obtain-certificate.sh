@@ -18,6 +18,7 @@
 #                 from, until the rendered site replaces it; linked to the webroot when nginx does not serve it
 #   ACME_HTTP_PORT [80]  port on 127.0.0.1 where nginx serves the webroot (for the pre-flight check)
 #   DNS_RESOLVER  [first nameserver of /etc/resolv.conf]  "address" or "address:port" to check the A record with
+#   DNS_PROGRESS_SECONDS [30]  how often the DNS wait says it is still waiting (an idle SSH session may be cut)
 #   DNS_WAIT_SECONDS [1200]  how long to wait for the A record: a resolver that cached "no such name" from
 #                 before the record existed keeps it for the zone's SOA TTL (900 s in a default Route53 zone)
 #   RENEWAL_TIMER [certbot.timer]  systemd timer that renews; empty: leave renewal scheduling alone
@@ -109,11 +110,19 @@ PY
 # Let's Encrypt validates against public DNS: asking before the record is visible would fail the order and
 # count against the CA's failed-validation limit.
 deadline=$((SECONDS + dns_wait))
+progress_every=${DNS_PROGRESS_SECONDS:-30}
+[[ "$progress_every" =~ ^[0-9]+$ ]] || die "DNS_PROGRESS_SECONDS must be a whole number of seconds, got '$progress_every'"
+next_progress=$((SECONDS + progress_every))
 while :; do
   addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ') || addresses=""
   [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
   if ((SECONDS >= deadline)); then
     die "DNS: $DOMAIN resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
+  fi
+  # A quiet SSH session may be cut by a NAT on the way (the wait can last the zone's negative-cache TTL).
+  if ((SECONDS >= next_progress)); then
+    echo "obtain-certificate: waiting for $DOMAIN to resolve to $EXPECTED_IP (now: '${addresses% }'), $((deadline - SECONDS))s left"
+    next_progress=$((SECONDS + progress_every))
   fi
   sleep 2
 done

@@ -57,7 +57,7 @@ const baseArgs: PoolArgs = {
   signallingSecurityGroupId: "sg-signalling",
   signallingPrivateIp: "10.0.1.23",
   jvbPassword: pulumi.secret(PASSWORD),
-  jitsiVersion: "2.0.10184-1",
+  jitsiVersion: "2.0.11248-1",
   amiId: "ami-0123456789abcdef0",
   architecture: "x86_64",
   instanceType: "c6i.xlarge",
@@ -213,7 +213,7 @@ describe("VideobridgePool", () => {
     const userData = userDataOf(resources);
     expect(userData.startsWith("#cloud-config\n")).toBe(true);
     expect(Buffer.byteLength(userData)).toBeLessThan(16 * 1024);
-    expect(userData).toContain("JITSI_VERSION='2.0.10184-1'");
+    expect(userData).toContain("JITSI_VERSION='2.0.11248-1'");
 
     const group = only(resources, "aws:autoscaling/group:Group").inputs;
     expect(group).toMatchObject({ minSize: 2, maxSize: 2, desiredCapacity: 2, vpcZoneIdentifiers: baseArgs.subnetIds });
@@ -298,7 +298,7 @@ describe("VideobridgePool rejects bad values before registering anything", () =>
     [{ subnetIds: [] }, /subnetIds: must list at least one public subnet/],
     [{ drainTimeoutSeconds: 7000 }, /drainTimeoutSeconds: must be a whole number of seconds from 60 to 6900/],
     [{ rootVolumeGiB: 4 }, /rootVolumeGiB: must be a whole number of GiB from 8/],
-    [{ jitsiVersion: "latest; reboot" }, /jitsiVersion: must be a jitsi-meet package version like 2\.0\.10184-1/],
+    [{ jitsiVersion: "latest; reboot" }, /jitsiVersion: must be a jitsi-meet release version like 2\.0\.11248-1/],
     [{ domain: "Meet.Example.com\n" }, /domain: must be a lower-case fully qualified domain name/],
   ] as [Partial<PoolArgs>, RegExp][])("%j", async (overrides, expected) => {
     let error: unknown;

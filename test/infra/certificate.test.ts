@@ -312,9 +312,11 @@ describe("certificate step on first deployment: the package's nginx site is stil
     const publish = new Promise<void>((resolve, reject) => {
       setTimeout(() => void pebble!.setARecord(d.domain, [LOOPBACK]).then(resolve, reject), 3_000);
     });
-    const [result] = await Promise.all([runProgram("bash", [SCRIPT], scriptEnv(d, pebble!)), publish]);
+    const [result] = await Promise.all([runProgram("bash", [SCRIPT], { ...scriptEnv(d, pebble!), DNS_PROGRESS_SECONDS: "1" }), publish]);
     expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
     expect(result.seconds).toBeGreaterThan(3);
+    // The wait is never silent (an idle SSH session through a NAT may be cut).
+    expect(result.output).toMatch(new RegExp(`waiting for ${d.domain.replaceAll(".", "\\.")} to resolve to ${LOOPBACK.replaceAll(".", "\\.")} \\(now: ''\\), \\d+s left`));
 
     const paths = runtimeHostPaths(d);
     const link = join(paths.jitsiMeetWebRoot, ".well-known", "acme-challenge");

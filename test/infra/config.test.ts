@@ -27,7 +27,7 @@ const valid: Record<string, string> = {
   domain: "meet.example.com",
   hostedZone: "example.com",
   letsEncryptEmail: "ops@example.com",
-  jitsiVersion: "2.0.10184-1",
+  jitsiVersion: "2.0.11248-1",
   adminCidrs: '["203.0.113.7/32"]',
 };
 const SECRET_KEYS = ["jitsi:appSecret"];

@@ -40,7 +40,7 @@ export function baseConfig(): Record<string, string> {
     "jitsi:domain": "meet.example.com",
     "jitsi:hostedZone": "example.com",
     "jitsi:letsEncryptEmail": "ops@example.com",
-    "jitsi:jitsiVersion": "2.0.10184-1",
+    "jitsi:jitsiVersion": "2.0.11248-1",
     "jitsi:adminCidrs": JSON.stringify(["203.0.113.7/32", "2001:db8::/48"]),
     "jitsi:appId": "example-app",
     "jitsi:appSecret": "test-app-secret-6f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
@@ -78,16 +78,18 @@ export interface ProgramRun {
 export interface RunOptions {
   /** Stands in for a template edit: post-processes the real renderer's output. */
   readonly editRendered?: (files: RenderedFile[]) => RenderedFile[];
+  /** Appended to every generated password: stands in for passwords regenerated (stack recreated, imported). */
+  readonly passwordSuffix?: string;
 }
 
-function computedState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+function computedState(type: string, name: string, inputs: Record<string, unknown>, passwordSuffix = ""): Record<string, unknown> {
   switch (type) {
     case "aws:ec2/eip:Eip":
       return { ...inputs, publicIp: MOCK.publicIp, allocationId: `eipalloc-${name}` };
     case "aws:ec2/instance:Instance":
       return { ...inputs, privateIp: MOCK.privateIp, subnetId: inputs.subnetId ?? MOCK.subnetId };
     case "random:index/randomPassword:RandomPassword":
-      return { ...inputs, result: MOCK.password(name) };
+      return { ...inputs, result: MOCK.password(name) + passwordSuffix };
     case "tls:index/privateKey:PrivateKey":
       return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
     case "aws:ec2/keyPair:KeyPair":
@@ -137,7 +139,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const state = computedState(args.type, args.name, args.inputs as Record<string, unknown>);
+        const state = computedState(args.type, args.name, args.inputs as Record<string, unknown>, options.passwordSuffix);
         resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });
         return { id: `${args.name}-id`, state };
       },

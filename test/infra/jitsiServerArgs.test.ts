@@ -22,7 +22,7 @@ const BASE_ARGS: JitsiServerArgs = {
   letsEncrypt: { email: "ops@example.com" },
   token: { algorithm: "HS256", appId: "example-app", appSecret: SECRET },
   adminCidrs: ["203.0.113.7/32"],
-  jitsiVersion: "2.0.10184-1",
+  jitsiVersion: "2.0.11248-1",
 };
 
 interface Case {
@@ -98,7 +98,7 @@ const CASES: Record<string, Case> = {
   "Jitsi version": {
     stack: { config: { "jitsi:jitsiVersion": "2.0; rm -rf /" }, key: "jitsi:jitsiVersion" },
     args: { change: (a) => ({ ...a, jitsiVersion: "2.0; rm -rf /" }), path: "jitsiVersion" },
-    message: /must be a jitsi-meet package version like 2\.0\.10184-1/,
+    message: /must be a jitsi-meet release version like 2\.0\.11248-1/,
   },
   "app id with quotes": {
     stack: { config: { "jitsi:appId": 'my"app' }, key: "jitsi:appId" },

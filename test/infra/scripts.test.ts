@@ -279,7 +279,7 @@ describe("restart-service.sh", () => {
     try {
       const result = await restart({ JITSI_SERVICE: "fakesvc", JITSI_ACTION: "restart", JITSI_HEALTH_URL: health.url, JITSI_HEALTH_TIMEOUT: "3" }, dir);
       expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/restart-service: fakesvc not healthy after 3s \(last: curl: \(22\)/);
+      expect(result.stderr).toMatch(/restart-service: fakesvc: not healthy after 3s \(last: curl: \(22\)/);
     } finally {
       await health.close();
     }

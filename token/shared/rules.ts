@@ -195,12 +195,6 @@ export const diskSizeProblem: Rule<number> = (value) => {
   return undefined;
 };
 
-/** A Debian package version as apt takes it after `=`, e.g. the jitsi-meet metapackage's 2.0.10184-1. */
-export const jitsiVersionProblem: Rule = (value) =>
-  /^(\d+:)?\d[A-Za-z0-9.+~]*(-[A-Za-z0-9.+~]+)?$/.test(value)
-    ? undefined
-    : "must be a jitsi-meet package version like 2.0.10184-1 (see `apt-cache madison jitsi-meet`)";
-
 export const sshPublicKeyProblem: Rule = (value) =>
   /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=* ?[^\n]*$/.test(value)
     ? undefined

@@ -5,14 +5,14 @@
  * here; everything else (curl, timeout, the scripts' own logic) is real.
  */
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BRIDGE_INSTANCE_PATHS, bridgeUserData, DRAIN_HOOK_NAME, poolBridgeJvbConf } from "../../../infra/bridges/userData.ts";
+import { BRIDGE_INSTANCE_PATHS, bridgeUserData, DRAIN_HOOK_NAME, LAUNCH_HOOK_NAME, poolBridgeJvbConf } from "../../../infra/bridges/userData.ts";
 import { BRIDGE_ENV } from "../../../templates/files/jvb.ts";
 import { freePort } from "../../support/ports.ts";
 import { at, HoconLoadError, loadHocon } from "../../support/typesafeConfig.ts";
@@ -38,7 +38,7 @@ describe("bridge scripts pass shellcheck", () => {
 function userDataFiles(): Map<string, string> {
   const text = bridgeUserData({
     domain: DOMAIN,
-    jitsiVersion: "2.0.10184-1",
+    jitsiVersion: "2.0.11248-1",
     // What the pool puts in the launch template (bridges.test.ts checks that it does).
     jvbConf: poolBridgeJvbConf(DOMAIN, SIGNALLING_PRIVATE_IP),
     passwordParameter: PARAMETER,
@@ -119,23 +119,30 @@ describe("bridge scripts on a simulated instance", () => {
     // For the boot script only (the others use the real curl): tools that would reach the network or change
     // this machine.
     const writeOutput = 'while [ "$#" -gt 0 ]; do if [ "$1" = -o ]; then echo "$0 output" >"$2"; fi; shift; done';
-    recorder("curl", writeOutput, bootBin);
+    // The bridge's statistics: STUB_MUC_CONNECTED is what /colibri/stats reports as muc_clients_connected.
+    recorder(
+      "curl",
+      `case "$*" in *colibri/stats) printf '{"muc_clients_connected":%s}' "\${STUB_MUC_CONNECTED:-1}" ;; */latest/*) exec /usr/bin/curl "$@" ;; *) ${writeOutput} ;; esac`,
+      bootBin,
+    );
     recorder("gpg", writeOutput, bootBin);
     recorder(
       "apt-cache",
-      `[ "$*" = "show jitsi-meet=2.0.10184-1" ] || exit 100\nprintf '%s\\n' "Package: jitsi-meet" "Version: 2.0.10184-1" ` +
+      `[ "$*" = "show jitsi-meet=2.0.11248-1" ] || exit 100\nprintf '%s\\n' "Package: jitsi-meet" "Version: 2.0.11248-1" ` +
         `"Pre-Depends: jitsi-videobridge2 (= ${JVB_VERSION})" "Depends: jicofo (= 1.0-1139-1), jitsi-meet-web (= 1.0.8800-1)"`,
       bootBin,
     );
     // Records what is in place when the package would install: the config and the drop-in must be there first.
     recorder(
       "apt-get",
-      'if [ "$1" = install ]; then for f in etc/jitsi/videobridge/jvb.conf etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf; do [ -f "$BRIDGE_ROOT/$f" ] && echo "present $f" >>"$CALLS"; done; fi',
+      'case " $* " in *" install "*) for f in etc/jitsi/videobridge/jvb.conf etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf; do [ -f "$BRIDGE_ROOT/$f" ] && echo "present $f" >>"$CALLS"; done ;; esac',
       bootBin,
     );
     recorder("debconf-set-selections", 'echo "  stdin: $(cat)" >>"$CALLS"', bootBin);
     recorder("apt-mark", ":", bootBin);
-    recorder("snap", ":", bootBin);
+    // `snap install aws-cli` brings the AWS CLI: here, the aws recorder.
+    copyFileSync(join(bin, "aws"), join(dir, "aws.recorder"));
+    recorder("snap", `cp "${join(dir, "aws.recorder")}" "${join(bin, "aws")}"`, bootBin);
 
     const files = userDataFiles();
     for (const [path, content] of files) {
@@ -168,7 +175,11 @@ describe("bridge scripts on a simulated instance", () => {
   });
 
   const script = (path: string) => join(dir, path.replaceAll("/", "_"));
-  const recorded = () => readFileSync(calls, "utf8").trim().split("\n");
+  // Instance metadata reads (curl to the fake IMDS) are left out: the fake IMDS records them itself.
+  const recorded = () => readFileSync(calls, "utf8").trim().split("\n").filter((line) => !line.includes("/latest/"));
+  const launchCall = (result: string) =>
+    `aws autoscaling complete-lifecycle-action --region eu-central-1 --auto-scaling-group-name ${ASG} ` +
+    `--lifecycle-hook-name ${LAUNCH_HOOK_NAME} --instance-id i-0abc123def4567890 --lifecycle-action-result ${result}`;
 
   /** Runs the boot script under a scratch root, with only the stubs and the base system on PATH. */
   function boot(extra: NodeJS.ProcessEnv = {}) {
@@ -176,7 +187,7 @@ describe("bridge scripts on a simulated instance", () => {
     mkdirSync(root, { recursive: true });
     writeFileSync(env.POOL_ENV!, `STAGED_JVB_CONF='${script(BRIDGE_INSTANCE_PATHS.stagedJvbConf)}'\n`, { flag: "a" });
     return run("bash", [script(BRIDGE_INSTANCE_PATHS.bootScript)], {
-      env: { ...env, PATH: `${join(dir, "boot-bin")}:${join(dir, "bin")}:/usr/bin:/bin`, BRIDGE_ROOT: root, RETRY_SECONDS: "0", ...extra },
+      env: { ...env, PATH: `${join(dir, "boot-bin")}:${join(dir, "bin")}:/usr/bin:/bin`, BRIDGE_ROOT: root, RETRY_SECONDS: "0", XMPP_POLL_SECONDS: "0.1", ...extra },
     }).then(() => root);
   }
 
@@ -187,18 +198,21 @@ describe("bridge scripts on a simulated instance", () => {
       "snap install aws-cli --classic",
       "curl -fsSL https://download.jitsi.org/jitsi-key.gpg.key -o " + join(root, "run/jitsi-key.gpg.key"),
       "gpg --batch --yes --dearmor -o " + join(root, "usr/share/keyrings/jitsi-keyring.gpg") + " " + join(root, "run/jitsi-key.gpg.key"),
-      "apt-get update",
-      "apt-cache show jitsi-meet=2.0.10184-1",
+      "apt-get -o DPkg::Lock::Timeout=600 -y -q update",
+      "apt-cache show jitsi-meet=2.0.11248-1",
       "debconf-set-selections ",
       `  stdin: jitsi-videobridge2 jitsi-videobridge/jvb-hostname string ${DOMAIN}`,
       "systemctl daemon-reload",
-      `apt-get install -y --no-install-recommends jitsi-videobridge2=${JVB_VERSION} jq curl`,
+      `apt-get -o DPkg::Lock::Timeout=600 -y -q install --no-install-recommends jitsi-videobridge2=${JVB_VERSION} jq curl`,
       "present etc/jitsi/videobridge/jvb.conf",
       "present etc/systemd/system/jitsi-videobridge2.service.d/pool-identity.conf",
       "apt-mark hold jitsi-videobridge2",
       "systemctl enable --now jitsi-bridge-drain.service",
       "systemctl enable jitsi-videobridge2",
       "systemctl restart jitsi-videobridge2",
+      "curl -fsS --max-time 5 http://127.0.0.1:8080/colibri/stats",
+      // In service only now: the launch hook is completed once the XMPP client is connected.
+      launchCall("CONTINUE"),
     ]);
     const jvbConf = join(root, "etc/jitsi/videobridge/jvb.conf");
     expect(readFileSync(jvbConf, "utf8")).toBe(poolBridgeJvbConf(DOMAIN, SIGNALLING_PRIVATE_IP));
@@ -219,6 +233,17 @@ describe("bridge scripts on a simulated instance", () => {
     const error = await boot().catch((e: { stderr: string }) => e);
     expect((error as { stderr: string }).stderr).toContain("jitsi-meet=9.9.9-1 is not in Jitsi's repository");
     expect(recorded().filter((line) => line.startsWith("apt-get install"))).toEqual([]);
+  });
+
+  it("boot: fails, bounded, when the started bridge's XMPP client never connects (its health check would not notice)", async () => {
+    const started = Date.now();
+    const error = await boot({ STUB_MUC_CONNECTED: "0", XMPP_WAIT_SECONDS: "1" }).catch((e: { stderr: string }) => e);
+    expect((error as { stderr: string }).stderr).toContain(
+      `is not connected to ${DOMAIN} after 1s (muc_clients_connected=0); check the password in`,
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Out at once: the group replaces the instance instead of waiting for the hook's heartbeat.
+    expect(recorded().at(-1)).toBe(launchCall("ABANDON"));
   });
 
   it("identity: writes addresses, nickname and the SSM password root-only, reading metadata over IMDSv2", async () => {
