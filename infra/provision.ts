@@ -53,6 +53,9 @@ export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
   prosody: { port: PORTS.xmppClient },
   jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/health` },
   "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
+  // coturn's TLS listener accepts TCP once it is up; `turnutils_stunclient -p 3478 127.0.0.1` (coturn package)
+  // is the STUN binding check of its UDP side.
+  coturn: { port: PORTS.turnTls },
   nginx: { port: PORTS.publicHttps, configTest: true },
 };
 

@@ -5,6 +5,7 @@
 import type { Deployment, RenderedFile } from "./deployment.ts";
 import { renderAsapPublicKeys } from "./files/asapKeys.ts";
 import { renderMeetConfigJs } from "./files/configJs.ts";
+import { renderCoturnConf } from "./files/coturn.ts";
 import { renderJicofoConf } from "./files/jicofo.ts";
 import { renderJvbConf } from "./files/jvb.ts";
 import { renderNginxSite } from "./files/nginx.ts";
@@ -23,6 +24,7 @@ export function renderFiles(input: unknown): RenderedFile[] {
     ...renderAsapPublicKeys(d),
     renderJicofoConf(d),
     renderJvbConf(d),
+    ...renderCoturnConf(d),
     renderMeetConfigJs(d),
     renderNginxSite(d),
     renderRenewalHook(d),
