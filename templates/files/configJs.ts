@@ -12,6 +12,7 @@ interface ConfigJsTemplateData {
   readonly hosts: { readonly domain: string; readonly anonymousdomain: string | false; readonly muc: string; readonly focus: string };
   readonly bosh: string;
   readonly websocket: string;
+  readonly stunServer: string | false;
 }
 
 const template = compileTemplate<ConfigJsTemplateData>("config.js.hbs");
@@ -24,6 +25,7 @@ export function renderMeetConfigJs(d: Deployment): RenderedFile {
     hosts: { domain: names.domain, anonymousdomain: d.guests ? names.guest : false, muc: names.muc, focus: names.focus },
     bosh: `https://${authority}${URL_PATHS.bosh}`,
     websocket: `wss://${authority}${URL_PATHS.websocket}`,
+    stunServer: d.turn === undefined ? false : `stun:${d.domain}:${String(runtimePorts(d).turnUdp)}`,
   });
   return {
     path: runtimeHostPaths(d).meetConfigJs,
