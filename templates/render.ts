@@ -9,6 +9,7 @@ import { renderCoturnConf } from "./files/coturn.ts";
 import { renderJicofoConf } from "./files/jicofo.ts";
 import { renderJvbConf } from "./files/jvb.ts";
 import { renderNginxSite } from "./files/nginx.ts";
+import { renderNginxStream } from "./files/nginxStream.ts";
 import { renderProsodyHostConfig } from "./files/prosody.ts";
 import { renderRenewalHook } from "./files/renewalHook.ts";
 import { validateDeployment } from "./validate.ts";
@@ -27,6 +28,7 @@ export function renderFiles(input: unknown): RenderedFile[] {
     ...renderCoturnConf(d),
     renderMeetConfigJs(d),
     renderNginxSite(d),
+    ...renderNginxStream(d),
     renderRenewalHook(d),
   ];
 }

@@ -12,12 +12,15 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
+import type { Deployment, RenderedFile, TurnSettings } from "../../templates/deployment.ts";
 import { renderCoturnConf } from "../../templates/files/coturn.ts";
 import { runtimeHostPaths } from "../../templates/files/hostRuntime.ts";
 import { turnHostname } from "../../templates/names.ts";
 import { validateDeployment } from "../../templates/validate.ts";
+import type { TurnServerAddress } from "../../token/smoke/turnClient.ts";
+import { sampleDeployment } from "../templates/sampleDeployment.ts";
 import { writeSelfSignedCertificate } from "./nginx.ts";
+import { freePort } from "./ports.ts";
 import { stopChild } from "./stopChild.ts";
 
 const run = promisify(execFile);
@@ -80,6 +83,41 @@ export async function startCoturn(deployment: Deployment, options: { netns?: str
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { deployment: d, conf, certificatePem, log: () => output, stop };
+}
+
+/** coturn on 127.0.0.1 as startLoopbackCoturn runs it, with the addresses of its two listeners. */
+export interface LoopbackCoturn extends RunningCoturn {
+  readonly udp: TurnServerAddress;
+  /** The TLS listener, SNI turn.<domain>, trusting coturn's test certificate. */
+  readonly tls: Extract<TurnServerAddress, { transport: "tls" }>;
+}
+
+/**
+ * coturn on 127.0.0.1 with free ports and a temp root of its own (removed by stop()). Loopback stands in for
+ * the private address, so relays come from 127.0.0.1 and are advertised as `publicIp`.
+ */
+export async function startLoopbackCoturn(fields: { domain?: string; turn: TurnSettings; publicIp: string }): Promise<LoopbackCoturn> {
+  const root = await mkdtemp(join(tmpdir(), "coturn-test-"));
+  const runtime = { rootDir: root, bindAddress: "127.0.0.1", turnUdpPort: await freePort(), turnTlsPort: await freePort() };
+  try {
+    const coturn = await startCoturn(
+      sampleDeployment({
+        ...(fields.domain === undefined ? {} : { domain: fields.domain }),
+        turn: fields.turn,
+        network: { privateIp: "127.0.0.1", publicIp: fields.publicIp },
+        runtime,
+      }),
+    );
+    return {
+      ...coturn,
+      udp: { transport: "udp", host: "127.0.0.1", port: runtime.turnUdpPort },
+      tls: { transport: "tls", host: "127.0.0.1", port: runtime.turnTlsPort, servername: turnHostname(coturn.deployment.domain), ca: coturn.certificatePem },
+      stop: () => coturn.stop().finally(() => rm(root, { recursive: true, force: true })),
+    };
+  } catch (error) {
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** One STUN Binding request with coturn's own turnutils_stunclient; true when a success response came back. */

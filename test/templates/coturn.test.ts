@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment } from "../../templates/deployment.ts";
 import { deniedPeerRanges, renderCoturnConf } from "../../templates/files/coturn.ts";
 import { cidrToRange, parseIpv4Cidr, vpcResolver } from "../../templates/ipRanges.ts";
-import { hostPaths, turnHostname } from "../../templates/names.ts";
+import { hostPaths } from "../../templates/names.ts";
 import { renderFiles } from "../../templates/render.ts";
 import { DeploymentError, validateDeployment } from "../../templates/validate.ts";
 import { TurnClient, TurnRefusal, type TurnServerAddress } from "../../token/smoke/turnClient.ts";
-import { startCoturn, turnRestCredentials, type RunningCoturn } from "../support/coturn.ts";
+import { startCoturn, startLoopbackCoturn, turnRestCredentials, type LoopbackCoturn, type RunningCoturn } from "../support/coturn.ts";
 import { createLinkedNamespaces, runNodeInNamespace, type LinkedNamespaces } from "../support/netns.ts";
-import { freePort } from "../support/ports.ts";
 import type { ProbeResult } from "../support/turnProbe.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
@@ -99,24 +98,16 @@ describe("coturn configuration (rendered)", () => {
 });
 
 describe("real coturn on the rendered file (loopback)", () => {
-  let coturn: RunningCoturn;
-  let root: string;
+  let coturn: LoopbackCoturn;
   let udp: TurnServerAddress;
   let tls: TurnServerAddress;
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), "coturn-test-"));
-    const runtime = { rootDir: root, bindAddress: "127.0.0.1", turnUdpPort: await freePort(), turnTlsPort: await freePort() };
-    // The relay address must exist where coturn runs: here loopback stands in for the private address.
-    coturn = await startCoturn(
-      sampleDeployment({ turn: TURN, network: { privateIp: "127.0.0.1", publicIp: "198.51.100.20" }, runtime }),
-    );
-    udp = { transport: "udp", host: "127.0.0.1", port: runtime.turnUdpPort };
-    tls = { transport: "tls", host: "127.0.0.1", port: runtime.turnTlsPort, servername: turnHostname(coturn.deployment.domain), ca: coturn.certificatePem };
+    coturn = await startLoopbackCoturn({ turn: TURN, publicIp: "198.51.100.20" });
+    ({ udp, tls } = coturn);
   }, 30_000);
   afterAll(async () => {
     await coturn?.stop();
-    await rm(root, { recursive: true, force: true });
   });
 
   async function allocate(server: TurnServerAddress, credentials: { username: string; password: string } | undefined) {

@@ -11,8 +11,7 @@ import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
 import { turnHostname } from "../../templates/names.ts";
 import { TurnClient, TurnRefusal, type TurnServerAddress } from "../../token/smoke/turnClient.ts";
 import { XmppSession, type ExternalService } from "../../token/smoke/xmppSession.ts";
-import { startCoturn, type RunningCoturn } from "../support/coturn.ts";
-import { freePort } from "../support/ports.ts";
+import { startLoopbackCoturn, type LoopbackCoturn } from "../support/coturn.ts";
 import { PROSODY_TEST_DEPLOYMENT, startProsody, type RunningProsody } from "../support/prosody.ts";
 import { readProsodyOptions } from "./prosodyConfigReader.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
@@ -52,21 +51,12 @@ describe("Prosody's external services (rendered)", () => {
 
 describe("TURN credentials from real Prosody, accepted by real coturn", () => {
   let prosody: RunningProsody;
-  let coturn: RunningCoturn;
-  let root: string;
+  let coturn: LoopbackCoturn;
   let services: ExternalService[];
 
   beforeAll(async () => {
     prosody = await startProsody({ deployment: { turn: TURN } });
-    root = await mkdtemp(join(tmpdir(), "coturn-prosody-"));
-    coturn = await startCoturn(
-      sampleDeployment({
-        domain: DOMAIN,
-        turn: TURN,
-        network: { privateIp: "127.0.0.1", publicIp: "198.51.100.40" },
-        runtime: { rootDir: root, bindAddress: "127.0.0.1", turnUdpPort: await freePort(), turnTlsPort: await freePort() },
-      }),
-    );
+    coturn = await startLoopbackCoturn({ domain: DOMAIN, turn: TURN, publicIp: "198.51.100.40" });
     // A guest session exactly as the web client opens it: the WebSocket on the public name, anonymous login.
     const session = await XmppSession.open({
       service: `ws://${DOMAIN}:${String(prosody.ports.http)}/xmpp-websocket`,
@@ -83,7 +73,6 @@ describe("TURN credentials from real Prosody, accepted by real coturn", () => {
   afterAll(async () => {
     await prosody?.stop();
     await coturn?.stop();
-    if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
 
   it("offers a guest STUN and TURN on 3478/udp and TURN over TLS at turn.<domain>:443, with credentials", () => {
@@ -104,11 +93,8 @@ describe("TURN credentials from real Prosody, accepted by real coturn", () => {
 
   it.each(["turn", "turns"] as const)("the %s credentials allocate a relay on coturn", async (type) => {
     const service = services.find((s) => s.type === type)!;
-    const runtime = coturn.deployment.runtime!;
-    const server: TurnServerAddress =
-      type === "turn"
-        ? { transport: "udp", host: "127.0.0.1", port: runtime.turnUdpPort! }
-        : { transport: "tls", host: "127.0.0.1", port: runtime.turnTlsPort!, servername: service.host, ca: coturn.certificatePem };
+    // The TLS entry's host is the SNI coturn's certificate answers to.
+    const server: TurnServerAddress = type === "turn" ? coturn.udp : { ...coturn.tls, servername: service.host };
     const client = await TurnClient.connect(server);
     try {
       const result = await client.allocate({ username: service.username!, password: service.password! });
