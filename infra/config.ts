@@ -34,6 +34,7 @@ export const CONFIG_KEYS = [
   "tokenAlgorithm",
   "tokenPublicKeys",
   "guests",
+  "turn",
   "adminCidrs",
   "jitsiVersion",
   "vpcId",
@@ -55,6 +56,7 @@ export const DEFAULTS = {
   appId: "jitsi",
   tokenAlgorithm: "HS256",
   guests: true,
+  turn: true,
 } as const;
 
 export type Architecture = "x86_64" | "arm64";
@@ -79,6 +81,8 @@ export interface StackSettings {
   /** RS256 only: PEM public keys by key id, served from the host for Prosody's key server. */
   readonly tokenPublicKeys: Readonly<Record<string, string>>;
   readonly guests: boolean;
+  /** TURN relay (coturn) on the server for clients whose networks block UDP media. */
+  readonly turn: boolean;
   readonly adminCidrs: readonly string[];
   readonly jitsiVersion: string;
   readonly vpcId: string | undefined;
@@ -247,6 +251,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const algorithm = take("tokenAlgorithm", tokenAlgorithm, DEFAULTS.tokenAlgorithm);
   const publicKeys = take("tokenPublicKeys", tokenPublicKeys, {});
   const guestsOn = take("guests", bool, DEFAULTS.guests);
+  const turnOn = take("turn", bool, DEFAULTS.turn);
   const cidrs = requireKey("adminCidrs", adminCidrs, 'the addresses allowed to SSH in (include the machine running pulumi), like ["203.0.113.7/32"]');
   const version = requireKey("jitsiVersion", jitsiVersion, "the jitsi-meet package version to install, like 2.0.10184-1");
   const vpc = take("vpcId", vpcId);
@@ -304,6 +309,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     tokenAlgorithm: algorithm!,
     tokenPublicKeys: publicKeys ?? {},
     guests: guestsOn!,
+    turn: turnOn!,
     adminCidrs: cidrs!,
     jitsiVersion: version!,
     vpcId: vpc,

@@ -26,6 +26,7 @@ const server = new JitsiServer(pulumi.getStack(), {
         }
       : { algorithm: "RS256", appId: settings.appId, publicKeys: settings.tokenPublicKeys },
   guests: settings.guests,
+  turn: settings.turn,
   adminCidrs: settings.adminCidrs,
   jitsiVersion: settings.jitsiVersion,
   vpcId: settings.vpcId,

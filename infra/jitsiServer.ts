@@ -21,7 +21,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { RenderedFile } from "../templates/deployment.ts";
-import { xmppNames } from "../templates/names.ts";
+import { turnHostname, xmppNames } from "../templates/names.ts";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
 import type { VideobridgesConfig } from "./bridgePoolConfig.ts";
@@ -69,6 +69,11 @@ export interface JitsiServerArgs {
   readonly token: JitsiTokenArgs;
   /** Anonymous guests may join rooms a token holder has opened. Default true. */
   readonly guests?: boolean;
+  /**
+   * TURN relay (coturn) on the server for participants whose networks block UDP: UDP 3478 and TLS on 443 as
+   * `turn.<domain>` (its own DNS record, covered by the certificate). Default true.
+   */
+  readonly turn?: boolean;
   /** CIDRs allowed to SSH in. Provisioning runs over SSH from the machine running Pulumi, so include it. */
   readonly adminCidrs: readonly string[];
   /** `jitsi-meet` package version to install and hold, e.g. `2.0.10184-1`. */
@@ -89,6 +94,7 @@ const LAYOUT_PLACEHOLDERS = {
   secret: "layout-placeholder-secret-0123456789abcdef",
   privateIp: "10.0.0.1",
   publicIp: "192.0.2.1",
+  vpcCidr: "10.0.0.0/16",
 } as const;
 
 export class JitsiServer extends pulumi.ComponentResource {
@@ -120,6 +126,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     const tags = { "jitsi:deployment": name, ...args.tags };
     const architecture = args.architecture ?? DEFAULTS.architecture;
     const guests = args.guests ?? DEFAULTS.guests;
+    const turn = args.turn ?? DEFAULTS.turn;
     const names = xmppNames(args.domain);
 
     // Where the server goes: the given subnet (its VPC) or the default VPC.
@@ -133,7 +140,7 @@ export class JitsiServer extends pulumi.ComponentResource {
           })
         : aws.ec2.getVpcOutput({ default: true }, { parent: this }).id;
 
-    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: args.adminCidrs, tags }, { parent: this });
+    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: args.adminCidrs, turn, tags }, { parent: this });
     this.host = new JitsiHost(
       name,
       {
@@ -151,7 +158,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     );
     this.dns = new JitsiDns(
       name,
-      { domain: args.domain, hostedZone: args.hostedZone, publicIp: this.network.elasticIp.publicIp },
+      { domain: args.domain, hostedZone: args.hostedZone, publicIp: this.network.elasticIp.publicIp, turn },
       { parent: this },
     );
 
@@ -170,12 +177,19 @@ export class JitsiServer extends pulumi.ComponentResource {
           : password("app-secret", 64)
         : undefined;
 
+    // coturn's shared secret (Prosody derives the credentials it hands out from it) and the VPC range its
+    // relays must never reach.
+    const turnValues = turn
+      ? pulumi.all([password("turn-secret", 64), aws.ec2.getVpcOutput({ id: vpcId }, { parent: this }).cidrBlock])
+      : undefined;
+
     const keepLocalBridge = args.videobridges === undefined || args.videobridges.keepLocalBridge !== false;
     const settings: RendererSettings = {
       domain: args.domain,
       token: args.token,
       guests,
       localVideobridge: keepLocalBridge,
+      turn,
       letsEncryptEmail: args.letsEncrypt.email,
     };
     const deployment = (values: RendererRuntimeValues) => rendererInput(settings, values);
@@ -190,6 +204,7 @@ export class JitsiServer extends pulumi.ComponentResource {
           jvbPassword: LAYOUT_PLACEHOLDERS.secret,
           privateIp: LAYOUT_PLACEHOLDERS.privateIp,
           publicIp: LAYOUT_PLACEHOLDERS.publicIp,
+          turn: { secret: LAYOUT_PLACEHOLDERS.secret.replace(/[^A-Za-z0-9]/g, ""), vpcCidr: LAYOUT_PLACEHOLDERS.vpcCidr },
         }),
       );
     } catch (error) {
@@ -198,9 +213,10 @@ export class JitsiServer extends pulumi.ComponentResource {
       throw error;
     }
     const files: pulumi.Output<readonly RenderedFile[]> = pulumi
-      .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp])
-      .apply(([appSecret, focus, jvb, privateIp, publicIp]) => {
-        const rendered = renderFiles(deployment({ appSecret, focusPassword: focus, jvbPassword: jvb, privateIp, publicIp }));
+      .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp, turnValues])
+      .apply(([appSecret, focus, jvb, privateIp, publicIp, turnPair]) => {
+        const turnInput = turnPair === undefined ? undefined : { secret: turnPair[0], vpcCidr: turnPair[1] };
+        const rendered = renderFiles(deployment({ appSecret, focusPassword: focus, jvbPassword: jvb, privateIp, publicIp, turn: turnInput }));
         const expected = layout.map((f) => f.path).join("\n");
         if (rendered.map((f) => f.path).join("\n") !== expected) {
           throw new Error("the renderer's file list depends on a deployment-time value; it must depend on plain settings only");
@@ -234,7 +250,10 @@ export class JitsiServer extends pulumi.ComponentResource {
         instanceId: this.host.instance.id,
         hostReady: [this.host.association],
         dnsRecord: this.dns.record,
+        extraCertificateNames:
+          this.dns.turnRecord === undefined ? [] : [{ name: turnHostname(args.domain), record: this.dns.turnRecord }],
         localVideobridge: keepLocalBridge,
+        turn,
       },
       { parent: this },
     );

@@ -28,6 +28,7 @@ export const SCRIPTS = {
   installFile: "scripts/install-file.sh",
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",
+  turnOff: "scripts/turn-off.sh",
 } as const;
 
 /** ACME directories for certbot (`ACME_SERVER`). */
@@ -37,7 +38,7 @@ export const ACME_DIRECTORIES = {
 } as const;
 
 /** Environment names of the certificate script's interface (owned by infra/scripts/obtain-certificate.sh). */
-const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER"] as const;
+const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER", "EXTRA_DOMAINS"] as const;
 
 /** Prefix of every parameter our own scripts take; sshd is told to accept exactly these names. */
 const OWN_ENV_PATTERN = "JITSI_*";
@@ -141,8 +142,12 @@ export interface HostProvisioningArgs {
   readonly hostReady: pulumi.Input<pulumi.Resource>[];
   /** The DNS record; the certificate step waits for it. */
   readonly dnsRecord: pulumi.Resource;
+  /** Further names on the certificate (turn.<domain> with TURN) and their DNS records. Default none. */
+  readonly extraCertificateNames?: readonly { readonly name: string; readonly record: pulumi.Resource }[];
   /** False when a bridge pool carries all media: the host's own videobridge is stopped and disabled. */
   readonly localVideobridge: boolean;
+  /** jitsi:turn. Off: a step removes the stream proxy file and disables coturn before nginx reloads. */
+  readonly turn?: boolean;
 }
 
 /** The host's own videobridge unit (typed, so a typo fails to compile). */
@@ -165,6 +170,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly pushes: ReadonlyMap<string, command.remote.Command>;
   /** One command per service that has files, in SERVICES order. */
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+  /** Only with TURN off: removes what a TURN deployment left (see scripts/turn-off.sh). */
+  readonly turnOff: command.remote.Command | undefined;
   /** Removes public key files that are no longer configured (RS256 key server directory). */
   readonly keyPrune: command.remote.Command;
   /** Stops the host's own videobridge when a pool carries all media. */
@@ -220,17 +227,20 @@ export class HostProvisioning extends pulumi.ComponentResource {
     // A different Jitsi version may pull different Lua packages: check again after every install.
     this.luaFix = step("lua-fix", { script: scriptText(SCRIPTS.fixLuaModules), triggers: [args.jitsiVersion] }, [this.install]);
 
-    const certificateEnv: Record<(typeof CERTIFICATE_ENV)[number], pulumi.Input<string>> = {
+    const extraNames = args.extraCertificateNames ?? [];
+    const certificateEnv: Record<string, pulumi.Input<string>> = {
       DOMAIN: args.domain,
       EMAIL: args.letsEncryptEmail,
       EXPECTED_IP: args.publicIp,
       ACME_SERVER: args.letsEncryptStaging ? ACME_DIRECTORIES.staging : ACME_DIRECTORIES.production,
+      // Only when there are any: a stack without TURN keeps exactly its former certificate step.
+      ...(extraNames.length > 0 ? { EXTRA_DOMAINS: extraNames.map((extra) => extra.name).join(" ") } : {}),
     };
     // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
     this.certificate = step(
       "certificate",
       { script: scriptText(SCRIPTS.obtainCertificate), env: certificateEnv },
-      [this.install, args.dnsRecord],
+      [this.install, args.dnsRecord, ...extraNames.map((extra) => extra.record)],
     );
 
     const pushes = new Map<string, command.remote.Command>();
@@ -281,6 +291,16 @@ export class HostProvisioning extends pulumi.ComponentResource {
       [this.certificate, this.luaFix, ...keyFiles.map((f) => pushes.get(f.path)!)],
     );
 
+    // Off: the stream file a former TURN deployment left must go before nginx reloads with the site on 443 again.
+    this.turnOff =
+      args.turn === true
+        ? undefined
+        : step(
+            "turn-off",
+            { script: scriptText(SCRIPTS.turnOff), env: { JITSI_STREAM_FILE: hostPaths(args.domain).nginxStream }, triggers: [args.jitsiVersion] },
+            [this.install],
+          );
+
     const restarts = new Map<ServiceName, command.remote.Command>();
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
@@ -308,6 +328,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
         [
           ...own.map((f) => pushes.get(f.path)!),
           ...(previous === undefined ? [this.keyPrune] : [previous]),
+          ...(service === "nginx" && this.turnOff !== undefined ? [this.turnOff] : []),
         ],
       );
       restarts.set(service, restart);

@@ -17,6 +17,8 @@ export interface RendererSettings {
   readonly guests: boolean;
   /** Whether the signalling node keeps its own videobridge. */
   readonly localVideobridge: boolean;
+  /** coturn on the server (jitsi:turn); absent: off. */
+  readonly turn?: boolean;
   readonly letsEncryptEmail?: string;
 }
 
@@ -28,6 +30,8 @@ export interface RendererRuntimeValues {
   readonly jvbPassword: string;
   readonly privateIp: string;
   readonly publicIp: string;
+  /** coturn's shared secret and the VPC's CIDR; undefined when TURN is off. */
+  readonly turn?: { readonly secret: string; readonly vpcCidr: string };
 }
 
 export function rendererInput(settings: RendererSettings, values: RendererRuntimeValues): Deployment {
@@ -43,6 +47,8 @@ export function rendererInput(settings: RendererSettings, values: RendererRuntim
     network: { privateIp: values.privateIp, publicIp: values.publicIp },
     accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
     localVideobridge: settings.localVideobridge,
+    // Missing values fail the renderer's validation by name rather than rendering an empty secret.
+    ...(settings.turn === true ? { turn: { secret: values.turn?.secret ?? "", vpcCidr: values.turn?.vpcCidr ?? "" } } : {}),
     letsEncryptEmail: settings.letsEncryptEmail,
   };
 }

@@ -10,6 +10,9 @@
 #   EMAIL         ACME account contact
 #   EXPECTED_IP   the Elastic IP the DNS A record must point at before the CA is asked to validate
 #   ACME_SERVER   ACME directory URL (Let's Encrypt production or staging)
+# env (optional):
+#   EXTRA_DOMAINS space-separated further names on the same certificate (turn.<domain> when TURN is on); each
+#                 must resolve to EXPECTED_IP and be served the ACME webroot like DOMAIN
 # env (optional; production defaults, tests point them at a temp dir and local servers):
 #   CERTBOT_CONFIG_DIR [/etc/letsencrypt]  CERTBOT_WORK_DIR [/var/lib/letsencrypt]
 #   CERTBOT_LOGS_DIR [/var/log/letsencrypt]
@@ -40,6 +43,12 @@ renewal_timer=${RENEWAL_TIMER-certbot.timer}
 
 [[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])$ ]] ||
   die "DOMAIN must be a lower-case FQDN like meet.example.com, got '$DOMAIN'"
+read -r -a extra_domains <<<"${EXTRA_DOMAINS:-}"
+for name in "${extra_domains[@]}"; do
+  [[ "$name" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])$ ]] ||
+    die "EXTRA_DOMAINS must hold lower-case FQDNs like turn.meet.example.com, got '$name'"
+done
+all_domains=("$DOMAIN" "${extra_domains[@]}")
 [[ "$EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+$ ]] || die "EMAIL must be an address like admin@example.com, got '$EMAIL'"
 [[ "$EXPECTED_IP" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "EXPECTED_IP must be an IPv4 address, got '$EXPECTED_IP'"
 [[ "$ACME_SERVER" =~ ^https://[^[:space:]]+$ ]] || die "ACME_SERVER must be an https:// directory URL, got '$ACME_SERVER'"
@@ -109,25 +118,27 @@ PY
 # Let's Encrypt validates against public DNS: asking before the record is visible would fail the order and
 # count against the CA's failed-validation limit.
 deadline=$((SECONDS + dns_wait))
-while :; do
-  addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ') || addresses=""
-  [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
-  if ((SECONDS >= deadline)); then
-    die "DNS: $DOMAIN resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
-  fi
-  sleep 2
+for name in "${all_domains[@]}"; do
+  while :; do
+    addresses=$(resolve_a "${DNS_RESOLVER:-}" "$name" | tr '\n' ' ') || addresses=""
+    [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
+    if ((SECONDS >= deadline)); then
+      die "DNS: $name resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
+    fi
+    sleep 2
+  done
+  echo "obtain-certificate: $name resolves to $EXPECTED_IP"
 done
-echo "obtain-certificate: $DOMAIN resolves to $EXPECTED_IP"
 
 # Pre-flight: the CA fetches http://$DOMAIN/.well-known/acme-challenge/<token>. Prove nginx serves the webroot
 # for that name before spending an ACME validation on it.
 challenge_dir="$webroot/.well-known/acme-challenge"
 install -d -m 0755 "$challenge_dir"
 probe_webroot() {
-  local name body
+  local host=${1:-$DOMAIN} name body
   name="preflight-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   printf '%s' "$name" >"$challenge_dir/$name"
-  body=$(python3 - "$http_port" "$DOMAIN" "/.well-known/acme-challenge/$name" <<'PY' || true
+  body=$(python3 - "$http_port" "$host" "/.well-known/acme-challenge/$name" <<'PY' || true
 import http.client, sys
 port, host, path = sys.argv[1:4]
 try:
@@ -155,6 +166,9 @@ if ! probe_webroot; then
   fi
   probe_webroot || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ at /.well-known/acme-challenge/ for Host $DOMAIN; is nginx running with the site?"
 fi
+for name in "${extra_domains[@]}"; do
+  probe_webroot "$name" || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ for Host $name; the site's port-80 server_name must include it"
+done
 echo "obtain-certificate: nginx serves the ACME webroot $webroot"
 
 # The staging switch: a lineage from another ACME server is re-issued from the requested one, even if it is
@@ -170,7 +184,7 @@ if [[ -f "$renewal_conf" ]]; then
 fi
 
 certbot certonly --webroot --webroot-path "$webroot" \
-  --cert-name "$DOMAIN" --domains "$DOMAIN" \
+  --cert-name "$DOMAIN" --domains "$(IFS=,; echo "${all_domains[*]}")" \
   --server "$ACME_SERVER" --email "$EMAIL" --agree-tos --no-eff-email \
   --non-interactive --keep-until-expiring "${force[@]}" \
   --config-dir "$config_dir" --work-dir "$work_dir" --logs-dir "$logs_dir" ||

@@ -20,6 +20,8 @@ fi
 if [[ "${JITSI_CONFIG_TEST:-}" == 1 ]]; then
   "$JITSI_SERVICE" -t
 fi
+# Enabled as well: coturn is installed disabled until its configuration is pushed, and must come back after a reboot.
+systemctl enable --quiet "$JITSI_SERVICE"
 systemctl "$JITSI_ACTION" "$JITSI_SERVICE"
 
 deadline=$((SECONDS + ${JITSI_HEALTH_TIMEOUT:-120}))

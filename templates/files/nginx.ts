@@ -5,7 +5,7 @@
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
-import { URL_PATHS } from "../names.ts";
+import { turnHostname, URL_PATHS } from "../names.ts";
 import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
 import { listenOn, nginxConfigFile } from "./nginxListen.ts";
@@ -20,6 +20,7 @@ interface NginxTemplateData {
   readonly httpListen: readonly string[];
   readonly httpsListen: readonly string[];
   readonly behindStream: { readonly proxy: string } | false;
+  readonly turnName: string | false;
   readonly serverName: string;
   readonly accessLog: string;
   readonly acmeChallengePath: string;
@@ -65,6 +66,8 @@ export function renderNginxSite(d: Deployment): RenderedFile {
         ? listenOn(d, httpsPort).map((address) => `${address} ssl http2`)
         : [`${siteBehindStream(d)} ssl http2 proxy_protocol`],
     behindStream: d.turn === undefined ? false : { proxy: STREAM_LOOPBACK },
+    // turn.<domain> is on the certificate: its HTTP-01 challenge comes to port 80 with that Host.
+    turnName: d.turn === undefined ? false : nginxHostname(turnHostname(d.domain), "domain"),
     serverName: host,
     accessLog: nginxString(underRoot(d, NGINX_ACCESS_LOG), "access log path"),
     acmeChallengePath: URL_PATHS.acmeChallenge,

@@ -63,8 +63,8 @@ describe("rendererInput", () => {
     const fromStack = deploymentFromStackConfig(raw, "198.51.100.7");
     expect(fromStack).toEqual(
       rendererInput(
-        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: fromStack.guests, localVideobridge: true, letsEncryptEmail: "ops@example.com" },
-        { ...PLACEHOLDERS, publicIp: "198.51.100.7" },
+        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: fromStack.guests, localVideobridge: true, turn: true, letsEncryptEmail: "ops@example.com" },
+        { ...PLACEHOLDERS, publicIp: "198.51.100.7", turn: { secret: PLACEHOLDERS.turnSecret, vpcCidr: PLACEHOLDERS.vpcCidr } },
       ),
     );
     expect(fromStack.auth).toMatchObject({ appSecret: PLACEHOLDERS.appSecret });
