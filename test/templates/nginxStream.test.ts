@@ -4,23 +4,20 @@
  * allocates a relay through port 443's listener; every other name, and none, reaches the site, which sees the
  * real client address (PROXY protocol), and the XMPP WebSocket still logs in.
  */
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { request } from "node:https";
-import { dirname } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deployment } from "../../templates/deployment.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
-import { underRoot } from "../../templates/files/hostRuntime.ts";
-import { renderNginxStream, TURN_HOP_SOCKET } from "../../templates/files/nginxStream.ts";
+import { renderNginxStream } from "../../templates/files/nginxStream.ts";
 import { turnHostname } from "../../templates/names.ts";
 import { renderFiles } from "../../templates/render.ts";
 import { TurnClient } from "../../token/smoke/turnClient.ts";
 import { XmppSession } from "../../token/smoke/xmppSession.ts";
-import { startLoopbackCoturn, turnRestCredentials, type LoopbackCoturn } from "../support/coturn.ts";
-import { checkNginxSite, nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
-import { freePort } from "../support/ports.ts";
-import { PROSODY_TEST_DEPLOYMENT, startProsody, type RunningProsody } from "../support/prosody.ts";
+import { turnRestCredentials, type LoopbackCoturn } from "../support/coturn.ts";
+import { checkNginxSite, type RunningNginx } from "../support/nginx.ts";
+import { PROSODY_TEST_DEPLOYMENT, type RunningProsody } from "../support/prosody.ts";
+import { startTurnStack, type TurnStack } from "../support/turnStack.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
 const TURN = { secret: "streamTurnSecret0123456789abcdefghijklmnopq", vpcCidr: "10.0.0.0/16" } as const;
@@ -53,31 +50,18 @@ describe("stream proxy and site (rendered)", () => {
 });
 
 describe("TURN and the site on one port, in real nginx", () => {
-  let prosody: RunningProsody;
+  let stack: TurnStack;
   let coturn: LoopbackCoturn;
   let nginx: RunningNginx;
-  let d: Deployment;
+  let prosody: RunningProsody;
 
   beforeAll(async () => {
-    prosody = await startProsody({ deployment: { turn: TURN } });
-    coturn = await startLoopbackCoturn({ domain: DOMAIN, turn: TURN, publicIp: "198.51.100.50" });
-    const turnTlsPort = coturn.tls.port;
-    d = sampleDeployment({
-      domain: DOMAIN,
-      turn: TURN,
-      runtime: { ...(await nginxTestRuntime()), prosodyHttpPort: prosody.ports.http, turnTlsPort, siteBehindStreamPort: await freePort() },
-    });
-    const [stream] = renderNginxStream(d);
-    // /run exists on a host; under the test root nginx must find the socket's directory too.
-    await mkdir(dirname(underRoot(d, TURN_HOP_SOCKET)), { recursive: true });
-    expect(await checkNginxSite(d)).toMatch(/syntax is ok/);
-    nginx = await startNginx(d, renderNginxSite(d), { stream: stream! });
+    stack = await startTurnStack(TURN, "198.51.100.50");
+    ({ coturn, nginx, prosody } = stack);
+    expect(await checkNginxSite(stack.site)).toMatch(/syntax is ok/);
   }, 60_000);
   afterAll(async () => {
-    await nginx?.stop();
-    await coturn?.stop();
-    await prosody?.stop();
-    if (d?.runtime?.rootDir !== undefined) await rm(d.runtime.rootDir, { recursive: true, force: true });
+    await stack?.stop();
   });
 
   it("allocates a TURN relay over TLS on the HTTPS port by SNI turn.<domain>", async () => {

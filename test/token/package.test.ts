@@ -16,7 +16,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const PACKAGE_NAME = "jitsi-jwt-pulumi";
 /** What dist/ imports at runtime (the import-graph test pins the same list for the sources). */
-const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp"];
+// @msimerson/stun: the smoke test's TURN step.
+const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp", "@msimerson/stun"];
 
 interface Run {
   code: number;

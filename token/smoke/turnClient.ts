@@ -8,7 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { isIP } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import stun, { type StunAddress, type StunResponse } from "@msimerson/stun";
 
@@ -28,6 +28,8 @@ export type TurnServerAddress =
       readonly servername: string;
       /** PEM trust anchors instead of the system's (tests). */
       readonly ca?: string | readonly string[];
+      /** Name resolution instead of DNS (the smoke test's --resolve pins). */
+      readonly lookup?: LookupFunction;
     };
 
 /** Long-term credentials, e.g. the TURN REST pair Prosody's mod_external_services hands out. */
@@ -94,6 +96,7 @@ function connectTransport(
       port: server.port,
       servername: server.servername,
       ...(server.ca === undefined ? {} : { ca: server.ca as string | string[] }),
+      ...(server.lookup === undefined ? {} : { lookup: server.lookup }),
     });
     const timer = setTimeout(() => {
       socket.destroy();

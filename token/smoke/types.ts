@@ -10,6 +10,7 @@ export const STEP_IDS = [
   "reject-expired",
   "reject-other-room",
   "reject-no-token",
+  "turn",
 ] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
