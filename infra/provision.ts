@@ -29,6 +29,7 @@ export const SCRIPTS = {
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",
   turnOff: "scripts/turn-off.sh",
+  runRenewalHook: "scripts/run-renewal-hook.sh",
 } as const;
 
 /** ACME directories for certbot (`ACME_SERVER`). */
@@ -170,6 +171,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly pushes: ReadonlyMap<string, command.remote.Command>;
   /** One command per service that has files, in SERVICES order. */
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+  /** Only with TURN on: runs the deploy hook once so coturn has its copy of the certificate. */
+  readonly coturnCertificate: command.remote.Command | undefined;
   /** Only with TURN off: removes what a TURN deployment left (see scripts/turn-off.sh). */
   readonly turnOff: command.remote.Command | undefined;
   /** Removes public key files that are no longer configured (RS256 key server directory). */
@@ -301,6 +304,28 @@ export class HostProvisioning extends pulumi.ComponentResource {
             [this.install],
           );
 
+    // On: coturn reads its own copy of the certificate, which the deploy hook makes; certbot runs that hook only
+    // on renewals, so it runs once here after the certificate step and the hook's push (again when either changes).
+    const hookPath = hostPaths(args.domain).renewalHook;
+    const hookPush = pushes.get(hookPath);
+    this.coturnCertificate =
+      args.turn !== true || hookPush === undefined
+        ? undefined
+        : step(
+            "coturn-certificate",
+            {
+              script: scriptText(SCRIPTS.runRenewalHook),
+              env: { JITSI_HOOK: hookPath },
+              triggers: [args.jitsiVersion, pulumi.secret(args.files.apply((files) => digest(files.filter((f) => f.path === hookPath))))],
+            },
+            // The hook also reloads nginx: after all of nginx's files, so it never reloads onto half of them.
+            [
+              this.certificate,
+              hookPush,
+              ...args.layout.filter((f) => f.effect?.service === "coturn" || f.effect?.service === "nginx").map((f) => pushes.get(f.path)!),
+            ],
+          );
+
     const restarts = new Map<ServiceName, command.remote.Command>();
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
@@ -329,6 +354,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
           ...own.map((f) => pushes.get(f.path)!),
           ...(previous === undefined ? [this.keyPrune] : [previous]),
           ...(service === "nginx" && this.turnOff !== undefined ? [this.turnOff] : []),
+          ...(service === "coturn" && this.coturnCertificate !== undefined ? [this.coturnCertificate] : []),
         ],
       );
       restarts.set(service, restart);

@@ -40,6 +40,16 @@ describe("jitsi:turn on (the default)", () => {
     expect(command(on, `-file-${paths.nginxStream.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`)).toBeDefined();
     expect(on.calls.some((c) => c.token === "aws:ec2/getVpc:getVpc" && c.inputs.id === MOCK.vpcId)).toBe(true);
   });
+
+  it("runs the deploy hook once (coturn's certificate copy) after the certificate and the files, before coturn's restart", () => {
+    const run = command(on, "-coturn-certificate")!;
+    expect(run.inputs.environment).toEqual({ JITSI_HOOK: paths.renewalHook });
+    const deps = on.dependsOn.get(run.name)!;
+    for (const suffix of ["-certificate", "-file-etc-letsencrypt-renewal-hooks-deploy-jitsi-reload-sh", "-file-etc-turnserver-conf", "-file-etc-nginx-sites-available-meet-example-com-conf"]) {
+      expect(deps, suffix).toContain(command(on, suffix)!.name);
+    }
+    expect(on.dependsOn.get(command(on, "-service-coturn")!.name)).toContain(run.name);
+  });
 });
 
 describe("turning TURN off", () => {
@@ -68,6 +78,7 @@ describe("turning TURN off", () => {
         `${COMMAND}::dev-file-etc-turnserver-conf`,
         `${COMMAND}::dev-file-etc-nginx-modules-enabled-90-jitsi-turn-stream-conf`,
         `${COMMAND}::dev-service-coturn`,
+        `${COMMAND}::dev-coturn-certificate`,
       ].sort(),
     );
   });
