@@ -312,7 +312,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
       args.turn !== true || hookPush === undefined
         ? undefined
         : step(
-            "coturn-certificate",
+            "coturn-cert-copy",
             {
               script: scriptText(SCRIPTS.runRenewalHook),
               env: { JITSI_HOOK: hookPath },

@@ -42,7 +42,7 @@ describe("jitsi:turn on (the default)", () => {
   });
 
   it("runs the deploy hook once (coturn's certificate copy) after the certificate and the files, before coturn's restart", () => {
-    const run = command(on, "-coturn-certificate")!;
+    const run = command(on, "-coturn-cert-copy")!;
     expect(run.inputs.environment).toEqual({ JITSI_HOOK: paths.renewalHook });
     const deps = on.dependsOn.get(run.name)!;
     for (const suffix of ["-certificate", "-file-etc-letsencrypt-renewal-hooks-deploy-jitsi-reload-sh", "-file-etc-turnserver-conf", "-file-etc-nginx-sites-available-meet-example-com-conf"]) {
@@ -78,7 +78,7 @@ describe("turning TURN off", () => {
         `${COMMAND}::dev-file-etc-turnserver-conf`,
         `${COMMAND}::dev-file-etc-nginx-modules-enabled-90-jitsi-turn-stream-conf`,
         `${COMMAND}::dev-service-coturn`,
-        `${COMMAND}::dev-coturn-certificate`,
+        `${COMMAND}::dev-coturn-cert-copy`,
       ].sort(),
     );
   });
