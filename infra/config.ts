@@ -40,6 +40,7 @@ export const CONFIG_KEYS = [
   "vpcId",
   "subnetId",
   "sshPublicKey",
+  "alarmEmail",
   VIDEOBRIDGES_KEY,
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -88,6 +89,8 @@ export interface StackSettings {
   readonly vpcId: string | undefined;
   readonly subnetId: string | undefined;
   readonly sshPublicKey: string | undefined;
+  /** Where CloudWatch alarms are mailed (infra/monitoring.ts); undefined: the alarms only recover/reboot. */
+  readonly alarmEmail: string | undefined;
   /** Optional videobridge pool (validated by the pool's own rules in bridgePoolConfig.ts). */
   readonly videobridges: VideobridgesConfig | undefined;
 }
@@ -130,7 +133,9 @@ const diskSizeGb = z
   .transform(Number)
   .pipe(z.number().int().min(10, "must be at least 10 (GiB): Ubuntu plus Jitsi needs about 6").max(1024, "must be at most 1024 (GiB)"));
 
-const email = z.string().regex(/^[^\s@"'`\\]+@[^\s@"'`\\]+\.[a-z]{2,}$/i, "must be an e-mail address like ops@example.com");
+/** An e-mail address without whitespace, quotes or backslashes (also the component's `alarmEmail` check). */
+export const EMAIL_PATTERN = /^[^\s@"'`\\]+@[^\s@"'`\\]+\.[a-z]{2,}$/i;
+const email = z.string().regex(EMAIL_PATTERN, "must be an e-mail address like ops@example.com");
 
 // Ends up in Prosody's Lua config, in JWT `iss` checks and in debconf: keep it to a safe alphabet.
 const appId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
@@ -257,6 +262,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const vpc = take("vpcId", vpcId);
   const subnet = take("subnetId", subnetId);
   const sshKey = take("sshPublicKey", sshPublicKey);
+  const alarmEmail = take("alarmEmail", email);
 
   // Rules that span keys.
   if (domain !== undefined && hostedZone !== undefined && "zoneName" in hostedZone) {
@@ -315,6 +321,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     vpcId: vpc,
     subnetId: subnet,
     sshPublicKey: sshKey,
+    alarmEmail,
     videobridges,
   };
 }

@@ -32,6 +32,7 @@ const server = new JitsiServer(pulumi.getStack(), {
   vpcId: settings.vpcId,
   subnetId: settings.subnetId,
   sshPublicKey: settings.sshPublicKey,
+  alarmEmail: settings.alarmEmail,
   videobridges: settings.videobridges,
   tags: { "pulumi:project": pulumi.getProject(), "pulumi:stack": pulumi.getStack() },
 });

@@ -29,6 +29,7 @@ import { VideobridgePool } from "./bridges.ts";
 import { DEFAULTS, type Architecture, type HostedZoneRef } from "./config.ts";
 import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
+import { JitsiMonitoring } from "./monitoring.ts";
 import { JitsiNetwork } from "./network.ts";
 import { HostProvisioning } from "./provision.ts";
 import { rendererInput, type RendererRuntimeValues, type RendererSettings } from "./rendererInput.ts";
@@ -86,6 +87,8 @@ export interface JitsiServerArgs {
   readonly sshPublicKey?: string;
   /** Optional videobridge pool. */
   readonly videobridges?: JitsiVideobridgesArgs;
+  /** Mailed when the status-check alarms (infra/monitoring.ts) fire or clear; they recover/reboot either way. */
+  readonly alarmEmail?: string;
   readonly tags?: Record<string, string>;
 }
 
@@ -120,6 +123,7 @@ export class JitsiServer extends pulumi.ComponentResource {
   readonly dns: JitsiDns;
   readonly provisioning: HostProvisioning;
   readonly videobridgePool: VideobridgePool | undefined;
+  readonly monitoring: JitsiMonitoring;
 
   constructor(name: string, args: JitsiServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("jitsi:index:JitsiServer", name, {}, opts);
@@ -281,6 +285,8 @@ export class JitsiServer extends pulumi.ComponentResource {
             // Bridges log in to Prosody; the accounts exist once Jitsi is installed on this server.
             { parent: this, dependsOn: [this.provisioning.install] },
           );
+
+    this.monitoring = new JitsiMonitoring(name, { instanceId: this.host.instance.id, alarmEmail: args.alarmEmail, tags }, { parent: this });
 
     this.meetingUrl = `https://${args.domain}/`;
     this.publicIp = this.network.elasticIp.publicIp;

@@ -60,6 +60,14 @@ export function xmppNames(domain: string): XmppNames {
 /** Account names (the local part) of the service users. */
 export const ACCOUNTS = { focus: "focus", jvb: "jvb" } as const;
 
+/** This project's own Prosody modules: the name Prosody loads each by (the file is `mod_<name>.lua`). */
+export const PROJECT_PROSODY_MODULES = {
+  /** Keeps JSON Web Tokens out of every log sink (loaded on the main VirtualHost; acts process-wide). */
+  logTokenRedaction: "log_token_redaction",
+  /** Gives context.user.lobby_bypass / security_bypass their effect (loaded on the conference MUC). */
+  tokenRoomBypass: "token_room_bypass",
+} as const;
+
 /** Ports. `public*` are opened in the security group; the rest stay on the host or the VPC. */
 export const PORTS = {
   publicHttps: 443,
@@ -113,6 +121,8 @@ export function hostPaths(domain: string) {
     asapKeysDir: "/usr/share/jitsi-meet/asap-keys",
     jitsiMeetWebRoot: "/usr/share/jitsi-meet",
     prosodyPlugins: "/usr/share/jitsi-meet/prosody-plugins/",
+    /** This project's own Prosody modules (templates/prosody-modules/), a second entry in plugin_paths. */
+    projectProsodyPlugins: "/usr/local/share/jitsi-jwt-pulumi/prosody-plugins/",
     /** Debian's coturn unit runs `turnserver -c /etc/turnserver.conf` as user turnserver. */
     coturnConf: "/etc/turnserver.conf",
     /** coturn's own copy of the certificate and key (owner turnserver, 0400), refreshed by the renewal hook. */
@@ -126,6 +136,30 @@ export function hostPaths(domain: string) {
   } as const;
 }
 
+/**
+ * A tenant: the first path segment of `https://<domain>/<tenant>/<room>`. It becomes a DNS label of the conference
+ * address (`<room>@conference.<tenant>.<domain>`, which Jitsi's muc_domain_mapper turns into
+ * `[<tenant>]<room>@conference.<domain>`), so it is one label: letters, digits and inner hyphens, at most 63
+ * characters, no dot (util.lib.lua's `target_subdomain_pattern` reads the label up to the first dot). Compared
+ * lower-cased everywhere (the XMPP domain is case-insensitive; the token's `sub` is lower-cased). nginx, the
+ * renderer and the token module all use this one pattern.
+ */
+export const TENANT_PATTERN = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?";
+
+/**
+ * The web app's static directories (jitsi-meet.example's static location lists them): a path under one of them is
+ * a file or a 404, never a tenant's page, so these names cannot be tenants.
+ */
+export const STATIC_DIRECTORIES = ["libs", "css", "static", "images", "fonts", "lang", "sounds"] as const;
+
+/** True when `value` is a tenant as TENANT_PATTERN defines it and not a static directory's name (any case). */
+export function isTenant(value: string): boolean {
+  return (
+    new RegExp(`^${TENANT_PATTERN}$`).test(value) &&
+    !(STATIC_DIRECTORIES as readonly string[]).includes(value.toLowerCase())
+  );
+}
+
 /** Public URL paths nginx serves. */
 export const URL_PATHS = {
   websocket: "/xmpp-websocket",
@@ -133,4 +167,23 @@ export const URL_PATHS = {
   configJs: "/config.js",
   acmeChallenge: "/.well-known/acme-challenge/",
   asapKeys: "/asap-keys/",
+} as const;
+
+/**
+ * The limits a request carrying a token (`?token=` on the WebSocket/BOSH URL) must fit through on its way to
+ * Prosody. token/connectionLimit.ts computes the longest token from these; the nginx renderer writes
+ * `large_client_header_buffers` from them.
+ */
+export const HTTP_REQUEST_LIMITS = {
+  /**
+   * nginx `large_client_header_buffers` (rendered explicitly; nginx's own default is the same 4 × 8k). A
+   * request line must fit in one buffer or nginx answers 414 (ngx_http_core_module docs).
+   */
+  nginxLargeHeaderBuffers: { count: 4, sizeBytes: 8192 },
+  /**
+   * Prosody 0.12 looks for the end of a request head ("\r\n\r\n") only in the first 10 KiB it has buffered
+   * (net/http/parser.lua: `headlimit = ... or 10*1024`, `buffer:sub(1, headlimit):find("\r\n\r\n")`); a longer
+   * head is never parsed and the client gets no answer at all. mod_http does not expose the option.
+   */
+  prosodyHeadBytes: 10 * 1024,
 } as const;

@@ -11,6 +11,7 @@ import { renderJvbConf } from "./files/jvb.ts";
 import { renderNginxSite } from "./files/nginx.ts";
 import { renderNginxStream } from "./files/nginxStream.ts";
 import { renderProsodyHostConfig } from "./files/prosody.ts";
+import { renderProsodyModules } from "./files/prosodyModules.ts";
 import { renderRenewalHook } from "./files/renewalHook.ts";
 import { validateDeployment } from "./validate.ts";
 
@@ -22,6 +23,7 @@ export function renderFiles(input: unknown): RenderedFile[] {
   const d = validateDeployment(input);
   return [
     renderProsodyHostConfig(d),
+    ...renderProsodyModules(d),
     ...renderAsapPublicKeys(d),
     renderJicofoConf(d),
     renderJvbConf(d),

@@ -48,6 +48,7 @@ const MINT_OPTIONS: Options = {
   audience: { type: "string" },
   "lobby-bypass": { type: "boolean" },
   "security-bypass": { type: "boolean" },
+  "all-rooms": { type: "boolean" },
 };
 
 const URL_OPTIONS: Options = { ...MINT_OPTIONS, base: { type: "string" }, "token-in": { type: "string" }, config: { type: "string", multiple: true } };
@@ -64,7 +65,8 @@ const CONFIG_HELP = `Configuration (secrets are never accepted as flags):
   --json         machine-readable output
 Exit codes: 0 ok, 1 rejected or invalid, 2 usage error.`;
 
-const MINT_HELP_FLAGS = `  --room NAME            room name (normalised like the web client) or "*"
+const MINT_HELP_FLAGS = `  --room NAME            room name, normalised to the node the web client joins (never the wildcard)
+  --all-rooms            mint: a token for every room (room claim "*"), instead of --room
   --user-id ID           the user's stable id (required)
   --user-name NAME       display name (required)
   --email ADDR, --avatar URL, --group ID, --tenant NAME, --audience AUD
@@ -99,15 +101,18 @@ ${MINT_HELP_FLAGS}
   --config KEY=JSON      repeatable config.js override, e.g. --config prejoinConfig='{"enabled":false}'
 
 ${CONFIG_HELP}`,
-  verify: `Usage: jitsi-token verify TOKEN|- [--room NAME] [--tenant NAME] [--audience AUD]
+  verify: `Usage: jitsi-token verify TOKEN|- [--room NAME|LINK] [--tenant NAME] [--audience AUD]
 
 Reads the token from the argument, or from stdin with "-". Exit 0 when valid, 1 when not.
+--room takes a room name (as given to mint) or a whole meeting link; the room is the node the web client joins.
 
 ${CONFIG_HELP}`,
-  explain: `Usage: jitsi-token explain TOKEN|- [--room NAME] [--tenant NAME] [options]
+  explain: `Usage: jitsi-token explain TOKEN|- [--room NAME|LINK] [--tenant NAME] [options]
 
 Lists every check Prosody and the web client make, in order, with the server's own rejection text,
 and the verdict for login and (with --room) for joining the room. Exit 0 when both pass, 1 otherwise.
+--room takes a room name (as given to mint) or a whole meeting link (its tenant included, so no --tenant);
+the room is the node the web client derives from the link, as the browser would.
   --domain-verification on|off   the server's enable_domain_verification (default on)
   --allow-empty-token            the server's allow_empty_token
   --at ISO-TIME                  evaluate as of this time (default now)
@@ -181,12 +186,13 @@ function mintOptions(values: Values, cfg: TokenConfig): MintTokenOptions {
     ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
     ...(f === undefined ? {} : { features: f }),
   };
+  if (values["all-rooms"] === true && str(values, "room") !== undefined) throw new UsageError("give --room or --all-rooms, not both");
   const signing = cfg.algorithm === "RS256" ? { privateKey: cfg.privateKey, kid: cfg.kid } : { secret: cfg.secret };
   return {
     appId: cfg.appId,
     domain: cfg.domain,
     ...signing,
-    room: requireFlag(values, "room"),
+    ...(values["all-rooms"] === true ? { allRooms: true } : { room: requireFlag(values, "room") }),
     user,
     moderator: values.moderator === true,
     lobbyBypass: values["lobby-bypass"] === true,
@@ -235,7 +241,8 @@ async function cmdUrl(argv: string[], io: Io): Promise<number> {
   }
   const cfg = await config(values);
   const options = mintOptions(values, cfg);
-  if (options.room === "*") throw new UsageError('--room must name one room for a link (not "*")');
+  // A link names one room: url never mints a wildcard token.
+  if (options.allRooms === true || options.room === undefined) throw new UsageError("--all-rooms: a link names one room; give --room");
   const token = await mintToken(options);
   const url = meetingUrl({
     base: str(values, "base") ?? cfg.baseUrl,
@@ -296,11 +303,12 @@ async function cmdExplain(argv: string[], io: Io): Promise<number> {
   const result = explainToken(token, profile, { now, ...(room === undefined ? {} : { room }), ...(tenant === undefined ? {} : { tenant }) });
   const ok = result.login.ok && (result.join?.ok ?? true);
   if (values.json) {
-    io.out(JSON.stringify({ ok, login: result.login, join: result.join, checks: [...result] }));
+    io.out(JSON.stringify({ ok, login: result.login, join: result.join, room: result.room, checks: [...result] }));
   } else {
     for (const f of result) io.out(`${f.ok ? "ok  " : "FAIL"} ${f.stage.padEnd(6)} ${f.check.padEnd(16)} ${f.detail}${f.serverText ? ` [server: "${f.serverText}"]` : ""}${f.fix ? `\n     fix: ${f.fix}` : ""}`);
     io.out(`login: ${result.login.ok ? "accepted" : `rejected${result.login.serverText ? ` ("${result.login.serverText}")` : ""}`}`);
-    if (result.join) io.out(`join ${room}: ${result.join.ok ? "allowed" : `refused${result.join.serverText ? ` ("${result.join.serverText}")` : ""}`}`);
+    // The node, not the --room text: a pasted meeting link may carry the token in its fragment.
+    if (result.join) io.out(`join ${result.room?.tenant ? `${result.room.tenant}/` : ""}${result.room?.node ?? ""}: ${result.join.ok ? "allowed" : `refused${result.join.serverText ? ` ("${result.join.serverText}")` : ""}`}`);
   }
   return ok ? EXIT_OK : EXIT_REJECTED;
 }

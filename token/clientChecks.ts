@@ -5,7 +5,9 @@
  */
 import { isJitsiFeature, isValidFeatureValue } from "./features.ts";
 import type { Finding } from "./explainTypes.ts";
-import { normalizeRoomName } from "./roomName.ts";
+import { clientNodeOfSegment } from "./clientRoom.ts";
+import { isNodeprepStable } from "./roomName.ts";
+import { looksLikeMilliseconds, SECONDS_FIX } from "./timeClaims.ts";
 
 function isUnixSeconds(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && Number.isFinite(new Date(value * 1000).getTime());
@@ -31,6 +33,11 @@ export function evaluateClient(header: unknown, payload: unknown, nowSeconds: nu
     add("jaas-aud", p.aud === "jitsi", 'JaaS: aud must be "jitsi"', 'Set aud to "jitsi"');
     add("jaas-iss", p.iss === "chat", 'JaaS: iss must be "chat"', 'Set iss to "chat"');
     add("jaas-features", asRecord(asRecord(p.context)?.features) !== undefined, "JaaS: context.features must be present", "Add context.features");
+  }
+  const inMs = (["exp", "nbf", "iat"] as const).filter((claim) => looksLikeMilliseconds(p[claim]));
+  if (inMs.length > 0) {
+    const effects = inMs.map((c) => (c === "exp" ? "exp: the token never expires" : c === "nbf" ? "nbf: never reached, every login is refused" : "iat: the server's expiry message is wrong"));
+    add("time-units", false, `${inMs.join(", ")} in milliseconds, not seconds since the epoch (${effects.join("; ")})`, SECONDS_FIX);
   }
   // The client only looks at a truthy nbf (`if (nbf)`), so 0, "" and null pass unchecked there.
   if (p.nbf) {
@@ -61,14 +68,12 @@ export function evaluateClient(header: unknown, payload: unknown, nowSeconds: nu
     }
   }
   if (typeof p.room === "string" && p.room !== "*") {
-    let safe: string | undefined;
-    try {
-      safe = normalizeRoomName(p.room);
-    } catch {
-      safe = undefined;
-    }
-    if (safe !== undefined && safe !== p.room.toLowerCase()) {
-      add("room-form", false, `room ${JSON.stringify(p.room)} is not in the backend-safe form ${JSON.stringify(safe)} the client joins`, "Mint with normalizeRoomName(room)");
+    // A node the client can join is one it derives from itself used as a link segment; nodeprep must keep it.
+    const claimed = p.room.toLowerCase();
+    const joined = clientNodeOfSegment(p.room);
+    if (joined !== claimed || !isNodeprepStable(claimed)) {
+      const why = joined !== claimed ? `the web client never joins a node written like this (a link to it joins ${JSON.stringify(joined ?? "no room")})` : "XMPP nodeprep refuses or changes this node";
+      add("room-form", false, `room ${JSON.stringify(p.room)}: ${why}`, "Mint with the room's name (mintToken / jitsi-token mint --room NAME): the claim is then the node the client joins");
     }
   }
   return findings;

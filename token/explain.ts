@@ -4,14 +4,18 @@
  */
 import type { Explanation, Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { evaluateClient } from "./clientChecks.ts";
-import { evaluateJoin, type JoinTarget } from "./prosodyJoin.ts";
+import { connectionFinding } from "./connectionLimit.ts";
+import { evaluateJoin } from "./prosodyJoin.ts";
 import { evaluateLogin } from "./prosodyLogin.ts";
-import { normalizeRoomName } from "./roomName.ts";
+import { roomTarget, type RoomTarget } from "./roomTarget.ts";
 
 export interface ExplainOptions {
-  /** Evaluate joining this room (a display name or backend-safe name). */
+  /**
+   * Evaluate joining this room: a room name as passed to mintToken, or a whole meeting link. The node is derived
+   * as the web client derives it (clientRoom.ts), from the link or from the name's canonical link.
+   */
   room?: string;
-  /** The tenant of the meeting URL (`https://host/TENANT/room`), if any. */
+  /** The tenant of the meeting URL (`https://host/TENANT/room`), if any (not with a link in `room`). */
   tenant?: string;
   now?: Date | number;
 }
@@ -23,16 +27,19 @@ function nowSecondsOf(now: Date | number | undefined): number {
 
 export function explainToken(token: string | undefined, profile: HostProfile, options: ExplainOptions = {}): Explanation {
   const nowSeconds = nowSecondsOf(options.now);
-  if (options.room !== undefined) normalizeRoomName(options.room); // a bad room is the caller's error: RoomNameError
-  const login = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
-  const findings: Finding[] = [...login.findings];
+  // A bad room is the caller's error: RoomNameError naming the field.
+  const target: RoomTarget | undefined = options.room === undefined ? undefined : roomTarget(options.room, options.tenant);
+  const evaluated = evaluateLogin(typeof token === "string" ? token : undefined, profile, nowSeconds);
+  // Before any login check: the token must reach Prosody at all (connection URL length), for the room the client joins.
+  const connection = typeof token === "string" ? connectionFinding(token, target?.node ?? "", target?.tenant) : undefined;
+  const login = connection === undefined || connection.ok ? evaluated : { ...evaluated, verdict: { ok: false, check: connection.check } };
+  const findings: Finding[] = [...(connection === undefined ? [] : [connection]), ...evaluated.findings];
   let join: Verdict | null = null;
-  if (options.room !== undefined) {
+  if (target !== undefined) {
     if (!login.verdict.ok) {
       findings.push({ check: "room-access", stage: "join", ok: false, detail: "not reached: login fails first", fix: "" });
       join = { ok: false, check: "login" };
     } else {
-      const target: JoinTarget = options.tenant === undefined ? { room: options.room } : { room: options.room, tenant: options.tenant };
       try {
         const result = evaluateJoin(login.parsed, login.hasToken, target, profile);
         findings.push(...result.findings);
@@ -45,5 +52,5 @@ export function explainToken(token: string | undefined, profile: HostProfile, op
     }
   }
   if (login.parsed?.payload !== undefined) findings.push(...evaluateClient(login.parsed.header, login.parsed.payload, nowSeconds));
-  return Object.assign(findings, { login: login.verdict, join });
+  return Object.assign(findings, { login: login.verdict, join, room: target ?? null });
 }

@@ -54,6 +54,11 @@ export interface Verdict {
 
 /**
  * Findings in the order the server and the web client evaluate them, plus the verdicts: `login` (SASL ANONYMOUS
- * with the token) and `join` (MUC join of the given room; null when no room was given).
+ * with the token) and `join` (MUC join of the given room; null when no room was given), and the room judged.
  */
-export type Explanation = Finding[] & { login: Verdict; join: Verdict | null };
+export type Explanation = Finding[] & {
+  login: Verdict;
+  join: Verdict | null;
+  /** The room the join was judged for: the MUC node the web client joins and its tenant (null: no room given). */
+  room: { node: string; tenant?: string } | null;
+};

@@ -7,6 +7,7 @@
 import { KeyError } from "./keys.ts";
 import { meetingUrl, type TokenPlacement } from "./meetingUrl.ts";
 import { mintTokenSync, mintTokenWithClaims } from "./mint.ts";
+import { isTenant } from "../templates/names.ts";
 import { TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
 import { normalizeRoomName, RoomNameError } from "./roomName.ts";
 
@@ -69,7 +70,6 @@ const GRANT_KEYS = ["moderator", "features", "group", "lobbyBypass", "securityBy
 const REQUEST_FIELDS = new Set(["room", "roomName", "tenant"]);
 /** Fields a naive client (like the seed guide's) sends; refused loudly so nobody believes they have an effect. */
 const IDENTITY_FIELDS = new Set(["userId", "userName", "userEmail", "userAvatar", "user", "moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds", "expiresIn"]);
-const TENANT = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const MAX_ROOM_LENGTH = 256;
 
 class BadRequest extends Error {
@@ -140,8 +140,9 @@ function roomRequest(body: Record<string, unknown>): { roomName: string; room: s
   }
   const tenant = body.tenant;
   if (tenant === undefined) return { roomName, room };
-  if (typeof tenant !== "string" || !TENANT.test(tenant) || tenant.length > 64) {
-    throw new BadRequest(400, "tenant", "tenant must be a path segment of letters, digits, '-', '_' or '.'");
+  // The one tenant rule nginx and Prosody's muc_domain_mapper can serve (templates/names.ts TENANT_PATTERN).
+  if (typeof tenant !== "string" || !isTenant(tenant)) {
+    throw new BadRequest(400, "tenant", "tenant must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
   }
   return { roomName, room, tenant };
 }

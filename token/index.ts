@@ -16,7 +16,8 @@ export {
   type TokenSigningConfig,
   type TokenUser,
 } from "./options.ts";
-export { ANY_ROOM, normalizeRoomName, RoomNameError } from "./roomName.ts";
+export { ANY_ROOM, canonicalRoom, MAX_NODE_BYTES, normalizeRoomName, RoomNameError, type CanonicalRoom } from "./roomName.ts";
+export { clientRoomOfLink, type ClientRoom } from "./clientRoom.ts";
 export { JITSI_FEATURES, type FeatureFlags, type JitsiFeature } from "./features.ts";
 export type { JitsiContextClaim, JitsiTokenClaims, JitsiTokenHeader, JitsiUserClaim, SigningAlgorithm } from "./claims.ts";
 export { KeyError, MIN_HMAC_SECRET_BYTES, MIN_RSA_BITS, type PrivateKeyInput, type PublicKeyInput } from "./keys.ts";

@@ -3,10 +3,7 @@
  * than signing with it (an HS256 mint is a few microseconds; re-importing the key every call dominates).
  * Error messages name the field and never echo key material.
  */
-import { createPrivateKey, createPublicKey, createSecretKey, KeyObject, webcrypto } from "node:crypto";
-
-/** Node's own WebCrypto key type, so the declarations need no DOM lib. */
-export type HmacCryptoKey = webcrypto.CryptoKey;
+import { createPrivateKey, createPublicKey, createSecretKey, KeyObject } from "node:crypto";
 import { FieldError } from "./errors.ts";
 
 export class KeyError extends FieldError {
@@ -60,7 +57,6 @@ class KeyCache<K, V> {
 }
 
 const hmacKeys = new KeyCache<string, KeyObject>(16);
-const hmacCryptoKeys = new KeyCache<string, Promise<HmacCryptoKey>>(16);
 const privateKeysByPem = new KeyCache<string, KeyObject>(16);
 const privateKeysByObject = new WeakMap<KeyObject, KeyObject>();
 const publicKeysByPem = new KeyCache<string, KeyObject>(16);
@@ -71,17 +67,6 @@ export function hmacKey(secret: string, field = "secret"): KeyObject {
   return hmacKeys.get(secret, () => {
     assertHmacSecret(secret, field);
     return createSecretKey(Buffer.from(secret, "utf8"));
-  });
-}
-
-/** The same secret as a WebCrypto key for jose (cached: jose would otherwise import it on every call). */
-export function hmacCryptoKey(secret: string, field = "secret"): Promise<HmacCryptoKey> {
-  return hmacCryptoKeys.get(secret, () => {
-    assertHmacSecret(secret, field);
-    return webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
   });
 }
 

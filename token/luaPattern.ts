@@ -1,114 +1,302 @@
 /**
- * Lua patterns (as used by Prosody for `context.room.regex` tokens: `string.match(room, claim)`) translated to
- * JavaScript regular expressions, so explainToken can evaluate such tokens the way the server does.
- * Unsupported constructs (%b, %f, back-references, position captures) throw LuaPatternError.
+ * Lua 5.4's `string.match(subject, pattern)`, evaluated as Lua evaluates it, for `context.room.regex` tokens
+ * (Jitsi's token/util.lib.lua verify_room runs `pcall(string.match, room, claim)`). Translating Lua patterns to
+ * JavaScript regular expressions cannot be faithful (`^(ab)*$` is a literal `*` after a capture in Lua, `-` is lazy,
+ * `%b`, `%f` and position captures have no RegExp form), so this is a backtracking matcher over the subject's and
+ * pattern's bytes that follows the Lua 5.4 reference manual §6.4.1 and the behaviour of `lstrlib.c` (C locale
+ * character classes, 32 captures, a recursion limit of 200 nested matches, the same error texts). It is
+ * property-tested against the real `lua5.4` binary (test/token/luaPattern.test.ts).
  */
+
+/** A Lua error raised by string.match (its text is Lua's), e.g. "malformed pattern (ends with '%')". */
 export class LuaPatternError extends Error {
   override readonly name = "LuaPatternError";
 }
 
-const CLASSES: Record<string, string> = {
-  a: "A-Za-z",
-  d: "0-9",
-  l: "a-z",
-  s: "\\t\\n\\v\\f\\r ",
-  u: "A-Z",
-  w: "A-Za-z0-9",
-  x: "A-Fa-f0-9",
-  p: "!-\\/:-@\\[-`{-~",
-  c: "\\x00-\\x1f\\x7f",
-};
+const ESC = 0x25; // '%'
+const MAX_CAPTURES = 32;
+const MAX_CALLS = 200;
+const CAP_UNFINISHED = -1;
+const CAP_POSITION = -2;
 
-function escapeChar(c: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(c) ? `\\${c}` : c;
-}
+const isAlpha = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
+const isUpper = (c: number) => c >= 0x41 && c <= 0x5a;
+const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+const isCntrl = (c: number) => c < 0x20 || c === 0x7f;
+const isGraph = (c: number) => c > 0x20 && c < 0x7f;
+const isPunct = (c: number) => isGraph(c) && !isAlpha(c) && !isDigit(c);
+const isXDigit = (c: number) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 
-/** The class body for `%x` inside or outside a set, and whether it is negated (upper-case letter). */
-function classFor(letter: string): { body: string; negated: boolean } | null {
-  const body = CLASSES[letter.toLowerCase()];
-  if (body === undefined) return null;
-  return { body, negated: letter !== letter.toLowerCase() };
-}
-
-export function luaPatternToRegExp(pattern: string): RegExp {
-  let out = "";
-  let i = 0;
-  const n = pattern.length;
-  if (pattern.startsWith("^")) {
-    out += "^";
-    i = 1;
+/** `%x` for class letter `cl` (C locale: bytes above 0x7f are in no class); other letters stand for themselves. */
+function matchClass(c: number, cl: number): boolean {
+  let res: boolean;
+  switch (cl | 0x20) {
+    case 0x61: res = isAlpha(c); break; // a
+    case 0x63: res = isCntrl(c); break; // c
+    case 0x64: res = isDigit(c); break; // d
+    case 0x67: res = isGraph(c); break; // g
+    case 0x6c: res = isLower(c); break; // l
+    case 0x70: res = isPunct(c); break; // p
+    case 0x73: res = isSpace(c); break; // s
+    case 0x75: res = isUpper(c); break; // u
+    case 0x77: res = isAlpha(c) || isDigit(c); break; // w
+    case 0x78: res = isXDigit(c); break; // x
+    default: return cl === c;
   }
-  while (i < n) {
-    const c = pattern.charAt(i);
-    if (c === "%") {
-      const next = pattern.charAt(i + 1);
-      if (next === "") throw new LuaPatternError("pattern ends with '%'");
-      if (next === "b" || next === "f" || /[0-9]/.test(next)) throw new LuaPatternError(`'%${next}' is not supported`);
-      const cls = classFor(next);
-      out += cls ? (cls.negated ? `[^${cls.body}]` : `[${cls.body}]`) : escapeChar(next);
-      i += 2;
-    } else if (c === "[") {
-      let j = i + 1;
-      let set = "[";
-      if (pattern.charAt(j) === "^") {
-        set += "^";
-        j++;
+  return isUpper(cl) ? !res : res;
+}
+
+class MatchState {
+  level = 0;
+  depth = MAX_CALLS;
+  readonly capInit: number[] = [];
+  readonly capLen: number[] = [];
+  constructor(
+    readonly src: Uint8Array,
+    readonly pat: Uint8Array,
+  ) {}
+
+  /** Index just past the single-character class starting at `p`. */
+  classEnd(p: number): number {
+    const { pat } = this;
+    const c = pat[p++];
+    if (c === ESC) {
+      if (p >= pat.length) throw new LuaPatternError("malformed pattern (ends with '%')");
+      return p + 1;
+    }
+    if (c === 0x5b) {
+      if (pat[p] === 0x5e) p++;
+      do {
+        if (p >= pat.length) throw new LuaPatternError("malformed pattern (missing ']')");
+        const d = pat[p++];
+        if (d === ESC && p < pat.length) p++;
+      } while (pat[p] !== 0x5d);
+      return p + 1;
+    }
+    return p;
+  }
+
+  /** Whether byte `c` is in the set `[...]` spanning pat[p] = '[' to pat[ec] = ']'. */
+  matchBracket(c: number, p: number, ec: number): boolean {
+    const { pat } = this;
+    let sig = true;
+    if (pat[p + 1] === 0x5e) {
+      sig = false;
+      p++;
+    }
+    while (++p < ec) {
+      if (pat[p] === ESC) {
+        p++;
+        if (matchClass(c, pat[p] as number)) return sig;
+      } else if (pat[p + 1] === 0x2d && p + 2 < ec) {
+        p += 2;
+        if ((pat[p - 2] as number) <= c && c <= (pat[p] as number)) return sig;
+      } else if (pat[p] === c) {
+        return sig;
       }
-      let first = true;
-      while (j < n && (pattern.charAt(j) !== "]" || first)) {
-        const sc = pattern.charAt(j);
-        first = false;
-        if (sc === "%") {
-          const next = pattern.charAt(j + 1);
-          const cls = classFor(next);
-          if (cls?.negated) throw new LuaPatternError(`negated class '%${next}' inside a set is not supported`);
-          set += cls ? cls.body : escapeChar(next);
-          j += 2;
-        } else if (pattern.charAt(j + 1) === "-" && j + 2 < n && pattern.charAt(j + 2) !== "]") {
-          set += `${escapeChar(sc)}-${escapeChar(pattern.charAt(j + 2))}`;
-          j += 3;
-        } else {
-          set += escapeChar(sc);
-          j++;
-        }
-      }
-      if (j >= n) throw new LuaPatternError("malformed pattern (missing ']')");
-      out += `${set}]`;
-      i = j + 1;
-    } else if (c === "$" && i === n - 1) {
-      out += "$";
-      i++;
-    } else if (c === ".") {
-      out += "[\\s\\S]";
-      i++;
-    } else if (c === "*" || c === "+" || c === "?") {
-      out += c;
-      i++;
-    } else if (c === "-") {
-      out += "*?";
-      i++;
-    } else if (c === "(") {
-      if (pattern.charAt(i + 1) === ")") throw new LuaPatternError("position captures '()' are not supported");
-      out += "(";
-      i++;
-    } else if (c === ")") {
-      out += ")";
-      i++;
-    } else {
-      out += escapeChar(c);
-      i++;
+    }
+    return !sig;
+  }
+
+  singleMatch(s: number, p: number, ep: number): boolean {
+    if (s >= this.src.length) return false;
+    const c = this.src[s] as number;
+    switch (this.pat[p]) {
+      case 0x2e: return true; // '.'
+      case ESC: return matchClass(c, this.pat[p + 1] as number);
+      case 0x5b: return this.matchBracket(c, p, ep - 1);
+      default: return this.pat[p] === c;
     }
   }
-  try {
-    return new RegExp(out);
-  } catch {
-    throw new LuaPatternError("malformed pattern");
+
+  match(s: number | null, p: number): number | null {
+    if (this.depth-- === 0) throw new LuaPatternError("pattern too complex");
+    try {
+      return this.matchBody(s, p);
+    } finally {
+      this.depth++;
+    }
+  }
+
+  private matchBody(sIn: number | null, pIn: number): number | null {
+    const { src, pat } = this;
+    let s = sIn;
+    let p = pIn;
+    for (;;) {
+      if (s === null || p >= pat.length) return s;
+      const pc = pat[p];
+      if (pc === 0x28) {
+        // '(' : a position capture "()" or an ordinary one
+        return pat[p + 1] === 0x29 ? this.startCapture(s, p + 2, CAP_POSITION) : this.startCapture(s, p + 1, CAP_UNFINISHED);
+      }
+      if (pc === 0x29) return this.endCapture(s, p + 1);
+      if (pc === 0x24 && p + 1 === pat.length) return s === src.length ? s : null; // '$' at the end
+      if (pc === ESC) {
+        const next = pat[p + 1];
+        if (next === 0x62) {
+          // %bxy
+          s = this.matchBalance(s, p + 2);
+          if (s !== null) {
+            p += 4;
+            continue;
+          }
+          return null;
+        }
+        if (next === 0x66) {
+          // %f[set]
+          p += 2;
+          if (pat[p] !== 0x5b) throw new LuaPatternError("missing '[' after '%f' in pattern");
+          const ep = this.classEnd(p);
+          const previous = s === 0 ? 0 : (src[s - 1] as number);
+          const current = s < src.length ? (src[s] as number) : 0;
+          if (!this.matchBracket(previous, p, ep - 1) && this.matchBracket(current, p, ep - 1)) {
+            p = ep;
+            continue;
+          }
+          return null;
+        }
+        if (next !== undefined && isDigit(next)) {
+          // %1-%9: a back-reference
+          s = this.matchCapture(s, next);
+          if (s !== null) {
+            p += 2;
+            continue;
+          }
+          return null;
+        }
+      }
+      // a single-character class, possibly followed by a quantifier
+      const ep = this.classEnd(p);
+      const q = pat[ep];
+      if (!this.singleMatch(s, p, ep)) {
+        if (q === 0x2a || q === 0x3f || q === 0x2d) {
+          p = ep + 1; // '*', '?', '-' accept an empty match
+          continue;
+        }
+        return null;
+      }
+      if (q === 0x3f) {
+        const res = this.match(s + 1, ep + 1);
+        if (res !== null) return res;
+        p = ep + 1;
+        continue;
+      }
+      if (q === 0x2b) return this.maxExpand(s + 1, p, ep);
+      if (q === 0x2a) return this.maxExpand(s, p, ep);
+      if (q === 0x2d) return this.minExpand(s, p, ep);
+      s++;
+      p = ep;
+    }
+  }
+
+  maxExpand(s: number, p: number, ep: number): number | null {
+    let i = 0;
+    while (this.singleMatch(s + i, p, ep)) i++;
+    while (i >= 0) {
+      const res = this.match(s + i, ep + 1);
+      if (res !== null) return res;
+      i--;
+    }
+    return null;
+  }
+
+  minExpand(sIn: number, p: number, ep: number): number | null {
+    let s = sIn;
+    for (;;) {
+      const res = this.match(s, ep + 1);
+      if (res !== null) return res;
+      if (this.singleMatch(s, p, ep)) s++;
+      else return null;
+    }
+  }
+
+  startCapture(s: number, p: number, what: number): number | null {
+    if (this.level >= MAX_CAPTURES) throw new LuaPatternError("too many captures");
+    this.capInit[this.level] = s;
+    this.capLen[this.level] = what;
+    this.level++;
+    const res = this.match(s, p);
+    if (res === null) this.level--;
+    return res;
+  }
+
+  endCapture(s: number, p: number): number | null {
+    let l = -1;
+    for (let i = this.level - 1; i >= 0; i--) {
+      if (this.capLen[i] === CAP_UNFINISHED) {
+        l = i;
+        break;
+      }
+    }
+    if (l < 0) throw new LuaPatternError("invalid pattern capture");
+    this.capLen[l] = s - (this.capInit[l] as number);
+    const res = this.match(s, p);
+    if (res === null) this.capLen[l] = CAP_UNFINISHED;
+    return res;
+  }
+
+  matchBalance(s: number, p: number): number | null {
+    const { src, pat } = this;
+    if (p >= pat.length - 1) throw new LuaPatternError("malformed pattern (missing arguments to '%b')");
+    if (s >= src.length || src[s] !== pat[p]) return null;
+    const b = pat[p];
+    const e = pat[p + 1];
+    let cont = 1;
+    while (++s < src.length) {
+      if (src[s] === e) {
+        if (--cont === 0) return s + 1;
+      } else if (src[s] === b) {
+        cont++;
+      }
+    }
+    return null;
+  }
+
+  matchCapture(s: number, digit: number): number | null {
+    const l = digit - 0x31;
+    if (l < 0 || l >= this.level || this.capLen[l] === CAP_UNFINISHED) throw new LuaPatternError(`invalid capture index %${l + 1}`);
+    const len = this.capLen[l] as number;
+    const init = this.capInit[l] as number;
+    if (this.src.length - s >= len && Buffer.compare(this.src.subarray(init, init + len), this.src.subarray(s, s + len)) === 0) return s + len;
+    return null;
+  }
+
+  /** What string.match returns first: the first capture (a position capture as its 1-based number), else the match. */
+  firstValue(s: number, e: number): string {
+    const bytes = Buffer.from(this.src.buffer, this.src.byteOffset, this.src.length);
+    const count = this.level === 0 ? 1 : this.level;
+    const values: string[] = [];
+    for (let i = 0; i < count; i++) {
+      if (i >= this.level) {
+        values.push(bytes.subarray(s, e).toString("utf8"));
+        continue;
+      }
+      const len = this.capLen[i] as number;
+      const init = this.capInit[i] as number;
+      if (len === CAP_UNFINISHED) throw new LuaPatternError("unfinished capture");
+      values.push(len === CAP_POSITION ? String(init + 1) : bytes.subarray(init, init + len).toString("utf8"));
+    }
+    return values[0] as string;
   }
 }
 
-/** What Lua's `string.match(subject, pattern)` returns: the first capture, else the whole match, else null. */
+/**
+ * Lua 5.4 `string.match(subject, pattern)` (init 1): the first capture, else the whole match, else null. A position
+ * capture's value is its 1-based byte index as a decimal string (what Lua's `..` makes of the integer).
+ * @throws LuaPatternError with Lua's own text wherever Lua raises an error (the server's pcall then refuses the join).
+ */
 export function luaMatch(subject: string, pattern: string): string | null {
-  const m = luaPatternToRegExp(pattern).exec(subject);
-  if (!m) return null;
-  return m.length > 1 ? (m[1] ?? null) : m[0];
+  const src = Buffer.from(subject, "utf8");
+  const pat = Buffer.from(pattern, "utf8");
+  const anchor = pat[0] === 0x5e;
+  const start = anchor ? 1 : 0;
+  let s1 = 0;
+  do {
+    const ms = new MatchState(src, pat);
+    const e = ms.match(s1, start);
+    if (e !== null) return ms.firstValue(s1, e);
+  } while (s1++ < src.length && !anchor);
+  return null;
 }

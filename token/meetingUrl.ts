@@ -3,14 +3,19 @@
  * the client JSON-parses each value (parseURLParams) — so the token goes in as `#jwt=%22TOKEN%22`. The hash is
  * never sent to servers; `?jwt=` is what older deployments read.
  */
+import { isTenant } from "../templates/names.ts";
 import { FieldError } from "./errors.ts";
+import { canonicalRoom, RoomNameError, type CanonicalRoom } from "./roomName.ts";
 
 export type TokenPlacement = "hash" | "query" | "both";
 
 export interface MeetingUrlOptions {
   /** The deployment's public URL, e.g. https://meet.example.com (a path prefix is kept). */
   base: string;
-  /** The room as users see it; the client derives the backend-safe name the token must carry. */
+  /**
+   * The room name as a user types it; the path segment is its canonical link segment (roomName.ts), from which
+   * the web client derives exactly the node `mintToken` puts in the room claim for the same name.
+   */
   room: string;
   token?: string;
   tenant?: string;
@@ -50,11 +55,16 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   }
   if (base.protocol !== "https:" && base.protocol !== "http:") throw new MeetingUrlError("base", "must be an http(s) URL");
   if (base.search || base.hash) throw new MeetingUrlError("base", "must not contain a query or fragment");
-  if (typeof options.room !== "string" || options.room.length === 0 || options.room === "*") {
-    throw new MeetingUrlError("room", 'must be a room name (not empty, not "*")');
+  if (typeof options.room !== "string" || options.room.length === 0) throw new MeetingUrlError("room", "must be a room name (not empty)");
+  let room: CanonicalRoom;
+  try {
+    room = canonicalRoom(options.room, "room"); // the segment the client turns into exactly the token's room claim
+  } catch (error) {
+    if (error instanceof RoomNameError) throw new MeetingUrlError("room", error.problems[0]?.message ?? "is not a room name");
+    throw error;
   }
-  if (options.tenant !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(options.tenant)) {
-    throw new MeetingUrlError("tenant", "must be a path segment of letters, digits, '-', '_' or '.'");
+  if (options.tenant !== undefined && !isTenant(options.tenant)) {
+    throw new MeetingUrlError("tenant", "must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
   }
   const placement = options.tokenIn ?? "hash";
   if (!["hash", "query", "both"].includes(placement)) throw new MeetingUrlError("tokenIn", 'must be "hash", "query" or "both"');
@@ -63,7 +73,7 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   }
   const path = base.pathname.replace(/\/+$/, "");
   const tenant = options.tenant ? `/${options.tenant}` : "";
-  let url = `${base.origin}${path}${tenant}/${encodeURIComponent(options.room)}`;
+  let url = `${base.origin}${path}${tenant}/${room.linkSegment}`;
   if (options.token !== undefined && placement !== "hash") url += `?jwt=${options.token}`;
   const hash: string[] = [];
   if (options.token !== undefined && placement !== "query") hash.push(hashParam("jwt", options.token, "token"));

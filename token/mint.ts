@@ -1,10 +1,11 @@
 /** mintToken: a Jitsi meeting token that Prosody's token auth and the web client both accept. */
 import type { JitsiTokenClaims, JitsiTokenHeader, JitsiUserClaim } from "./claims.ts";
+import { assertTokenFitsConnection } from "./connectionLimit.ts";
 import { featureClaims } from "./features.ts";
 import { signCompact } from "./jws.ts";
 import { hmacKey, rsaPrivateKey } from "./keys.ts";
 import { parseMintOptions, type MintTokenOptions, type SeedTokenOptions, type ValidMintOptions } from "./options.ts";
-import { normalizeRoomName } from "./roomName.ts";
+import { ANY_ROOM, normalizeRoomName } from "./roomName.ts";
 
 /** Builds the claims for already-validated options (exported for explain/tests; mintToken is the entry point). */
 export function buildClaims(o: ValidMintOptions): JitsiTokenClaims {
@@ -27,7 +28,8 @@ export function buildClaims(o: ValidMintOptions): JitsiTokenClaims {
     aud: o.audience,
     // For /TENANT/room URLs the server compares sub with the tenant, lowercased; otherwise with the XMPP domain.
     sub: o.tenant ? o.tenant.toLowerCase() : o.domain,
-    room: normalizeRoomName(o.room),
+    // The wildcard only on explicit request; a room name is normalised and can never become "*".
+    room: o.allRooms === true ? ANY_ROOM : normalizeRoomName(o.room ?? ""),
     iat,
     nbf: iat - o.notBeforeSkewSeconds,
     exp: iat + o.ttlSeconds,
@@ -58,7 +60,9 @@ export function mintTokenWithClaims(options: MintTokenOptions | SeedTokenOptions
   const o = parseMintOptions(options);
   const key = o.privateKey !== undefined ? rsaPrivateKey(o.privateKey) : hmacKey(o.secret as string);
   const claims = buildClaims(o);
-  return { token: signCompact(buildHeader(o), claims, key), claims };
+  const token = signCompact(buildHeader(o), claims, key);
+  assertTokenFitsConnection(token, claims.room, o.tenant);
+  return { token, claims };
 }
 
 export function mintTokenSync(options: MintTokenOptions | SeedTokenOptions): string {

@@ -4,6 +4,7 @@
  */
 import { KeyObject } from "node:crypto";
 import { z } from "zod";
+import { isTenant } from "../templates/names.ts";
 import { JITSI_FEATURES, type FeatureFlags } from "./features.ts";
 import type { PrivateKeyInput } from "./keys.ts";
 
@@ -35,8 +36,13 @@ export interface TokenUser {
 }
 
 export interface MintTokenOptions extends TokenSigningConfig {
-  /** A room name (normalised to the web client's backend-safe form) or "*" for every room. */
-  room: string;
+  /**
+   * The room name (normalised to the node the web client joins). Never the wildcard: a name that normalises to
+   * "*" is refused. Give either `room` or `allRooms: true`.
+   */
+  room?: string;
+  /** A token for every room (`room` claim "*"): only on this explicit request. */
+  allRooms?: boolean;
   user: TokenUser;
   /** A tenant (`https://host/TENANT/room`): becomes `sub`. */
   tenant?: string;
@@ -104,11 +110,13 @@ const mintSchema = z.strictObject({
     .optional(),
   kid: nonEmpty("the key id").optional(),
   audience: nonEmpty("the aud claim").optional(),
-  room: nonEmpty('a room name or "*"'),
+  room: nonEmpty("a room name").optional(),
+  allRooms: z.boolean({ error: "must be true or false" }).optional(),
   user: userSchema,
+  // One DNS label (templates/names.ts TENANT_PATTERN): the tenant becomes part of the conference address.
   tenant: z
     .string({ error: "must be a string" })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "must be a URL path segment of letters, digits, '-', '_' or '.'")
+    .refine(isTenant, "must be letters, digits and inner hyphens (one DNS label, at most 63 characters)")
     .optional(),
   moderator: z.boolean({ error: "must be true or false" }).optional(),
   features: z.strictObject(featureShape, { error: "must be an object of known feature names to booleans" }).optional(),
@@ -179,6 +187,8 @@ export function parseMintOptions(input: unknown): ValidMintOptions {
   if (o.algorithm === "RS256" && o.privateKey === undefined) problems.push({ field: "algorithm", message: "is RS256, which signs with privateKey + kid" });
   if (o.privateKey !== undefined && o.kid === undefined) problems.push({ field: "kid", message: "is required with privateKey (RS256/ASAP)" });
   if (o.secret !== undefined && o.kid !== undefined) problems.push({ field: "kid", message: "belongs to RS256 (ASAP) keys; an HS256 token carries none" });
+  if (o.allRooms === true && o.room !== undefined) problems.push({ field: "room", message: "give a room or allRooms: true, not both" });
+  if (o.allRooms !== true && o.room === undefined) problems.push({ field: "room", message: "is required (a room name), unless allRooms: true asks for a token for every room" });
   const ttl = o.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   const maxTtl = o.maxTtlSeconds ?? DEFAULT_MAX_TTL_SECONDS;
   if (ttl <= 0) problems.push({ field: "ttlSeconds", message: "must be greater than 0" });

@@ -5,20 +5,20 @@
  */
 import type { Finding, HostProfile, Verdict } from "./explainTypes.ts";
 import { luaMatch, LuaPatternError } from "./luaPattern.ts";
-import { luaIndex, luaTruthy, type ParsedToken } from "./prosodyLogin.ts";
-import { normalizeRoomName } from "./roomName.ts";
+import { luaIndex, luaLower, luaTruthy, type ParsedToken } from "./prosodyLogin.ts";
 
 /** The text mod_token_verification sends when verify_room fails without a specific reason. */
 export const ROOM_MISMATCH_TEXT = "Room and token mismatched";
 
+/** The room joined: the MUC node the web client derived (roomTarget) and its tenant, if any. */
 export interface JoinTarget {
-  room: string;
+  node: string;
   tenant?: string;
 }
 
 export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, target: JoinTarget, profile: HostProfile): { findings: Finding[]; verdict: Verdict } {
   const findings: Finding[] = [];
-  const node = normalizeRoomName(target.room);
+  const node = target.node;
   const tenant = target.tenant?.toLowerCase();
   const mucNode = tenant ? `[${tenant}]${node}` : node;
   const where = tenant ? `room ${node} in tenant ${tenant}` : `room ${node}`;
@@ -39,11 +39,11 @@ export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, targ
   if (roomClaim !== undefined && typeof roomClaim !== "string") {
     return deny(`the room claim is ${JSON.stringify(roomClaim)}, not a string`, 'Set room to the room name or "*"', ROOM_MISMATCH_TEXT);
   }
-  const authRoom = roomClaim?.toLowerCase();
+  const authRoom = roomClaim === undefined ? undefined : luaLower(roomClaim);
 
   if (profile.enableDomainVerification === false) {
     if (authRoom !== undefined && authRoom !== "*" && mucNode !== authRoom && !mucNode.endsWith(`]${authRoom}`)) {
-      return deny(`the token's room ${JSON.stringify(authRoom)} is not ${node}`, `Mint the token for ${JSON.stringify(node)} (normalizeRoomName) or "*"`, "Room does not match the room from token");
+      return deny(`the token's room ${JSON.stringify(authRoom)} is not ${node}`, `Mint the token for ${JSON.stringify(node)} (mint with the room's name) or "*"`, "Room does not match the room from token");
     }
     return allow(`${where} matches the room claim (domain verification off)`);
   }
@@ -55,13 +55,12 @@ export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, targ
   if (authRoom === "*") {
     roomToCheck = targetRoom ?? mucNode;
   } else if (authRoom !== undefined && (regex === true || regex === "true")) {
+    // The server runs pcall(string.match, room, claim): any Lua error refuses the join with one text.
     try {
       roomToCheck = luaMatch(targetRoom ?? mucNode, authRoom);
     } catch (error) {
-      if (error instanceof LuaPatternError && /malformed|ends with/.test(error.message)) {
-        return deny(`the room claim is not a valid Lua pattern (${error.message})`, "Fix the pattern or drop context.room.regex", "Room claim is not a valid Lua pattern");
-      }
-      throw error;
+      if (!(error instanceof LuaPatternError)) throw error;
+      return deny(`Lua's string.match raises "${error.message}" on the room claim`, "Fix the Lua pattern or drop context.room.regex", "Room claim is not a valid Lua pattern");
     }
     findings.push({ check: "room-pattern", stage: "join", ok: roomToCheck !== null, detail: `Lua pattern ${JSON.stringify(authRoom)} ${roomToCheck === null ? "does not match" : `matches ${JSON.stringify(roomToCheck)}`}`, fix: "" });
   } else {
@@ -79,7 +78,7 @@ export function evaluateJoin(parsed: ParsedToken | null, hasToken: boolean, targ
 
   const sub = luaIndex(body, "sub");
   if (typeof sub !== "string") return deny(`sub is ${JSON.stringify(sub)}, not a string`, "Set sub to the XMPP domain, the tenant or \"*\"", ROOM_MISMATCH_TEXT);
-  const authDomain = sub.toLowerCase();
+  const authDomain = luaLower(sub);
   const prefix = profile.mucDomainPrefix ?? "conference";
   const base = profile.mucDomainBase ?? profile.xmppDomain;
   const mucDomain = `${prefix}.${base}`;

@@ -4,9 +4,10 @@
  * Decoded JSON is read the way Lua sees it: null is cjson.null (truthy, not indexable), false counts as absent,
  * and numbers are floats (so the expiry text prints "12.0").
  */
-import { createHmac, timingSafeEqual, verify as rsaVerify } from "node:crypto";
 import type { Finding, HostProfile, Verdict } from "./explainTypes.ts";
+import { decodeJws, fromUrl64, verifyJwsSignature } from "./jws.ts";
 import { rsaPublicKey } from "./keys.ts";
+import { looksLikeMilliseconds, SECONDS_FIX } from "./timeClaims.ts";
 
 /** A decoded token the way the server holds it after parsing (undefined = not decodable). */
 export interface ParsedToken {
@@ -17,31 +18,19 @@ export interface ParsedToken {
 /** Thrown when the server itself would raise a Lua error (e.g. indexing a JSON number): the login fails. */
 class ServerCrash extends Error {}
 
-const HASHES: Record<string, string> = { HS256: "sha256", HS384: "sha384", HS512: "sha512", RS256: "sha256", RS384: "sha384", RS512: "sha512" };
-
 export function luaIndex(value: unknown, key: string): unknown {
   if (typeof value === "string") return undefined; // string library lookup: none of the claim names we read
   if (typeof value === "object" && value !== null) return (value as Record<string, unknown>)[key];
   throw new ServerCrash(`attempt to index a ${value === null ? "null" : typeof value} value`);
 }
 
+/** Lua's string.lower in the C locale: only ASCII letters change (JavaScript's toLowerCase changes all of Unicode). */
+export function luaLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 export function luaTruthy(value: unknown): boolean {
   return value !== undefined && value !== false;
-}
-
-/** basexx.from_url64: '=' ignored anywhere, any other non-alphabet character is an error. */
-export function fromUrl64(text: string): Buffer | null {
-  if (/[^A-Za-z0-9_\-=]/.test(text)) return null;
-  return Buffer.from(text.replaceAll("=", ""), "base64url");
-}
-
-function decodeJson(bytes: Buffer | null): { ok: true; value: unknown } | { ok: false } {
-  if (bytes === null) return { ok: false };
-  try {
-    return { ok: true, value: JSON.parse(bytes.toString("utf8")) };
-  } catch {
-    return { ok: false };
-  }
 }
 
 /** Lua 5.4 tostring() of a float: %.14g, plus ".0" when it looks like an integer. */
@@ -60,25 +49,17 @@ export function luaFloatText(value: number): string {
   return /^-?\d+$/.test(text) ? `${text}.0` : text;
 }
 
-/** luajwtjitsi split_token: runs of characters other than '.' and '\' (empty segments vanish). */
-export function splitSegments(token: string): string[] {
-  return token.split(/[.\\]+/).filter((s) => s.length > 0);
-}
-
-function verifySignature(alg: string, input: string, signature: Buffer, profile: HostProfile, kid: unknown): boolean {
-  const hash = HASHES[alg] ?? "sha256";
-  if (alg.startsWith("HS")) {
-    if (profile.secret === undefined) return false;
-    const expected = createHmac(hash, Buffer.from(profile.secret, "utf8")).update(input).digest();
-    return expected.length === signature.length && timingSafeEqual(expected, signature);
-  }
+function signatureMatches(alg: string, signingInput: string, signature: Buffer, profile: HostProfile, kid: unknown): boolean {
+  if (alg.startsWith("HS")) return profile.secret !== undefined && verifyJwsSignature(alg, signingInput, signature, { secret: profile.secret });
   const pem = typeof kid === "string" ? profile.publicKeys?.[kid] : undefined;
   if (pem === undefined) return false;
+  let publicKey: ReturnType<typeof rsaPublicKey>;
   try {
-    return rsaVerify(hash, Buffer.from(input), rsaPublicKey(pem), signature);
+    publicKey = rsaPublicKey(pem);
   } catch {
     return false;
   }
+  return verifyJwsSignature(alg, signingInput, signature, { publicKey });
 }
 
 export interface LoginResult {
@@ -120,11 +101,15 @@ export function evaluateLogin(token: string | undefined, profile: HostProfile, n
       const dot = token.indexOf(".");
       const headerBytes = dot < 0 ? null : fromUrl64(token.slice(0, dot));
       if (headerBytes === null) return fail("asap-header", "cannot read the header before the first '.'", "Send a compact JWS: header.payload.signature", "Invalid token");
-      const header = decodeJson(headerBytes);
-      if (!header.ok) return fail("asap-header", "the header is not JSON", "Send a compact JWS with a JSON header", "bad token format");
-      const kid = luaIndex(header.value, "kid");
+      let headerValue: unknown;
+      try {
+        headerValue = JSON.parse(headerBytes.toString("utf8"));
+      } catch {
+        return fail("asap-header", "the header is not JSON", "Send a compact JWS with a JSON header", "bad token format");
+      }
+      const kid = luaIndex(headerValue, "kid");
       if (kid === undefined) return fail("kid", "the header has no kid", "Set kid in the header to the key id the key server knows", "'kid' claim is missing");
-      const hAlg = luaIndex(header.value, "alg");
+      const hAlg = luaIndex(headerValue, "alg");
       if (hAlg === undefined) return fail("alg", "the header has no alg", `Set alg to ${alg}`, "'alg' claim is missing");
       if (typeof hAlg !== "string") throw new ServerCrash("alg is not a string");
       if (hAlg.slice(0, 2) !== "RS") return fail("alg", `alg ${hAlg} with a kid; this server uses RSA keys`, `Sign with ${alg} and the ASAP private key`, "'kid' claim only support with RS family");
@@ -136,33 +121,38 @@ export function evaluateLogin(token: string | undefined, profile: HostProfile, n
       return fail("key", "the profile has neither app_secret nor public keys; the signature cannot be checked", "Give explain the secret (JITSI_APP_SECRET or --stack)", "signature verification key is missing");
     }
 
-    const segments = splitSegments(token);
-    if (segments.length !== 3) return fail("format", `${segments.length} segment(s); a compact JWS has 3`, "Send header.payload.signature, nothing else (no 'Bearer ', no quotes)", "Invalid token");
-    const [h = "", p = "", s = ""] = segments;
-    const header = decodeJson(fromUrl64(h));
-    if (!header.ok) return fail("header", "the header is not base64url-encoded JSON", "Encode the header as base64url JSON", "Invalid header");
-    parsed = { header: header.value, payload: undefined };
-    const payload = decodeJson(fromUrl64(p));
-    if (!payload.ok) return fail("payload", "the payload is not base64url-encoded JSON", "Encode the claims as base64url JSON", "Invalid body");
-    parsed = { header: header.value, payload: payload.value };
-    const signature = fromUrl64(s);
-    if (signature === null) return fail("signature", "the signature segment is not base64url", "Encode the signature as base64url without padding", "Invalid signature");
+    const decoded = decodeJws(token);
+    if (!decoded.ok) {
+      if (decoded.header !== undefined) parsed = { header: decoded.header, payload: undefined };
+      const fixes = {
+        format: "Send header.payload.signature, nothing else (no 'Bearer ', no quotes)",
+        header: "Encode the header as base64url JSON",
+        payload: "Encode the claims as base64url JSON",
+        signature: "Encode the signature as base64url without padding",
+      };
+      return fail(decoded.part, decoded.detail, fixes[decoded.part], decoded.serverText);
+    }
+    parsed = { header: decoded.header, payload: decoded.payload };
     pass("format", "three base64url segments with JSON header and payload");
+    const crit = luaIndex(decoded.header, "crit");
+    if (crit !== undefined) {
+      pass("crit", `header crit ${JSON.stringify(crit)}: the server ignores it (so does verifyToken); libraries that follow RFC 7515 strictly, such as jose, refuse the token`);
+    }
 
-    const typ = luaIndex(header.value, "typ");
+    const typ = luaIndex(decoded.header, "typ");
     if (typ !== "JWT") return fail("typ", `header typ is ${JSON.stringify(typ) ?? "missing"}`, 'Set the header to {"alg": ..., "typ": "JWT"} (jose: setProtectedHeader({ alg, typ: "JWT" }))', "Invalid typ");
     pass("typ", 'header typ is "JWT"');
 
-    const hAlg = luaIndex(header.value, "alg");
+    const hAlg = luaIndex(decoded.header, "alg");
     if (hAlg !== alg) return fail("alg", `header alg is ${JSON.stringify(hAlg) ?? "missing"}; the server expects ${alg} (signature_algorithm)`, `Sign with ${alg}`, "Invalid or incorrect alg");
     pass("alg", `header alg is ${alg}`);
 
-    if (!verifySignature(alg, `${h}.${p}`, signature, profile, luaIndex(header.value, "kid"))) {
+    if (!signatureMatches(alg, decoded.signingInput, decoded.signature, profile, luaIndex(decoded.header, "kid"))) {
       return fail("signature", "the signature does not match the server's key", "Sign with the deployment's app_secret (exact bytes: no trailing newline) or its private key", "Invalid signature");
     }
     pass("signature", "signature matches the server's key");
 
-    const body = payload.value;
+    const body = decoded.payload;
     const exp = luaIndex(body, "exp");
     const nbf = luaIndex(body, "nbf");
     if (luaTruthy(exp) && typeof exp !== "number") return fail("exp", `exp is ${JSON.stringify(exp)}, not a number`, "Use integer seconds since the epoch", "exp must be number");
@@ -178,8 +168,18 @@ export function evaluateLogin(token: string | undefined, profile: HostProfile, n
       const text = `Not acceptable by exp (${luaFloatText(nowSeconds - exp)} sec since expired${validFor})`;
       return fail("exp", `expired ${nowSeconds - exp} s ago (the server allows no leeway)`, "Mint a fresh token; make exp cover the meeting plus reconnects", text);
     }
-    pass("exp", exp === undefined || exp === false ? "no exp (the server does not require one; the web client does)" : `valid for ${Number(exp) - nowSeconds} more s`);
+    pass(
+      "exp",
+      exp === undefined || exp === false
+        ? "no exp (the server does not require one; the web client does)"
+        : looksLikeMilliseconds(exp)
+          ? `exp ${exp} is in milliseconds: the server reads it as seconds, so the token never expires (see time-units)`
+          : `valid for ${Number(exp) - nowSeconds} more s`,
+    );
     if (typeof nbf === "number" && nowSeconds < nbf) {
+      if (looksLikeMilliseconds(nbf)) {
+        return fail("nbf", `nbf ${nbf} is in milliseconds: the server compares it with seconds since the epoch, so it is never reached and every login is refused`, SECONDS_FIX, "Not acceptable by nbf");
+      }
       return fail("nbf", `not valid for another ${nbf - nowSeconds} s`, "Backdate nbf (e.g. now - 30 s): the server allows no clock skew", "Not acceptable by nbf");
     }
     pass("nbf", "not before a time already passed");

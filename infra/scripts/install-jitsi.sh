@@ -65,10 +65,12 @@ if ! grep -q 'rendered from templates/coturn.conf.hbs' /etc/turnserver.conf 2>/d
 fi
 # The metapackage pins its components (videobridge, jicofo, web, prosody config) to matching versions.
 # No recommends: jitsi-meet-turnserver is not used (coturn above is configured by this program).
-apt_get install --no-install-recommends --allow-downgrades "jitsi-meet=${JITSI_VERSION}"
+# On a re-run (a new jitsiVersion, or a roll-back) the packages are held (below): without
+# --allow-change-held-packages, apt-get -y refuses with "Held packages were changed" (checked with apt 2.6).
+apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "jitsi-meet=${JITSI_VERSION}"
 # jitsi-meet-tokens is built from the same source as jitsi-meet-web, so it must carry the same version.
 web_version=$(dpkg-query -W -f='${Version}' jitsi-meet-web)
-apt_get install --no-install-recommends --allow-downgrades "jitsi-meet-tokens=${web_version}"
+apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "jitsi-meet-tokens=${web_version}"
 
 # unattended-upgrades must not move the pin; upgrades happen by changing jitsiVersion.
 apt-mark hold jitsi-meet jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-tokens \

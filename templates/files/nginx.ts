@@ -5,7 +5,7 @@
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
-import { turnHostname, URL_PATHS } from "../names.ts";
+import { HTTP_REQUEST_LIMITS, STATIC_DIRECTORIES, TENANT_PATTERN, turnHostname, URL_PATHS } from "../names.ts";
 import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
 import { listenOn, nginxConfigFile } from "./nginxListen.ts";
@@ -32,10 +32,43 @@ interface NginxTemplateData {
   readonly configJsPath: string;
   readonly configJs: string;
   readonly externalApiJs: string;
-  readonly websocketPath: string;
-  readonly boshPath: string;
-  readonly prosodyUrl: string;
+  readonly tenantPattern: string;
+  readonly staticDirectories: string;
+  readonly tenantConfigJsRegex: string;
+  readonly headerBuffers: { readonly count: number; readonly size: string };
+  readonly xmppLocations: readonly XmppLocation[];
   readonly asapKeys: { readonly path: string; readonly dir: string } | false;
+}
+
+/** One location proxying XMPP (WebSocket or BOSH) to Prosody, at the root or under a tenant. */
+interface XmppLocation {
+  /** The location's modifier and match, e.g. `= /xmpp-websocket`. */
+  readonly match: string;
+  readonly proxyPass: string;
+  readonly websocket: boolean;
+  readonly tenant: boolean;
+}
+
+/** A URL path as a PCRE fragment (the fixed paths hold only letters, "-", "." and "/"). */
+function pathRegex(path: string): string {
+  if (!/^\/[A-Za-z0-9./-]+$/.test(path)) throw new Error(`URL path ${path}: unexpected characters`);
+  return path.replace(/\./g, "\\.");
+}
+
+/** Root and tenant locations for the WebSocket and BOSH paths (jitsi-meet.example's /<tenant>/xmpp-websocket…). */
+function xmppLocations(prosodyUrl: string): XmppLocation[] {
+  return [
+    { path: URL_PATHS.websocket, websocket: true },
+    { path: URL_PATHS.bosh, websocket: false },
+  ].flatMap(({ path, websocket }) => [
+    { match: `= ${path}`, proxyPass: prosodyUrl, websocket, tenant: false },
+    {
+      match: `~ "^/${TENANT_PATTERN}${pathRegex(path)}$"`,
+      proxyPass: `${prosodyUrl}${path}?prefix=$jitsi_tenant&$args`,
+      websocket,
+      tenant: true,
+    },
+  ]);
 }
 
 const template = compileTemplate<NginxTemplateData>("nginx-site.conf.hbs");
@@ -80,9 +113,14 @@ export function renderNginxSite(d: Deployment): RenderedFile {
     configJsPath: URL_PATHS.configJs,
     configJs: nginxString(paths.meetConfigJs, "config.js path"),
     externalApiJs: nginxString(`${paths.jitsiMeetWebRoot}/libs/external_api.min.js`, "web root"),
-    websocketPath: URL_PATHS.websocket,
-    boshPath: URL_PATHS.bosh,
-    prosodyUrl: `http://${PROSODY_HTTP_HOST}:${String(port(ports.prosodyHttp, "runtime.prosodyHttpPort"))}`,
+    tenantPattern: TENANT_PATTERN,
+    staticDirectories: STATIC_DIRECTORIES.join("|"),
+    tenantConfigJsRegex: `^/${TENANT_PATTERN}${pathRegex(URL_PATHS.configJs)}$`,
+    headerBuffers: {
+      count: HTTP_REQUEST_LIMITS.nginxLargeHeaderBuffers.count,
+      size: `${String(HTTP_REQUEST_LIMITS.nginxLargeHeaderBuffers.sizeBytes / 1024)}k`,
+    },
+    xmppLocations: xmppLocations(`http://${PROSODY_HTTP_HOST}:${String(port(ports.prosodyHttp, "runtime.prosodyHttpPort"))}`),
     asapKeys:
       d.auth.algorithm === "RS256"
         ? { path: URL_PATHS.asapKeys, dir: nginxString(withTrailingSlash(paths.asapKeysDir), "ASAP key directory") }

@@ -5,13 +5,14 @@
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { compileTemplate } from "../handlebars.ts";
-import { turnHostname, URL_PATHS, xmppNames, type XmppNames } from "../names.ts";
+import { PROJECT_PROSODY_MODULES, turnHostname, URL_PATHS, xmppNames, type XmppNames } from "../names.ts";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface ProsodyTemplateData {
   readonly names: XmppNames;
   readonly guests: boolean;
-  readonly pluginPath: string;
+  readonly pluginPaths: readonly string[];
+  readonly modules: typeof PROJECT_PROSODY_MODULES;
   readonly ports: { readonly http: number; readonly c2s: number };
   readonly httpInterface: string;
   readonly c2sInterfaces: readonly string[];
@@ -46,7 +47,9 @@ export function renderProsodyHostConfig(d: Deployment): RenderedFile {
   const content = template({
     names,
     guests: d.guests,
-    pluginPath: d.runtime?.prosodyPluginsDir ?? runtimeHostPaths(d).prosodyPlugins,
+    // Jitsi's plugins first, then this project's own modules (templates/files/prosodyModules.ts).
+    pluginPaths: [d.runtime?.prosodyPluginsDir ?? runtimeHostPaths(d).prosodyPlugins, runtimeHostPaths(d).projectProsodyPlugins],
+    modules: PROJECT_PROSODY_MODULES,
     ports: { http: ports.prosodyHttp, c2s: ports.xmppClient },
     httpInterface: bindAddress ?? PROSODY_HTTP_INTERFACE,
     c2sInterfaces: bindAddress === undefined ? ALL_INTERFACES : [bindAddress],

@@ -66,6 +66,43 @@ describe("smoke matrix with Jitsi's real Prosody plugins", () => {
   });
 });
 
+describe("smoke test in a tenant (real plugins, real nginx routes /<tenant>/…)", () => {
+  let stack: SmokeStack;
+  let report: SmokeReport;
+  beforeAll(async () => {
+    stack = await startSmokeStack({ jitsiPlugins: pluginsDir(), jicofo: { openRoomsFor: "anyone", autoOwner: "none" } });
+    report = await runSmokeTest({ ...stack.reach, signing: stack.signing, tenant: "acme", timeoutMs: 30_000 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("passes every step, the other-tenant case included", () => {
+    expect(report.steps.filter((s) => s.status !== "passed"), JSON.stringify(report.steps, null, 1)).toEqual([]);
+    expect(report.steps.map((s) => s.id)).toContain("reject-other-tenant");
+    expect(report.tenant).toBe("acme");
+  });
+
+  it("discovers the tenant's conference address and WebSocket from /acme/config.js (nginx SSI)", () => {
+    expect(report.host?.muc).toBe("conference.acme.meet.example.test");
+    expect(report.host?.websocketUrl).toMatch(/^wss:\/\/meet\.example\.test:\d+\/acme\/xmpp-websocket$/);
+  });
+
+  it("muc_domain_mapper puts the room at [acme]<room> and domain verification refuses another tenant's token", () => {
+    // The client addresses the tenant's virtual MUC; token_verification admits a token with sub "acme" only when
+    // the joined address is [acme]<room>@conference.<domain> (util.lib.lua verify_room), i.e. after the mapping.
+    expect(stack.jicofo.requests[0]).toMatchObject({ room: `${report.room}@conference.acme.meet.example.test`, answer: "ready" });
+    expect(step(report, "moderator").detail).toContain("role moderator, affiliation owner");
+    expect(step(report, "reject-other-tenant")).toMatchObject({ detail: "refused at join", serverReason: "not-allowed: Room and token mismatched" });
+  });
+
+  it("a root-site run on the same host still passes next to the tenant", async () => {
+    const root = await runSmokeTest({ ...stack.reach, signing: stack.signing, room: report.room, timeoutMs: 30_000 });
+    expect(root.steps.filter((s) => s.status !== "passed"), JSON.stringify(root.steps, null, 1)).toEqual([]);
+    expect(root.host?.muc).toBe("conference.meet.example.test");
+  });
+});
+
 describe("smoke test with guests disabled (real plugins)", () => {
   let stack: SmokeStack;
   beforeAll(async () => {

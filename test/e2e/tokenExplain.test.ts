@@ -6,23 +6,19 @@
  * Opt-in: JITSI_PLUGINS_DIR must point at jitsi-meet's resources/prosody-plugins.
  */
 import { createHmac } from "node:crypto";
-import { client, xml } from "@xmpp/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { explainToken, mintToken, normalizeRoomName, type HostProfile } from "../../token/index.ts";
-import { hostHeaderWebSocket, startProsody, type RunningProsody } from "../support/prosody.ts";
-
-type XmppClient = ReturnType<typeof client>;
+import { joinRoom as joinRoomAs, startTokenHost, tokenLogin, type TokenHost, type XmppClient } from "../support/jitsiSession.ts";
+import type { RunningProsody } from "../support/prosody.ts";
 
 const ROOM = "E2E Room";
 const TENANT = "acme";
-const MUC_USER = "http://jabber.org/protocol/muc#user";
-const STANZA_NS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 let prosody: RunningProsody;
 let profile: HostProfile;
-let focus: XmppClient | undefined;
+let focus: XmppClient;
 let secret = "";
-const previousWebSocket = (globalThis as { WebSocket?: unknown }).WebSocket;
+let host: TokenHost | undefined;
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 function sign(header: unknown, payload: unknown, key = secret): string {
@@ -30,61 +26,13 @@ function sign(header: unknown, payload: unknown, key = secret): string {
   return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`;
 }
 
-/** Logs in with the token; resolves with the SASL outcome and, on success, the connected client. */
-async function login(token: string | undefined): Promise<{ ok: boolean; text?: string; xmpp?: XmppClient }> {
-  const query = new URLSearchParams({ room: normalizeRoomName(ROOM) });
-  if (token !== undefined) query.set("token", token);
-  const xmpp = client({ service: `${prosody.websocketUrl}?${query.toString()}`, domain: prosody.names.domain });
-  xmpp.on("error", () => {});
-  try {
-    await xmpp.start();
-    return { ok: true, xmpp };
-  } catch (error) {
-    await xmpp.stop().catch(() => {});
-    const failure = error as { condition?: string; text?: string };
-    return { ok: false, ...(failure.text ? { text: failure.text } : {}) };
-  }
-}
-
-/** Joins node@muc; resolves with the presence error text or the role/affiliation of the self-presence. */
-function joinRoom(xmpp: XmppClient, node: string, nick = Math.random().toString(16).slice(2, 10), tenant?: string): Promise<{ ok: boolean; text?: string; role?: string; affiliation?: string }> {
-  // A tenant's rooms are addressed as room@conference.TENANT.domain; muc_domain_mapper maps them to [tenant]room.
-  const muc = tenant ? prosody.names.muc.replace(`.${prosody.names.domain}`, `.${tenant}.${prosody.names.domain}`) : prosody.names.muc;
-  const roomJid = `${node}@${muc}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer to the join of ${roomJid}`)), 10_000);
-    xmpp.on("stanza", (stanza) => {
-      if (!stanza.is("presence") || !stanza.attrs.from?.startsWith(`${roomJid}/`)) return;
-      if (stanza.attrs.type === "error") {
-        clearTimeout(timer);
-        resolve({ ok: false, text: stanza.getChild("error")?.getChildText("text", STANZA_NS) ?? "" });
-        return;
-      }
-      const x = stanza.getChild("x", MUC_USER);
-      if (!x?.getChildren("status").some((s) => s.attrs.code === "110")) return;
-      clearTimeout(timer);
-      const item = x.getChild("item");
-      resolve({ ok: true, ...(item?.attrs.role ? { role: item.attrs.role } : {}), ...(item?.attrs.affiliation ? { affiliation: item.attrs.affiliation } : {}) });
-    });
-    void xmpp.send(xml("presence", { to: `${roomJid}/${nick}` }, xml("x", { xmlns: "http://jabber.org/protocol/muc" })));
-  });
-}
+const login = (token: string | undefined) => tokenLogin(prosody, token, normalizeRoomName(ROOM));
+const joinRoom = (xmpp: XmppClient, node: string, nick?: string, tenant?: string) => joinRoomAs(prosody, xmpp, node, nick, tenant);
 
 beforeAll(async () => {
-  const pluginsDir = process.env.JITSI_PLUGINS_DIR;
-  if (!pluginsDir) throw new Error("set JITSI_PLUGINS_DIR to jitsi-meet's resources/prosody-plugins to run the e2e tests");
-  prosody = await startProsody({ pluginsDir, logLevel: "info" });
-  const auth = prosody.deployment.auth as { appId: string; appSecret: string };
-  secret = auth.appSecret;
-  profile = { appId: auth.appId, xmppDomain: prosody.names.domain, secret };
-  (globalThis as { WebSocket?: unknown }).WebSocket = hostHeaderWebSocket(prosody.names.domain);
-  // A focus stand-in (an admin, like Jicofo) opens the room: only admins may create rooms here.
-  const password = (prosody.deployment.accounts as { focusPassword: string }).focusPassword;
-  const registered = await prosody.prosodyctl(["register", "focus", prosody.names.auth, password]);
-  if (registered.code !== 0) throw new Error(`prosodyctl register failed: ${registered.output}`);
-  focus = client({ service: `xmpp://127.0.0.1:${prosody.ports.c2s}`, domain: prosody.names.auth, username: "focus", password });
-  focus.on("error", () => {});
-  await focus.start();
+  host = await startTokenHost();
+  ({ prosody, profile, focus } = host);
+  secret = host.profile.secret;
   // mod_muc_meeting_id holds every other joiner until the occupant with nick "focus" (Jicofo) is in.
   for (const tenant of [undefined, TENANT]) {
     const opened = await joinRoom(focus, normalizeRoomName(ROOM), "focus", tenant);
@@ -93,9 +41,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await focus?.stop().catch(() => {});
-  (globalThis as { WebSocket?: unknown }).WebSocket = previousWebSocket;
-  await prosody?.stop();
+  await host?.stop();
 });
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -125,6 +71,18 @@ describe("explainToken agrees with real Prosody + Jitsi plugins at login", () =>
     ["a header that is not JSON", () => sign("{nope", claims())],
     ["a payload that is not JSON", () => sign(HS, "{nope")],
     ["a signature with a non-base64url character", () => `${sign(HS, claims()).slice(0, -1)}*`],
+    // Decoding rules shared with verifyToken (token/jws.ts): what the server ignores and what it does not.
+    ["a crit header", () => sign({ ...HS, crit: ["exp"] }, claims())],
+    ["a padded signature", () => `${sign(HS, claims())}=`],
+    ["padding inside the signed header segment", () => sign(HS, claims()).replace(".", "=.")],
+    ["a non-canonical last signature character", () => {
+      const t = sign(HS, claims());
+      const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      return t.slice(0, -1) + alphabet.charAt(alphabet.indexOf(t.slice(-1)) ^ 1);
+    }],
+    ["backslashes as separators", () => sign(HS, claims()).replaceAll(".", "\\")],
+    ["exp in milliseconds", () => sign(HS, claims({ exp: (now() + 600) * 1000 }))],
+    ["nbf in milliseconds", () => sign(HS, claims({ nbf: now() * 1000 }))],
   ];
 
   it.each(cases)("%s", async (_name, make) => {
@@ -142,13 +100,18 @@ describe("explainToken agrees with the real server when joining a room", () => {
   const node = () => normalizeRoomName(ROOM);
   const cases: [string, () => Promise<string> | string, string?, string?][] = [
     ["a moderator token for the room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, room: ROOM, user: { id: "m", name: "Mod" }, moderator: true }), "moderator"],
-    ["a participant token for every room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, room: "*", user: { id: "p", name: "Part" } }), "participant"],
+    ["a participant token for every room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, allRooms: true, user: { id: "p", name: "Part" } }), "participant"],
     ["a token for another room", () => sign(HS, claims({ room: "other" }))],
     ["a token with the room as typed, not backend-safe", () => sign(HS, claims({ room: ROOM }))],
     ["a token for another domain", () => sign(HS, claims({ sub: "other.example.test" }))],
     ["a token with sub *", () => sign(HS, claims({ sub: "*" }))],
     ["a matching Lua pattern (context.room.regex)", () => sign(HS, claims({ room: "e2e%%20r.*", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
     ["a Lua pattern that does not match", () => sign(HS, claims({ room: "^lobby.*", context: { user: { id: "x", name: "x" }, room: { regex: "true" } } }))],
+    // Lua, not RegExp: %g is a class, a * after a capture is a literal, a bad pattern raises inside pcall.
+    ["a Lua pattern with %g", () => sign(HS, claims({ room: "%g+", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a capture followed by a literal *", () => sign(HS, claims({ room: "^(e2e)*", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a position capture", () => sign(HS, claims({ room: "()e2e", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
+    ["a malformed Lua pattern", () => sign(HS, claims({ room: "e2e%", context: { user: { id: "x", name: "x" }, room: { regex: true } } }))],
     ["a tenant token (sub = tenant) in the tenant's room", () => mintToken({ appId: profile.appId, secret, domain: prosody.names.domain, tenant: "ACME", room: ROOM, user: { id: "t", name: "T" }, moderator: true }), "moderator", TENANT],
     ["a domain token in a tenant's room", () => sign(HS, claims()), undefined, TENANT],
     ["a token with sub * in a tenant's room", () => sign(HS, claims({ sub: "*" })), undefined, TENANT],

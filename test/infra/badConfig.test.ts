@@ -27,6 +27,7 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["disk not a number", { "jitsi:diskSizeGb": "twenty" }, /jitsi:diskSizeGb: must be a whole number of GiB/],
   ["missing e-mail", { "jitsi:letsEncryptEmail": undefined }, /jitsi:letsEncryptEmail: is required/],
   ["bad e-mail", { "jitsi:letsEncryptEmail": "ops-at-example" }, /jitsi:letsEncryptEmail: must be an e-mail address/],
+  ["bad alarm e-mail", { "jitsi:alarmEmail": "ops at example.com" }, /jitsi:alarmEmail: must be an e-mail address/],
   ["staging not boolean", { "jitsi:letsEncryptStaging": "maybe" }, /jitsi:letsEncryptStaging: must be true or false/],
   ["app id with a quote", { "jitsi:appId": 'my"app' }, /jitsi:appId: must be 1-64 letters, digits/],
   ["short app secret", { "jitsi:appSecret": "too-short" }, /jitsi:appSecret: must be at least 32 characters/],

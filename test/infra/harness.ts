@@ -56,6 +56,8 @@ export interface RecordedResource {
   readonly name: string;
   /** Inputs as the engine would receive them; secret values are `{ [sig]: secretSig, value }` wrappers. */
   readonly inputs: Record<string, unknown>;
+  /** Outputs the mocked provider returned: the inputs plus the computed fields (passwords, keys, IPs). */
+  readonly state: Record<string, unknown>;
 }
 
 export interface RecordedOutput {
@@ -91,6 +93,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
     case "aws:ec2/keyPair:KeyPair":
       return { ...inputs, keyName: name };
+    case "aws:sns/topic:Topic":
+      return { ...inputs, arn: `arn:aws:sns:eu-central-1:123456789012:${name}` };
     case "aws:route53/record:Record":
       return { ...inputs, fqdn: inputs.name };
     default:
@@ -134,8 +138,9 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-        return { id: `${args.name}-id`, state: computedState(args.type, args.name, args.inputs as Record<string, unknown>) };
+        const state = computedState(args.type, args.name, args.inputs as Record<string, unknown>);
+        resources.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, state });
+        return { id: `${args.name}-id`, state };
       },
       call(args) {
         calls.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
@@ -146,6 +151,10 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
             return { id: MOCK.zoneId, zoneId: MOCK.zoneId, name: args.inputs.name ?? "example.com" };
           case "aws:ec2/getVpc:getVpc":
             return { id: MOCK.vpcId, cidrBlock: MOCK.vpcCidr };
+          case "aws:index/getRegion:getRegion":
+            return { id: "eu-central-1", region: "eu-central-1", name: "eu-central-1" };
+          case "aws:index/getPartition:getPartition":
+            return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
           case "aws:ec2/getSubnet:getSubnet":
             return { id: args.inputs.id, vpcId: MOCK.vpcId };
           default:

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import { parseConfigJs } from "../../token/smoke/configJs.ts";
 import { PROSODY_TEST_DEPLOYMENT } from "../support/prosody.ts";
+import { expandTenantIncludes } from "../support/ssi.ts";
 
 // The shape of a stock Debian config.js: nginx SSI placeholders with a JS fallback, values built by
 // concatenation, commented-out keys that must not count. (Written for this test, not copied.)
@@ -54,7 +55,7 @@ config.websocket = 'wss://localhost:8443/' + 'xmpp-websocket';`;
   });
 
   it("reads the project's own rendered config.js, guests on and off", () => {
-    const on = parseConfigJs(renderMeetConfigJs({ ...PROSODY_TEST_DEPLOYMENT, guests: true }).content);
+    const on = parseConfigJs(expandTenantIncludes(renderMeetConfigJs({ ...PROSODY_TEST_DEPLOYMENT, guests: true }).content));
     expect(on).toEqual({
       domain: "meet.example.test",
       anonymousdomain: "guest.meet.example.test",
@@ -63,7 +64,7 @@ config.websocket = 'wss://localhost:8443/' + 'xmpp-websocket';`;
       bosh: "https://meet.example.test/http-bind",
       websocket: "wss://meet.example.test/xmpp-websocket",
     });
-    const off = parseConfigJs(renderMeetConfigJs({ ...PROSODY_TEST_DEPLOYMENT, guests: false }).content);
+    const off = parseConfigJs(expandTenantIncludes(renderMeetConfigJs({ ...PROSODY_TEST_DEPLOYMENT, guests: false }).content));
     expect(off.anonymousdomain).toBeUndefined();
     expect(off.domain).toBe("meet.example.test");
   });

@@ -148,6 +148,11 @@ describe("smoke test against stock Prosody + nginx + stand-in Jicofo", () => {
     expect(err.at(-1)).toMatch(/--url must be https:\/\//);
     expect(await runSmokeCli(["--url", stack.url, "--resolve", "nonsense"], { ...io, env })).toBe(SMOKE_EXIT.usage);
     expect(err.at(-1)).toMatch(/--resolve "nonsense": expected HOST:IP-ADDRESS/);
+    for (const tenant of ["a.b", "under_score", "-x", "libs", "x".repeat(64), "%61cme"]) {
+      expect(await runSmokeCli(["--url", stack.url, `--tenant=${tenant}`], { ...io, env }), tenant).toBe(SMOKE_EXIT.usage);
+      expect(err.at(-1)).toMatch(/--tenant must be letters, digits and inner hyphens/);
+    }
+    await expect(runSmokeTest({ ...stack.reach, signing: stack.signing, tenant: "a.b" })).rejects.toMatchObject({ field: "tenant" });
   });
 
   it("discovery refuses a certificate that is not for the host, and one nobody vouches for", async () => {
@@ -244,7 +249,7 @@ describe("smoke test total timeout inside the XMPP steps", () => {
 describe("smoke test when the WebSocket endpoint is missing", () => {
   let stack: SmokeStack;
   beforeAll(async () => {
-    stack = await startSmokeStack({ editConfigJs: (text) => text.replace("/xmpp-websocket", "/no-such-websocket") });
+    stack = await startSmokeStack({ editConfigJs: (text) => text.replace('xmpp-websocket"', 'no-such-websocket"') });
   });
   afterAll(async () => {
     await stack?.stop();

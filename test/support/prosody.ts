@@ -29,11 +29,13 @@ import { WebSocket as NodeWebSocket } from "ws";
 import type { Deployment, RuntimeOverrides } from "../../templates/deployment.ts";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
+import { renderProsodyModules } from "../../templates/files/prosodyModules.ts";
 import { URL_PATHS, xmppNames, type XmppNames } from "../../templates/names.ts";
 import { validateDeployment } from "../../templates/validate.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 import { freePort } from "./ports.ts";
 import { stopChild } from "./stopChild.ts";
+import { startSyslogCapture, type SyslogCapture } from "./syslogCapture.ts";
 
 const run = promisify(execFile);
 const PROSODY = "/usr/bin/prosody";
@@ -56,6 +58,12 @@ export interface ProsodyHarnessOptions {
   readonly runtime?: Pick<RuntimeOverrides, "httpsPort" | "turnUdpPort">;
   /** Prosody's log level for the log file (default "debug"). */
   readonly logLevel?: "debug" | "info" | "warn" | "error";
+  /**
+   * "debian": the `log` option of Debian's /etc/prosody/prosody.cfg.lua (info and up to one file, errors to a
+   * second file and to syslog), with syslog captured: Prosody runs in a mount namespace of its own whose /dev/log
+   * is a datagram socket a small receiver writes to `paths.syslogFile`. Default: one file at `logLevel`.
+   */
+  readonly logging?: "file" | "debian";
 }
 
 export interface RunningProsody {
@@ -77,6 +85,9 @@ export interface RunningProsody {
     readonly hostConfig: string;
     readonly dataDir: string;
     readonly logFile: string;
+    /** With logging "debian": the error-level file and what syslog received. */
+    readonly errorLogFile?: string;
+    readonly syslogFile?: string;
     /** plugin_paths entry the rendered config uses (the real plugins or the stand-in dir). */
     readonly pluginsDir: string;
   };
@@ -171,7 +182,21 @@ export async function anonymousLogin(prosody: RunningProsody, xmppDomain: string
   }
 }
 
-function globalConfig(root: string, hostConfig: string, logFile: string, logLevel: string, extra: string): string {
+function logOption(logFile: string, logLevel: string, debian: { errorLogFile: string } | undefined): string {
+  if (debian === undefined) {
+    return `log = {
+    { levels = { min = ${luaString(logLevel)} }, to = "file", filename = ${luaString(logFile)} };
+}`;
+  }
+  // The shape of Debian's prosody.cfg.lua (prosody 0.12.3-1+deb12u1), paths moved into the temp dir.
+  return `log = {
+    info = ${luaString(logFile)};
+    error = ${luaString(debian.errorLogFile)};
+    { levels = { "error" }; to = "syslog"; };
+}`;
+}
+
+function globalConfig(root: string, hostConfig: string, log: string, extra: string): string {
   const path = (name: string) => luaString(join(root, name));
   return `-- Test-only global configuration written by test/support/prosody.ts.
 pidfile = ${path("prosody.pid")}
@@ -184,9 +209,7 @@ s2s_require_encryption = false
 s2s_ports = { }
 modules_enabled = { "disco"; "roster"; "saslauth"; "ping"; "posix"; }
 modules_disabled = { "s2s"; }
-log = {
-    { levels = { min = ${luaString(logLevel)} }, to = "file", filename = ${luaString(logFile)} };
-}
+${log}
 Include ${luaString(hostConfig)}
 ${extra}
 `;
@@ -216,10 +239,12 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const logFile = join(root, "prosody.log");
 
+  let syslog: SyslogCapture | undefined;
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
     if (proc !== undefined && exited === undefined) await stopChild(proc);
+    await syslog?.stop();
     await rm(root, { recursive: true, force: true });
   };
   const logs = async (): Promise<string> => {
@@ -248,22 +273,30 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
     });
     const names = xmppNames(deployment.domain);
     const rendered = renderProsodyHostConfig(deployment);
-    await mkdir(dirname(rendered.path), { recursive: true });
-    await writeFile(rendered.path, rendered.content, { mode: rendered.mode });
+    for (const file of [rendered, ...renderProsodyModules(deployment)]) {
+      await mkdir(dirname(file.path), { recursive: true });
+      await writeFile(file.path, file.content, { mode: file.mode });
+    }
     await mkdir(join(root, "data"), { recursive: true });
     await mkdir(join(root, "certs"), { recursive: true });
     const globalPath = join(root, "prosody.cfg.lua");
+    const debian = options.logging === "debian" ? { errorLogFile: join(root, "prosody.err") } : undefined;
     await writeFile(
       globalPath,
-      globalConfig(root, rendered.path, logFile, options.logLevel ?? "debug", options.extraConfig ?? ""),
+      globalConfig(root, rendered.path, logOption(logFile, options.logLevel ?? "debug", debian), options.extraConfig ?? ""),
     );
+    if (debian !== undefined) {
+      const capture = await startSyslogCapture(join(root, "syslog"));
+      syslog = capture;
+    }
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PROSODY_CONFIG: globalPath,
       ...(options.pluginsDir === undefined ? {} : { LUA_PATH: JITSI_LUA_PATH }),
     };
 
-    const proc = spawn(PROSODY, ["--config", globalPath, "-F"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const launch = syslog === undefined ? { command: PROSODY, args: ["--config", globalPath, "-F"] } : syslog.wrap(PROSODY, ["--config", globalPath, "-F"]);
+    const proc = spawn(launch.command, launch.args, { env, stdio: ["ignore", "pipe", "pipe"] });
     child = proc;
     proc.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
     proc.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -287,7 +320,16 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
       ports,
       websocketUrl: `ws://${LOOPBACK}:${String(ports.http)}${URL_PATHS.websocket}`,
       boshUrl: `http://${LOOPBACK}:${String(ports.http)}${URL_PATHS.bosh}`,
-      paths: { root, globalConfig: globalPath, hostConfig: rendered.path, dataDir: join(root, "data"), logFile, pluginsDir },
+      paths: {
+        root,
+        globalConfig: globalPath,
+        hostConfig: rendered.path,
+        dataDir: join(root, "data"),
+        logFile,
+        ...(debian === undefined ? {} : { errorLogFile: debian.errorLogFile }),
+        ...(syslog === undefined ? {} : { syslogFile: syslog.file }),
+        pluginsDir,
+      },
       env,
       logs,
       prosodyctl: async (args) => {

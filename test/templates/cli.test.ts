@@ -132,6 +132,16 @@ describe("render --stack (injected pulumi CLI)", () => {
     expect(err.join("\n")).toMatch(/jitsi:domain: must be a lower-case/);
   });
 
+  it("says what to install when the pulumi npm package cannot download the CLI (offline), instead of only 'fetch failed'", async () => {
+    // Exactly what node_modules/.bin/pulumi (the `pulumi` npm package) prints on a machine without internet access.
+    const run: CommandRunner = async () => ({ code: 1, stdout: "", stderr: "Downloading pulumi v3.265.0...\npulumi: fetch failed\n" });
+    expect(await main(["--stack", "dev", "--out", "out"], io(run))).toBe(1);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^render: pulumi config --stack dev failed \(exit 1\): the Pulumi CLI is not installed and the `pulumi` npm package could not download it \(fetch failed; offline\?\)/);
+    expect(err[0]).toContain("~/.pulumi/versions/3.265.0/bin");
+    expect(err[0]).toContain("--input");
+  });
+
   it("reports a failing pulumi CLI with its own message", async () => {
     const run: CommandRunner = async () => ({ code: 255, stdout: "", stderr: "error: no stack named 'nope' found" });
     expect(await main(["--stack", "nope", "--out", "out"], io(run))).toBe(1);

@@ -6,6 +6,7 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import { validateDeployment } from "../../templates/validate.ts";
+import { expandTenantIncludes } from "../support/ssi.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
 interface MeetConfig {
@@ -17,9 +18,10 @@ interface MeetConfig {
   enableInsecureRoomNameWarning: boolean;
 }
 
-function evaluate(content: string): MeetConfig {
+/** Runs config.js as nginx serves it (tenant includes expanded; none = the root site). */
+function evaluate(content: string, tenant?: string): MeetConfig {
   const context: { config?: MeetConfig } = {};
-  runInNewContext(content, context, { filename: "config.js" });
+  runInNewContext(expandTenantIncludes(content, tenant), context, { filename: "config.js" });
   if (context.config === undefined) throw new Error("config.js did not define the global config");
   return context.config;
 }
@@ -58,7 +60,18 @@ describe("config.js", () => {
     expect(config.bosh).toBe("https://meet.example.com:8443/http-bind");
   });
 
-  it("holds no server-side include directive nginx could expand", () => {
-    expect(renderMeetConfigJs(validateDeployment(sampleDeployment())).content).not.toContain("<!--#");
+  it("puts the tenant (from nginx's server-side include) into the conference address and the XMPP URLs", () => {
+    const config = evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment())).content, "acme");
+    expect(config.hosts.muc).toBe("conference.acme.meet.example.com");
+    expect(config.hosts.domain).toBe("meet.example.com");
+    expect(config.hosts.anonymousdomain).toBe("guest.meet.example.com");
+    expect(config.bosh).toBe("https://meet.example.com/acme/http-bind");
+    expect(config.websocket).toBe("wss://meet.example.com/acme/xmpp-websocket");
+  });
+
+  it("holds no server-side include directive but the three tenant echoes", () => {
+    const content = renderMeetConfigJs(validateDeployment(sampleDeployment())).content;
+    expect(content.match(/<!--#/g)).toHaveLength(3);
+    expect(expandTenantIncludes(content)).not.toContain("<!--");
   });
 });

@@ -1,18 +1,20 @@
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import type { Deployment } from "../../templates/deployment.ts";
 import { runtimeHostPaths } from "../../templates/files/hostRuntime.ts";
+import { renderMeetConfigJs } from "../../templates/files/configJs.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
 import { asapKeyServerUrl } from "../../templates/files/prosody.ts";
 import { hostPaths, URL_PATHS } from "../../templates/names.ts";
 import { checkNginxSite, nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { freePort } from "../support/ports.ts";
 import { startProsody, type RunningProsody } from "../support/prosody.ts";
+import { expandTenantIncludes } from "../support/ssi.ts";
 import { sampleDeployment } from "./sampleDeployment.ts";
 
 const DOMAIN = "meet.example.com";
@@ -78,6 +80,39 @@ async function waitForAccessLog(nginx: RunningNginx, ...patterns: RegExp[]): Pro
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return log;
+}
+
+/** A stand-in for Prosody's HTTP port that records what nginx forwards (WebSocket messages are echoed). */
+async function standInProsody(): Promise<{ port: number; seen: { url: string; host: string | undefined; upgrade: boolean }[]; close(): Promise<void> }> {
+  const seen: { url: string; host: string | undefined; upgrade: boolean }[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: false });
+    res.writeHead(200, { "Content-Type": "text/xml" });
+    res.end("<body/>");
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on("connection", (socket, req) => {
+    seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: true });
+    socket.on("message", (data) => socket.send(`echo:${data.toString()}`));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    port,
+    seen,
+    close: async () => {
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The app's page (including config.js as jitsi-meet's index.html does, an SSI subrequest), a bundle, config.js. */
+async function putApp(d: Deployment, configJs: string): Promise<void> {
+  const paths = runtimeHostPaths(d);
+  await put(`${paths.jitsiMeetWebRoot}/index.html`, '<html><script><!--#include virtual="/config.js" --></script></html>\n');
+  await put(`${paths.jitsiMeetWebRoot}/libs/app.bundle.min.js`, "// app\n");
+  await put(paths.meetConfigJs, configJs);
 }
 
 describe("renderNginxSite", () => {
@@ -149,31 +184,16 @@ it("passes nginx -t with a domain of the longest length the renderer accepts", a
 describe("the rendered site in a real nginx", () => {
   let nginx: RunningNginx;
   let d: Deployment;
-  let upstream: Server;
-  let wss: WebSocketServer;
-  const seen: { url: string; host: string | undefined; upgrade: boolean }[] = [];
+  let upstream: Awaited<ReturnType<typeof standInProsody>>;
+  let seen: { url: string; host: string | undefined; upgrade: boolean }[];
 
   beforeAll(async () => {
-    // A stand-in for Prosody's HTTP port that records what nginx forwards.
-    const prosodyHttpPort = await freePort();
-    upstream = createServer((req, res) => {
-      seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: false });
-      res.writeHead(200, { "Content-Type": "text/xml" });
-      res.end("<body/>");
-    });
-    wss = new WebSocketServer({ server: upstream });
-    wss.on("connection", (socket, req) => {
-      seen.push({ url: req.url ?? "", host: req.headers.host, upgrade: true });
-      socket.on("message", (data) => socket.send(`echo:${data.toString()}`));
-    });
-    await new Promise<void>((resolve) => upstream.listen(prosodyHttpPort, "127.0.0.1", resolve));
-
-    const runtime = { ...(await nginxTestRuntime()), prosodyHttpPort };
+    upstream = await standInProsody();
+    seen = upstream.seen;
+    const runtime = { ...(await nginxTestRuntime()), prosodyHttpPort: upstream.port };
     d = sampleDeployment({ runtime, auth: { algorithm: "RS256", appId: "app", publicKeys: {} } });
     const paths = runtimeHostPaths(d);
-    await put(`${paths.jitsiMeetWebRoot}/index.html`, '<html><script><!--#include virtual="/config.js" --></script></html>\n');
-    await put(`${paths.jitsiMeetWebRoot}/libs/app.bundle.min.js`, "// app\n");
-    await put(paths.meetConfigJs, "var config = { hosts: { domain: 'meet.example.com' } };\n");
+    await putApp(d, "var config = { hosts: { domain: 'meet.example.com' } };\n");
     await put(`${paths.acmeWebroot}${URL_PATHS.acmeChallenge}challenge-token-1`, "challenge-token-1.thumbprint");
     await put(`${paths.asapKeysDir}/0123abcd.pem`, "-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n");
     nginx = await startNginx(d);
@@ -181,8 +201,7 @@ describe("the rendered site in a real nginx", () => {
 
   afterAll(async () => {
     await nginx?.stop();
-    wss?.close();
-    await new Promise((resolve) => upstream?.close(resolve));
+    await upstream?.close();
     if (d?.runtime?.rootDir) await rm(d.runtime.rootDir, { recursive: true, force: true });
   });
 
@@ -275,6 +294,86 @@ describe("the rendered site in a real nginx", () => {
   it("reloads after a configuration change", async () => {
     await nginx.reload();
     expect((await fetchFrom(nginx, "https", URL_PATHS.configJs)).status).toBe(200);
+  });
+});
+
+describe("tenants in the real nginx (/<tenant>/<room>, as jitsi-meet's Debian example routes them)", () => {
+  let nginx: RunningNginx;
+  let d: Deployment;
+  let upstream: Awaited<ReturnType<typeof standInProsody>>;
+  let configJs: string;
+
+  beforeAll(async () => {
+    upstream = await standInProsody();
+    d = sampleDeployment({ runtime: { ...(await nginxTestRuntime()), prosodyHttpPort: upstream.port } });
+    configJs = renderMeetConfigJs(d).content;
+    await putApp(d, configJs);
+    nginx = await startNginx(d);
+  });
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await upstream?.close();
+    if (d?.runtime?.rootDir) await rm(d.runtime.rootDir, { recursive: true, force: true });
+  });
+
+  /** The page for `path`: 200, with config.js included for `tenant` (none = the root site). */
+  async function expectPage(path: string, tenant: string | undefined): Promise<void> {
+    const page = await fetchFrom(nginx, "https", path);
+    expect(page.status, path).toBe(200);
+    expect(page.body, path).toBe(`<html><script>${expandTenantIncludes(configJs, tenant)}</script></html>\n`);
+  }
+
+  it("serves config.js with the tenant filled in by SSI, and the root one without", async () => {
+    const root = await fetchFrom(nginx, "https", URL_PATHS.configJs);
+    expect(root.body).toBe(expandTenantIncludes(configJs));
+    expect(root.body).toContain('muc: "conference.meet.example.com"');
+    const tenant = await fetchFrom(nginx, "https", `/acme${URL_PATHS.configJs}`);
+    expect(tenant.status).toBe(200);
+    expect(tenant.body).toBe(expandTenantIncludes(configJs, "acme"));
+    expect(tenant.body).toContain('muc: "conference.acme.meet.example.com"');
+    expect(tenant.body).toMatch(/websocket: "wss:\/\/meet\.example\.com:\d+\/acme\/xmpp-websocket"/);
+    // A first segment that is no tenant is not filled in.
+    expect((await fetchFrom(nginx, "https", `/no_tenant${URL_PATHS.configJs}`)).body).toBe(expandTenantIncludes(configJs));
+  });
+
+  it("serves the app for every room link shape, root and tenant, with the tenant read before decoding", async () => {
+    // Percent-encoded names as links carry them; nginx matches locations on the decoded path.
+    const rooms = ["some-room", "Weekly%20Sync", "bob%27s%20room", "%C3%BCber", "a%3Fb%23c%26d%3De", "q%22%3C%3E", "a%2Fb", "100%25", "x.js"];
+    for (const room of rooms) {
+      await expectPage(`/${room}`, undefined);
+      await expectPage(`/acme/${room}`, "acme");
+      await expectPage(`/Acme-2/${room}?jwt=abc`, "Acme-2");
+    }
+    await expectPage("/acme/", "acme");
+    // Not tenants: an underscore, a static directory.
+    await expectPage("/no_tenant/room", undefined);
+    expect((await fetchFrom(nginx, "https", "/libs/app.bundle.min.js")).body).toBe("// app\n");
+    expect((await fetchFrom(nginx, "https", "/libs/room")).status).toBe(404);
+  });
+
+  it("proxies BOSH and the WebSocket under /<tenant>/ with ?prefix=<tenant> in front of the query", async () => {
+    const query = `room=weekly%20sync&token=${TOKEN}`;
+    const bosh = await fetchFrom(nginx, "https", `/acme${URL_PATHS.bosh}?${query}`, { method: "POST", body: "<body/>" });
+    expect(bosh.status).toBe(200);
+    expect(upstream.seen.map((r) => r.url)).toContain(`${URL_PATHS.bosh}?prefix=acme&${query}`);
+    const tlsOptions = { headers: { Host: DOMAIN }, ca: nginx.certificatePem, servername: DOMAIN };
+    const socket = new WebSocket(`wss://127.0.0.1:${String(nginx.httpsPort)}/acme${URL_PATHS.websocket}?${query}`, "xmpp", tlsOptions);
+    await new Promise((resolve, reject) => {
+      socket.once("open", () => socket.close());
+      socket.once("close", resolve);
+      socket.once("error", reject);
+    });
+    expect(upstream.seen.map((r) => r.url)).toContain(`${URL_PATHS.websocket}?prefix=acme&${query}`);
+    // Root paths are passed on untouched. A first segment that is no tenant never becomes a prefix: such a path
+    // is a 404 or, as in the upstream example's catch-all, the root endpoint.
+    await fetchFrom(nginx, "https", `${URL_PATHS.bosh}?${query}`, { method: "POST", body: "<body/>" });
+    expect(upstream.seen.map((r) => r.url)).toContain(`${URL_PATHS.bosh}?${query}`);
+    for (const path of [`/no_tenant${URL_PATHS.bosh}`, `/a%2Fb${URL_PATHS.websocket}`, `/libs${URL_PATHS.bosh}`, `/x%2Facme${URL_PATHS.bosh}`]) {
+      await fetchFrom(nginx, "https", `${path}?${query}`, { method: "POST", body: "<body/>" });
+    }
+    expect((await fetchFrom(nginx, "https", `/libs${URL_PATHS.bosh}`, { method: "POST", body: "" })).status).toBe(404);
+    expect(upstream.seen.map((r) => r.url).filter((url) => url.includes("prefix=") && !url.startsWith(`${URL_PATHS.bosh}?prefix=acme&`) && !url.startsWith(`${URL_PATHS.websocket}?prefix=acme&`))).toEqual([]);
   });
 });
 

@@ -50,6 +50,8 @@ describe("renderFiles", () => {
   it("renders every file of the host, Prosody first, in a stable order", () => {
     expect(renderFiles(sampleDeployment()).map((f) => f.path)).toEqual([
       paths.prosodyHostConfig,
+      `${paths.projectProsodyPlugins}mod_log_token_redaction.lua`,
+      `${paths.projectProsodyPlugins}mod_token_room_bypass.lua`,
       paths.jicofoConf,
       paths.jvbConf,
       paths.meetConfigJs,

@@ -44,7 +44,7 @@ describe("explainToken: login verdicts and the server's texts", () => {
 
   it("lists the server's checks in its order", async () => {
     const result = explainToken(await forge(hdr, base), HS_PROFILE, { now: NOW, room: "team" });
-    expect(result.filter((f) => f.stage === "login").map((f) => f.check)).toEqual(["token", "format", "typ", "alg", "signature", "exp", "nbf", "iss", "aud", "room", "sub"]);
+    expect(result.filter((f) => f.stage === "login").map((f) => f.check)).toEqual(["connection-length", "token", "format", "typ", "alg", "signature", "exp", "nbf", "iss", "aud", "room", "sub"]);
     expect(result.join).toEqual({ ok: true });
   });
 

@@ -58,6 +58,6 @@ describe("the token module's import graph", () => {
   });
 
   it("the scan does see packages (guards against a scanner that finds nothing)", () => {
-    expect(graph(join(TOKEN_DIR, "index.ts")).packages).toContain("jose");
+    expect(graph(join(TOKEN_DIR, "index.ts")).packages).toContain("zod");
   });
 });

@@ -2,7 +2,7 @@ import { createPrivateKey } from "node:crypto";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
-import { JITSI_FEATURES, KeyError, mintToken, TokenOptionsError, verifyToken } from "../../token/index.ts";
+import { JITSI_FEATURES, KeyError, mintToken, normalizeRoomName, TokenOptionsError, verifyToken } from "../../token/index.ts";
 import { decodePart, DOMAIN, rsaPair, SECRET, SIGNING, USER, APP_ID } from "./fixtures.ts";
 
 /** jsonwebtoken is the independent oracle: every token minted here must pass its verification too. */
@@ -105,7 +105,13 @@ describe("mintToken", () => {
     const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 24 });
     await fc.assert(
       fc.asyncProperty(
-        text.filter((s) => s !== "*"),
+        text.filter((s) => {
+          try {
+            return normalizeRoomName(s) !== "";
+          } catch {
+            return false; // refused names have their own tests (roomName.test.ts)
+          }
+        }),
         text,
         text,
         fc.boolean(),

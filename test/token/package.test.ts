@@ -119,7 +119,7 @@ console.log(JSON.stringify({ resolved: import.meta.resolve("${PACKAGE_NAME}/toke
 const { runSmokeTest } = require("${PACKAGE_NAME}/token/smoke");
 const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = process.env;
 (async () => {
-  const token = await mintToken({ appId, secret, domain, room: "*", user: { id: "u2", name: "Bob" } });
+  const token = await mintToken({ appId, secret, domain, allRooms: true, user: { id: "u2", name: "Bob" } });
   const { claims } = await verifyToken(token, secret, { appId, sub: domain });
   console.log(JSON.stringify({ resolved: require.resolve("${PACKAGE_NAME}/token"), room: claims.room,
     affiliation: claims.context.user.affiliation, types: [typeof runSmokeTest, typeof FieldError] }));

@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { isTenant } from "../../templates/names.ts";
 import { loadTokenConfig, TokenConfigError } from "../config.ts";
 import { baseUrl } from "./discover.ts";
 import { DEFAULT_PROMOTION_WAIT_MS, DEFAULT_TIMEOUT_MS, runSmokeTest, type SmokeOptions } from "./index.ts";
@@ -21,6 +22,8 @@ joins as participant once the host is in; wrong-key, expired, other-room and mis
 the server's own reason.
 
   --url URL            the deployment's public URL (default JITSI_BASE_URL or the stack's meetingUrl)
+  --tenant NAME        run in https://HOST/NAME/ (tokens with sub NAME); adds the case "a token for the same
+                       room in another tenant is refused"
   --stack NAME         read signing config from this Pulumi stack's outputs (else JITSI_* environment)
   --cwd DIR            Pulumi project directory for --stack
   --json               print the report as JSON
@@ -66,6 +69,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
       allowPositionals: false,
       options: {
         url: { type: "string" },
+        tenant: { type: "string" },
         stack: { type: "string" },
         cwd: { type: "string" },
         json: { type: "boolean" },
@@ -94,6 +98,10 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
     throw new UsageError((error as Error).message);
   }
   const smoke: SmokeOptions = { url, signing: config, ...(values.turn === true ? { turn: true } : {}) };
+  if (values.tenant !== undefined) {
+    if (!isTenant(values.tenant)) throw new UsageError("--tenant must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
+    smoke.tenant = values.tenant;
+  }
   const timeoutMs = seconds(values.timeout, "--timeout");
   if (timeoutMs !== undefined) smoke.timeoutMs = timeoutMs;
   const promotionWaitMs = seconds(values["promotion-wait"], "--promotion-wait");

@@ -8,11 +8,13 @@ import type { TokenSigningConfig } from "../options.ts";
 import { baseUrl, discover } from "./discover.ts";
 import type { NetworkOptions } from "./network.ts";
 import { guestStep, moderatorStep, participantStep, rejectionStep, STEP_TITLES, timed, turnStep, type StepContext } from "./steps.ts";
-import { REJECTION_CASES, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
+import { isTenant } from "../../templates/names.ts";
+import { FieldError } from "../errors.ts";
+import { REJECTION_CASES, STEP_IDS, TENANT_REJECTION_CASE, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
 
 export { formatJson, formatJunit, formatText } from "./report.ts";
 export { parseConfigJs } from "./configJs.ts";
-export { REJECTION_CASES, STEP_IDS, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
+export { REJECTION_CASES, STEP_IDS, TENANT_REJECTION_CASE, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_PROMOTION_WAIT_MS = 5_000;
@@ -33,6 +35,11 @@ export interface SmokeOptions extends NetworkOptions {
   turn?: boolean;
   /** Room to use (default a fresh `smoke-<random>`). */
   room?: string;
+  /**
+   * Run inside this tenant (`https://host/<tenant>/…`): discovery reads `/<tenant>/config.js`, tokens carry
+   * `sub` = the tenant, and one more case checks that a token for the same room in another tenant is refused.
+   */
+  tenant?: string;
   /** Called as each step finishes (live progress). */
   onStep?: (step: StepResult) => void;
   now?: () => Date;
@@ -58,7 +65,14 @@ function bounded<T>(work: Promise<T>, ms: number, fallback: () => T): Promise<T>
   return Promise.race([work, new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback()), ms)))]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Runs the smoke matrix against `options.url` (and `options.tenant`, if given).
+ * @throws FieldError("tenant") when the tenant is not one (templates/names.ts TENANT_PATTERN), before any request.
+ */
 export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> {
+  if (options.tenant !== undefined && !isTenant(options.tenant)) {
+    throw new FieldError("tenant", "must be letters, digits and inner hyphens (one DNS label, at most 63), not a static directory of the app");
+  }
   const startedAt = (options.now ?? (() => new Date()))();
   const t0 = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -77,7 +91,9 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
   let host: DiscoveredHost | undefined;
   try {
     const discovery = await timed("discovery", async () => {
-      const found = await discover(baseUrl(options.url), network, abort.signal, startedAt);
+      const base = baseUrl(options.url);
+      if (options.tenant !== undefined) base.pathname = `${base.pathname.replace(/\/+$/, "")}/${options.tenant}`;
+      const found = await discover(base, network, abort.signal, startedAt);
       host = found.host;
       if (options.signing.domain !== found.host.domain) {
         found.warnings.push(`tokens are minted for domain ${options.signing.domain} but config.js says hosts.domain is ${found.host.domain}`);
@@ -91,7 +107,8 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
     });
     record(discovery);
     // The TURN step only when asked for: a deployment without TURN keeps its report as it was.
-    const rest: StepId[] = ["moderator", "participant", "guest", ...(options.rejections ?? REJECTION_CASES), ...(options.turn === true ? ["turn" as const] : [])];
+    const defaultRejections = options.tenant === undefined ? REJECTION_CASES : [...REJECTION_CASES, TENANT_REJECTION_CASE];
+    const rest: StepId[] = ["moderator", "participant", "guest", ...(options.rejections ?? defaultRejections), ...(options.turn === true ? ["turn" as const] : [])];
     if (host === undefined) {
       for (const id of rest) record(skipped(id, "discovery failed"));
       return report();
@@ -101,6 +118,7 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
       signing: signingOnly(options.signing),
       network,
       room,
+      ...(options.tenant === undefined ? {} : { tenant: options.tenant }),
       deadline,
       promotionWaitMs: options.promotionWaitMs ?? DEFAULT_PROMOTION_WAIT_MS,
       settleMs: options.settleMs ?? DEFAULT_SETTLE_MS,
@@ -111,7 +129,7 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
     record(hosted.result);
     try {
       // Without a host in the room only the login-time rejections can still be judged.
-      const needsHost = (id: StepId) => id === "participant" || id === "guest" || id === "reject-other-room";
+      const needsHost = (id: StepId) => id === "participant" || id === "guest" || id === "reject-other-room" || id === TENANT_REJECTION_CASE;
       const outOfTime = Date.now() >= deadline;
       const wanted = rest.slice(1);
       const runnable = outOfTime ? [] : wanted.filter((id) => hosted.session !== undefined || !needsHost(id));
@@ -137,7 +155,7 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
   }
 
   function report(): SmokeReport {
-    const order = (s: StepResult) => ["discovery", "moderator", "participant", "guest", ...REJECTION_CASES, "turn"].indexOf(s.id);
+    const order = (s: StepResult) => STEP_IDS.indexOf(s.id);
     const sorted = [...steps].sort((a, b) => order(a) - order(b));
     const result: SmokeReport = {
       url: options.url,
@@ -147,6 +165,7 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
       room,
       steps: sorted,
     };
+    if (options.tenant !== undefined) result.tenant = options.tenant;
     if (host !== undefined) result.host = host;
     return result;
   }

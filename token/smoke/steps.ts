@@ -18,6 +18,8 @@ export interface StepContext {
   network: NetworkOptions;
   /** The fresh room of this run (MUC node). */
   room: string;
+  /** The run's tenant: tokens are minted for it (sub), and host.muc/websocketUrl already point into it. */
+  tenant?: string;
   /** Absolute end of the whole run (epoch ms). */
   deadline: number;
   /** How long to keep listening for a later promotion to moderator (jicofo auto-owner / wait_for_host). */
@@ -35,6 +37,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   "reject-expired": "expired token is refused",
   "reject-other-room": "token for another room is refused",
   "reject-no-token": "no token on the main domain is refused",
+  "reject-other-tenant": "token for the same room in another tenant is refused",
   turn: "TURN credentials over XMPP, relay allocated over TLS on the HTTPS port",
 };
 
@@ -73,6 +76,8 @@ interface Mint {
   moderator: boolean;
   /** Replace the signing key (wrong-secret case). */
   foreignKey?: boolean;
+  /** Mint for this tenant instead of the run's (other-tenant case). */
+  tenant?: string;
   /** Mint as of this instant (expired case). */
   now?: number;
   ttlSeconds?: number;
@@ -86,9 +91,11 @@ async function mint(ctx: StepContext, m: Mint): Promise<string> {
       : { ...ctx.signing, secret: randomBytes(32).toString("base64url") };
   }
   const id = `smoke-${m.moderator ? "host" : "user"}-${randomBytes(3).toString("hex")}`;
+  const tenant = m.tenant ?? ctx.tenant;
   return mintToken({
     ...signing,
     room: m.room,
+    ...(tenant === undefined ? {} : { tenant }),
     user: { id, name: m.moderator ? "Smoke Test Host" : "Smoke Test Participant" },
     moderator: m.moderator,
     ttlSeconds: m.ttlSeconds ?? 300,
@@ -195,6 +202,8 @@ export function rejectionStep(ctx: StepContext, id: RejectionCase): Promise<Step
     if (id === "reject-wrong-secret") token = await mint(ctx, { room: ctx.room, moderator: false, foreignKey: true });
     if (id === "reject-expired") token = await mint(ctx, { room: ctx.room, moderator: false, now: Date.now() - 3_600_000, ttlSeconds: 60 });
     if (id === "reject-other-room") token = await mint(ctx, { room: `${ctx.room}-other`, moderator: false });
+    // Same room name, another tenant: domain verification must tell [other]room from [tenant]room.
+    if (id === "reject-other-tenant") token = await mint(ctx, { room: ctx.room, moderator: false, tenant: `${ctx.tenant ?? "root"}-other` });
     let session: XmppSession | undefined;
     try {
       session = await open(ctx, ctx.host.domain, ctx.room, token);

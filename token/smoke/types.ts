@@ -10,12 +10,18 @@ export const STEP_IDS = [
   "reject-expired",
   "reject-other-room",
   "reject-no-token",
+  "reject-other-tenant",
   "turn",
 ] as const;
 export type StepId = (typeof STEP_IDS)[number];
 
 export type RejectionCase = Extract<StepId, `reject-${string}`>;
-export const REJECTION_CASES = STEP_IDS.filter((id): id is RejectionCase => id.startsWith("reject-"));
+/** Only with a tenant: a token for the same room name in another tenant. */
+export const TENANT_REJECTION_CASE: RejectionCase = "reject-other-tenant";
+/** The rejection cases every run has (the tenant case is added when the run has a tenant). */
+export const REJECTION_CASES = STEP_IDS.filter(
+  (id): id is RejectionCase => id.startsWith("reject-") && id !== TENANT_REJECTION_CASE,
+);
 
 export type StepStatus = "passed" | "failed" | "skipped";
 
@@ -48,6 +54,8 @@ export interface DiscoveredHost {
 
 export interface SmokeReport {
   url: string;
+  /** The tenant the run used (`https://host/<tenant>/<room>`), if any. */
+  tenant?: string;
   ok: boolean;
   startedAt: string;
   durationMs: number;
