@@ -1,8 +1,11 @@
 /**
  * createTokenHandler: a Web-standard token endpoint, `(Request) => Promise<Response>` (Next.js route handlers,
- * Hono, Bun, Deno; node:http/Express through toNodeHandler). The request only names the room (and tenant);
+ * Hono, Bun, Deno; node:http and Express through toNodeHandler). The request only names the room (and tenant);
  * who the user is and whether they moderate come from `authorize`, never from the body.
- * Bad input is a 400 naming the field; responses never carry stack traces or key material.
+ *
+ * Answers: 200 with the token; 400/405/408/413/415 for a bad request, 401/403 from authorize, 500 for a server
+ * fault (authorize threw, its grant is unusable, anything unexpected). Every refusal uses the project's one error
+ * vocabulary (httpProblem.ts); no answer or log entry carries a stack, a token's secret or key material.
  */
 import { KeyError } from "./keys.ts";
 import { meetingUrl, type TokenPlacement } from "./meetingUrl.ts";
@@ -10,6 +13,9 @@ import { mintTokenSync, mintTokenWithClaims } from "./mint.ts";
 import { isTenant } from "../templates/names.ts";
 import { TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
 import { normalizeRoomName, RoomNameError } from "./roomName.ts";
+import { corsPolicy } from "./cors.ts";
+import { HttpProblem, JSON_HEADERS, problemResponse } from "./httpProblem.ts";
+import { checkJsonBodyHeaders, DEFAULT_MAX_BODY_BYTES, readBodyText } from "./requestBody.ts";
 
 export interface AuthorizeContext {
   request: Request;
@@ -31,13 +37,18 @@ export interface TokenDenial {
 /** A grant, a denial, or null/undefined (= 401: not signed in). */
 export type AuthorizeResult = TokenGrant | TokenDenial | null | undefined;
 
+/**
+ * One entry per request. `internal-error` is a fault of the server (never of the client): the handler answered 500;
+ * `errorName` is the thrown value's class name only (never its message, which may quote a secret).
+ */
 export interface TokenHandlerLogEntry {
   level: "info" | "warn" | "error";
-  event: "issued" | "denied" | "bad-request" | "authorize-failed" | "grant-invalid";
+  event: "issued" | "denied" | "bad-request" | "preflight" | "authorize-failed" | "grant-invalid" | "internal-error";
   status: number;
   room?: string;
   userId?: string;
   field?: string;
+  errorName?: string;
 }
 
 export interface TokenHandlerOptions extends TokenSigningConfig {
@@ -52,8 +63,19 @@ export interface TokenHandlerOptions extends TokenSigningConfig {
   ttlSeconds?: number;
   maxTtlSeconds?: number;
   notBeforeSkewSeconds?: number;
-  /** Request bodies above this are refused with 413 (default 4096). */
+  /**
+   * Request bodies above this many bytes are refused with 413 (default 4096, DEFAULT_MAX_BODY_BYTES): on a declared
+   * Content-Length before reading, on a streamed body as soon as the count passes it. toNodeHandler uses the same
+   * limit unless told otherwise.
+   */
   maxBodyBytes?: number;
+  /**
+   * Origins (`https://app.example.com`, exactly as browsers send Origin) whose pages may call the endpoint
+   * cross-origin. Default: none, the endpoint is same-origin and sends no CORS header. Listed origins get their
+   * preflight answered (POST with authorization and content-type headers) and Access-Control-Allow-Origin with
+   * credentials on every answer.
+   */
+  allowedOrigins?: readonly string[];
   /** Receives one entry per request: no token, no secret, no stack. */
   log?: (entry: TokenHandlerLogEntry) => void;
 }
@@ -65,6 +87,9 @@ export interface TokenResponseBody {
   url?: string;
 }
 
+/** The endpoint: a Web handler, plus the body limit it enforces (read by toNodeHandler so both agree). */
+export type TokenHandler = ((request: Request) => Promise<Response>) & { readonly maxBodyBytes: number };
+
 const SIGNING_KEYS = ["appId", "domain", "secret", "privateKey", "kid", "audience", "ttlSeconds", "maxTtlSeconds", "notBeforeSkewSeconds"] as const;
 const GRANT_KEYS = ["moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds"] as const;
 const REQUEST_FIELDS = new Set(["room", "roomName", "tenant"]);
@@ -72,45 +97,10 @@ const REQUEST_FIELDS = new Set(["room", "roomName", "tenant"]);
 const IDENTITY_FIELDS = new Set(["userId", "userName", "userEmail", "userAvatar", "user", "moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds", "expiresIn"]);
 const MAX_ROOM_LENGTH = 256;
 
-class BadRequest extends Error {
-  constructor(
-    readonly status: number,
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A refusal of the request itself (400, 405, 413, 415): the field at fault and what is allowed. */
+class BadRequest extends HttpProblem {}
 
-/** A response before it becomes a Web Response (the node adapter writes it directly, skipping two streams). */
-export interface PlainResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-function json(status: number, body: unknown, extra: Record<string, string> = {}): PlainResponse {
-  return { status, headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", ...extra }, body: JSON.stringify(body) };
-}
-
-/**
- * The handler's core takes the request with its body already read as text. Web callers go through the
- * Request → Response wrapper; toNodeHandler calls the core directly (found under this symbol), which roughly
- * halves the per-request cost on node:http because no body streams are created.
- */
-export const PLAIN_TOKEN_HANDLER = Symbol.for("jitsi-token.plainHandler");
-export type PlainTokenHandler = (request: Request, bodyText: () => Promise<string>) => Promise<PlainResponse>;
-export type TokenHandler = ((request: Request) => Promise<Response>) & { [PLAIN_TOKEN_HANDLER]: PlainTokenHandler };
-
-function checkBodyHeaders(headers: Headers, maxBytes: number): void {
-  const type = headers.get("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) throw new BadRequest(415, "content-type", "content-type must be application/json");
-  const declared = Number(headers.get("content-length") ?? "0");
-  if (declared > maxBytes) throw new BadRequest(413, "body", `body is larger than ${maxBytes} bytes`);
-}
-
-function parseBody(text: string, maxBytes: number): Record<string, unknown> {
-  if (Buffer.byteLength(text, "utf8") > maxBytes) throw new BadRequest(413, "body", `body is larger than ${maxBytes} bytes`);
+function parseBody(text: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -166,43 +156,59 @@ function isDenial(result: AuthorizeResult): result is TokenDenial {
   return typeof result === "object" && result !== null && "status" in result;
 }
 
+function checkMaxBodyBytes(value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_BODY_BYTES;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 64) {
+    throw new TokenOptionsError([{ field: "maxBodyBytes", message: "must be a whole number of bytes, at least 64" }]);
+  }
+  return value;
+}
+
+/**
+ * Builds the endpoint. Checks the signing settings, baseUrl and allowedOrigins at once (a probe mint), so a bad
+ * config fails at start-up rather than on the first request.
+ * @throws TokenOptionsError / KeyError naming the option (authorize missing, weak secret, bad origin, ...).
+ */
 export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
-  const { authorize, baseUrl, tokenIn, maxBodyBytes = 4096, log = () => {} } = options;
+  const { authorize, baseUrl, tokenIn, log = () => {} } = options;
+  const maxBodyBytes = checkMaxBodyBytes(options.maxBodyBytes);
   // Only the signing settings reach mintToken: options often is a spread of loadTokenConfig()'s result, whose
   // extra fields (algorithm, source, guestDomain) are not mint options.
   const mintDefaults = pickDefined(options, SIGNING_KEYS);
   if (typeof authorize !== "function") {
     throw new TokenOptionsError([{ field: "authorize", message: "is required: a function deciding who gets a token for which room" }]);
   }
-  // Fail at start-up, not on the first request, if the signing config is unusable.
+  const cors = corsPolicy(options.allowedOrigins);
+  const allow = cors === undefined ? "POST" : "POST, OPTIONS";
   const probe = { ...mintDefaults, room: "probe", user: { id: "probe", name: "probe" } } as MintTokenOptions;
   mintTokenSync(probe);
   if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe" });
 
-  const plain: PlainTokenHandler = async (request, bodyText) => {
+  const respond = async (request: Request, corsHeaders: Record<string, string> | undefined): Promise<Response> => {
+    const refuse = (problem: HttpProblem, extra?: Record<string, string>) => problemResponse(problem, corsHeaders === undefined ? extra : { ...corsHeaders, ...extra });
     let room: string | undefined;
     try {
-      if (request.method !== "POST") return json(405, { error: "use POST" }, { allow: "POST" });
-      checkBodyHeaders(request.headers, maxBodyBytes);
-      let text: string;
-      try {
-        text = await bodyText();
-      } catch {
-        throw new BadRequest(400, "body", "body could not be read");
+      if (cors?.isPreflight(request)) {
+        const answer = cors.preflight(request);
+        log({ level: answer.status === 204 ? "info" : "warn", event: "preflight", status: answer.status, ...(answer.refused ? { field: answer.refused.field } : {}) });
+        if (answer.refused) return problemResponse(new HttpProblem(403, answer.refused.field, answer.refused.message), answer.headers);
+        return new Response(null, { status: 204, headers: answer.headers });
       }
-      const wanted = roomRequest(parseBody(text, maxBodyBytes));
+      if (request.method !== "POST") throw new BadRequest(405, "method", `${request.method} is not allowed; use POST`);
+      checkJsonBodyHeaders(request.headers, maxBodyBytes);
+      const wanted = roomRequest(parseBody(await readBodyText(request, maxBodyBytes)));
       room = wanted.room;
       let result: AuthorizeResult;
       try {
         result = await authorize({ request, ...wanted });
-      } catch {
-        log({ level: "error", event: "authorize-failed", status: 500, room });
-        return json(500, { error: "authorization failed" });
+      } catch (error) {
+        log({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
+        return refuse(new HttpProblem(500, "authorize", "authorization failed; the server's log has the details"));
       }
       if (result === null || result === undefined || isDenial(result)) {
         const status = result?.status === 403 ? 403 : 401;
         log({ level: "info", event: "denied", status, room });
-        return json(status, { error: result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room") });
+        return refuse(new HttpProblem(status, "authorization", result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room")));
       }
       const grant = result;
       let minted: ReturnType<typeof mintTokenWithClaims>;
@@ -217,8 +223,8 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       } catch (error) {
         // authorize() returned something unusable: a server bug, reported by field name only.
         const field = error instanceof TokenOptionsError || error instanceof KeyError ? error.field : undefined;
-        log({ level: "error", event: "grant-invalid", status: 500, room, ...(field === undefined ? {} : { field }) });
-        return json(500, { error: "could not issue a token" });
+        log({ level: "error", event: "grant-invalid", status: 500, room, errorName: errorName(error), ...(field === undefined ? {} : { field }) });
+        return refuse(new HttpProblem(500, "grant", "could not issue a token; the server's log has the details"));
       }
       const { token } = minted;
       const body: TokenResponseBody = { token, room, expiresAt: new Date(minted.claims.exp * 1000).toISOString() };
@@ -226,19 +232,22 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
         body.url = meetingUrl({ base: baseUrl, room: wanted.roomName, token, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }), ...(tokenIn === undefined ? {} : { tokenIn }) });
       }
       log({ level: "info", event: "issued", status: 200, room, userId: grant.user.id });
-      return json(200, body);
+      return new Response(JSON.stringify(body), { status: 200, headers: corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders } });
     } catch (error) {
-      if (error instanceof BadRequest) {
+      if (error instanceof HttpProblem) {
         log({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
-        return json(error.status, { error: error.message, field: error.field });
+        return refuse(error, error.status === 405 ? { allow } : undefined);
       }
-      log({ level: "error", event: "bad-request", status: 400 });
-      return json(400, { error: "request could not be processed" });
+      // Anything else is our fault, not the client's: 500 with its own event, no message (it may quote a secret).
+      log({ level: "error", event: "internal-error", status: 500, errorName: errorName(error), ...(room === undefined ? {} : { room }) });
+      return refuse(new HttpProblem(500, "server", "the token endpoint failed; the server's log has the details"));
     }
   };
-  const web = async (request: Request): Promise<Response> => {
-    const out = await plain(request, () => request.text());
-    return new Response(out.body, { status: out.status, headers: out.headers });
-  };
-  return Object.assign(web, { [PLAIN_TOKEN_HANDLER]: plain });
+  const handler = (request: Request): Promise<Response> => respond(request, cors?.headersFor(request));
+  return Object.assign(handler, { maxBodyBytes });
+}
+
+/** The class name of a thrown value, for the log: never its message or stack. */
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

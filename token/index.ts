@@ -38,11 +38,15 @@ export {
   type AuthorizeResult,
   type TokenDenial,
   type TokenGrant,
+  type TokenHandler,
   type TokenHandlerLogEntry,
   type TokenHandlerOptions,
   type TokenResponseBody,
 } from "./handler.ts";
-export { toNodeHandler, type NodeHandlerOptions } from "./nodeAdapter.ts";
+export { tokenBodyErrors, type ExpressErrorMiddleware } from "./express.ts";
+export { DEFAULT_BODY_TIMEOUT_MS, toNodeHandler, type NodeHandlerOptions, type WebHandler } from "./nodeAdapter.ts";
+export { DEFAULT_MAX_BODY_BYTES } from "./requestBody.ts";
+export { HttpProblem, HTTP_PROBLEM_CODES, type HttpProblemStatus } from "./httpProblem.ts";
 export {
   execFileRunner,
   loadTokenConfig,

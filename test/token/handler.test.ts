@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,8 @@ const handler = createTokenHandler({
     if (auth === "Bearer guest") return { status: 403, message: "guests cannot open rooms" };
     if (auth === "Bearer broken") throw new Error(`database down; secret ${SECRET}`);
     if (auth === "Bearer bad-grant") return { user: { id: "", name: "x" } };
+    // A grant that blows up when inspected: an unexpected failure, not a client mistake.
+    if (auth === "Bearer weird") return new Proxy({}, { has: () => { throw new TypeError(`boom ${SECRET}`); } }) as never;
     return { user: { id: "u-1", name: "Ada", email: "ada@example.test", role: "coach" } as never, moderator: room === "coach-room", features: { recording: true } };
   },
 });
@@ -44,6 +46,15 @@ async function post(body: unknown, headers: Record<string, string> = { authoriza
   return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
 }
 
+/** The field a refusal names: `error.problems[0].path` of the project's error vocabulary. */
+function fieldOf(body: Record<string, unknown>): string | undefined {
+  return (body.error as { problems?: { path: string }[] } | undefined)?.problems?.[0]?.path;
+}
+
+function codeOf(body: Record<string, unknown>): string | undefined {
+  return (body.error as { code?: string } | undefined)?.code;
+}
+
 describe("createTokenHandler over node:http", () => {
   it("issues a token whose identity and role come from authorize", async () => {
     const res = await post({ room: "Coach Room" });
@@ -63,32 +74,82 @@ describe("createTokenHandler over node:http", () => {
     for (const field of ["userId", "userName", "moderator", "user", "features", "expiresIn"]) {
       const res = await post({ room: "r", [field]: field === "moderator" ? true : "x" });
       expect(res.status).toBe(400);
-      expect(res.body.field).toBe(field);
+      expect(fieldOf(res.body)).toBe(field);
+      expect(codeOf(res.body)).toBe("invalid-input");
     }
   });
 
   it("answers 401/403 from authorize and 500 without details when authorize fails", async () => {
-    expect((await post({ room: "r" }, {})).status).toBe(401);
+    expect(await post({ room: "r" }, {})).toMatchObject({ status: 401, body: { error: { code: "unauthorized" } } });
     const guest = await post({ room: "r" }, { authorization: "Bearer guest" });
-    expect(guest).toMatchObject({ status: 403, body: { error: "guests cannot open rooms" } });
+    expect(guest).toMatchObject({ status: 403, body: { error: { code: "forbidden", problems: [{ path: "authorization", message: "guests cannot open rooms" }] } } });
     const broken = await post({ room: "r" }, { authorization: "Bearer broken" });
-    expect(broken.status).toBe(500);
+    expect(broken).toMatchObject({ status: 500, body: { error: { code: "internal-error" } } });
     expect(JSON.stringify(broken.body)).not.toContain(SECRET);
     expect((await post({ room: "r" }, { authorization: "Bearer bad-grant" })).status).toBe(500);
   });
 
+  it("answers an unexpected failure 500 with its own log event, no message, no stack, no secret", async () => {
+    logs.length = 0;
+    const res = await post({ room: "r" }, { authorization: "Bearer weird" });
+    expect(res).toMatchObject({ status: 500, body: { error: { code: "internal-error", problems: [{ path: "server" }] } } });
+    expect(logs).toEqual([{ level: "error", event: "internal-error", status: 500, errorName: "TypeError", room: "r" }]);
+    const seen = JSON.stringify(res.body) + JSON.stringify(logs);
+    expect(seen).not.toContain(SECRET);
+    expect(seen).not.toContain("boom");
+    expect(seen).not.toMatch(/at .*:\d+/);
+  });
+
   it("names the bad field with a 400 (or 405/413/415)", async () => {
-    expect(await post({})).toMatchObject({ status: 400, body: { field: "room" } });
-    expect(await post({ room: "*" })).toMatchObject({ status: 400, body: { field: "room" } });
-    expect(await post({ room: 5 })).toMatchObject({ status: 400, body: { field: "room" } });
-    expect(await post({ room: "r", tenant: "../x" })).toMatchObject({ status: 400, body: { field: "tenant" } });
-    expect(await post("{not json", undefined, true)).toMatchObject({ status: 400, body: { field: "body" } });
-    expect(await post([1, 2])).toMatchObject({ status: 400, body: { field: "body" } });
-    expect((await post({ room: "x".repeat(20_000) })).status).toBe(413);
-    expect((await post({ room: "r" }, { "content-type": "text/plain", authorization: "Bearer ok" })).status).toBe(415);
-    const get = await fetch(`${origin}/api/jitsi/token`);
-    expect(get.status).toBe(405);
-    expect(get.headers.get("allow")).toBe("POST");
+    const field = async (res: Promise<{ status: number; body: Record<string, unknown> }>) => {
+      const { status, body } = await res;
+      return { status, field: fieldOf(body), code: codeOf(body) };
+    };
+    expect(await field(post({}))).toEqual({ status: 400, field: "room", code: "invalid-input" });
+    expect(await field(post({ room: "*" }))).toMatchObject({ status: 400, field: "room" });
+    expect(await field(post({ room: 5 }))).toMatchObject({ status: 400, field: "room" });
+    expect(await field(post({ room: "r", tenant: "../x" }))).toMatchObject({ status: 400, field: "tenant" });
+    expect(await field(post("{not json", undefined, true))).toMatchObject({ status: 400, field: "body" });
+    expect(await field(post([1, 2]))).toMatchObject({ status: 400, field: "body" });
+    expect(await field(post({ room: "x".repeat(20_000) }))).toEqual({ status: 413, field: "body", code: "body-too-large" });
+    expect(await field(post({ room: "r" }, { "content-type": "text/plain", authorization: "Bearer ok" }))).toEqual({ status: 415, field: "content-type", code: "unsupported-media-type" });
+    for (const method of ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      const res = await fetch(`${origin}/api/jitsi/token`, { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get("allow")).toBe("POST");
+      expect(codeOf((await res.json()) as Record<string, unknown>)).toBe("method-not-allowed");
+    }
+  });
+
+  it("answers TRACE 405 like any other method (fetch cannot send TRACE: raw node:http client)", async () => {
+    const { status, headers, body } = await new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${origin}/api/jitsi/token`, { method: "TRACE", agent: false }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(status).toBe(405);
+    expect(headers.allow).toBe("POST");
+    expect(JSON.parse(body)).toMatchObject({ error: { code: "method-not-allowed", problems: [{ path: "method" }] } });
+  });
+
+  it("refuses charsets other than UTF-8 with 415 and accepts UTF-8 spelled any way", async () => {
+    const utf16 = Buffer.from(JSON.stringify({ room: "r" }), "utf16le");
+    for (const type of ["application/json; charset=utf-16", "application/json; charset=UTF-16LE", 'application/json; charset="iso-8859-1"']) {
+      const res = await fetch(`${origin}/t`, { method: "POST", headers: { authorization: "Bearer ok", "content-type": type }, body: utf16 });
+      expect(res.status, type).toBe(415);
+      expect(await res.json()).toMatchObject({ error: { code: "unsupported-media-type", problems: [{ path: "content-type" }] } });
+    }
+    for (const type of ["application/json;charset=UTF-8", 'application/json; charset="utf-8"', "Application/JSON"]) {
+      expect((await post({ room: "r" }, { authorization: "Bearer ok", "content-type": type })).status, type).toBe(200);
+    }
+    const invalid = await fetch(`${origin}/t`, { method: "POST", headers: { authorization: "Bearer ok", "content-type": "application/json" }, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]) });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.json()).toMatchObject({ error: { problems: [{ path: "body", message: "body is not valid UTF-8" }] } });
   });
 
   it("never answers 500 to malformed input, never leaks the secret (fuzz)", async () => {
@@ -103,6 +164,7 @@ describe("createTokenHandler over node:http", () => {
         const res = await fetch(`${origin}/t`, { method: "POST", headers: { authorization: "Bearer ok", ...(type ? { "content-type": type } : {}) }, body });
         const text = await res.text();
         expect([200, 400, 413, 415]).toContain(res.status);
+        if (res.status !== 200) expect(JSON.parse(text)).toMatchObject({ error: { code: expect.any(String), problems: [{ path: expect.any(String) }] } });
         expect(text).not.toContain(SECRET);
         expect(text).not.toMatch(/at .*\.ts:\d+/);
       }),
@@ -110,6 +172,24 @@ describe("createTokenHandler over node:http", () => {
     );
     expect(JSON.stringify(logs)).not.toContain(SECRET);
     expect(logs.some((l) => l.event === "issued")).toBe(true);
+  });
+
+  it("uses one body limit: the handler's maxBodyBytes (default 4096) is the adapter's too", async () => {
+    const small = createTokenHandler({ ...SIGNING, authorize: () => ({ user: { id: "u", name: "n" } }) });
+    expect(small.maxBodyBytes).toBe(4096);
+    const port = await freePort();
+    const node = createServer(toNodeHandler(small));
+    await new Promise<void>((resolve) => node.listen(port, "127.0.0.1", resolve));
+    try {
+      const send = (room: string) => fetch(`http://127.0.0.1:${port}/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room }) });
+      expect((await send("r".repeat(200))).status).toBe(200);
+      const over = await send("r".repeat(4096));
+      expect(over.status).toBe(413);
+      expect(await over.json()).toEqual({ error: { code: "body-too-large", message: "body: body is larger than 4096 bytes", problems: [{ path: "body", message: "body is larger than 4096 bytes" }] } });
+    } finally {
+      await new Promise<void>((resolve) => node.close(() => resolve()));
+    }
+    expect(() => createTokenHandler({ ...SIGNING, maxBodyBytes: -1, authorize: () => null })).toThrow(/maxBodyBytes/);
   });
 
   it("works as a plain Web handler (Next.js route style) and refuses to start without authorize or with a weak secret", async () => {
@@ -123,14 +203,36 @@ describe("createTokenHandler over node:http", () => {
     expect(() => createTokenHandler({ ...SIGNING, secret: "short", authorize: () => null })).toThrow(/secret/);
   });
 
-  it("toNodeHandler also runs any other Web handler (Request in, Response out)", async () => {
+  it("toNodeHandler also runs any other Web handler (Request in, Response out), repeated headers intact", async () => {
     const port = await freePort();
-    const echo = createServer(toNodeHandler(async (request) => Response.json({ method: request.method, body: await request.text(), path: new URL(request.url).pathname }, { status: 201 })));
+    const echo = createServer(
+      toNodeHandler(async (request) => {
+        const headers = new Headers({ "content-type": "application/json" });
+        headers.append("set-cookie", "a=1; Path=/; HttpOnly");
+        headers.append("set-cookie", "b=2; Path=/; Secure");
+        return new Response(JSON.stringify({ method: request.method, body: await request.text(), path: new URL(request.url).pathname, cookie: request.headers.get("cookie") }), { status: 201, headers });
+      }),
+    );
     await new Promise<void>((resolve) => echo.listen(port, "127.0.0.1", resolve));
     try {
       const res = await fetch(`http://127.0.0.1:${port}/p?q=1`, { method: "PUT", body: "hello" });
       expect(res.status).toBe(201);
-      expect(await res.json()).toEqual({ method: "PUT", body: "hello", path: "/p" });
+      expect(await res.json()).toEqual({ method: "PUT", body: "hello", path: "/p", cookie: null });
+      expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]);
+      // Repeated request headers reach the handler too (two Cookie lines are joined with "; ").
+      const raw = await new Promise<{ cookies: string[] | undefined; body: string }>((resolve, reject) => {
+        const req = httpRequest(`http://127.0.0.1:${port}/c`, { method: "POST", agent: false, headers: ["host", `127.0.0.1:${port}`, "cookie", "x=1", "cookie", "y=2", "content-length", "0"] as never }, (r) => {
+          let text = "";
+          r.on("data", (d: Buffer) => (text += d.toString()));
+          r.on("end", () => resolve({ cookies: r.headers["set-cookie"], body: `${r.statusCode} ${text}` }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(raw.body).toMatch(/^201 /);
+      expect(raw.cookies).toEqual(["a=1; Path=/; HttpOnly", "b=2; Path=/; Secure"]);
+      expect(raw.body).toMatch(/^201 /);
+      expect(JSON.parse(raw.body.slice(4))).toMatchObject({ cookie: "x=1; y=2" });
     } finally {
       await new Promise<void>((resolve) => echo.close(() => resolve()));
     }

@@ -17,7 +17,7 @@ const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 const PACKAGE_NAME = "jitsi-jwt-pulumi";
 /** What dist/ imports at runtime (the import-graph test pins the same list for the sources). */
 // @msimerson/stun: the smoke test's TURN step.
-const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp", "@msimerson/stun"];
+const RUNTIME_DEPENDENCIES = ["jose", "zod", "ws", "@xmpp", "@hono", "hono", "@msimerson/stun"];
 
 interface Run {
   code: number;

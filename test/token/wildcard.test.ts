@@ -91,8 +91,8 @@ describe("the token endpoint never mints a wildcard", () => {
   };
 
   it.each(WILDCARD_NAMES)("answers 400 naming the field for %s (%j)", async (_kind, name) => {
-    expect(await post({ room: name })).toMatchObject({ status: 400, body: { field: "room" } });
-    expect(await post({ roomName: name })).toMatchObject({ status: 400, body: { field: "roomName" } });
+    expect(await post({ room: name })).toMatchObject({ status: 400, body: { error: { code: "invalid-input", problems: [{ path: "room" }] } } });
+    expect(await post({ roomName: name })).toMatchObject({ status: 400, body: { error: { code: "invalid-input", problems: [{ path: "roomName" }] } } });
   });
 
   it("an ordinary room gets its own node even when authorize returns a wildcard", async () => {

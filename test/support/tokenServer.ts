@@ -1,0 +1,53 @@
+/**
+ * A token endpoint in its own process (node:http + toNodeHandler + createTokenHandler on 127.0.0.1), so a test can
+ * read its memory from /proc and a benchmark's load generator does not share its core. Prints the port on stdout
+ * when ready; stops on SIGTERM.
+ * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler with its defaults) | "token-fast" (with the opt-in
+ * overrideGlobalObjects: true) | "bare" (node:http answering a fixed JSON body of the same size, the benchmark's
+ * ceiling);
+ * TOKEN_SERVER_BODY_TIMEOUT_MS (toNodeHandler's bodyTimeoutMs).
+ */
+import { createServer, type RequestListener } from "node:http";
+import { createTokenHandler, toNodeHandler } from "../../token/index.ts";
+import { mintTokenSync } from "../../token/mint.ts";
+
+const SIGNING = { appId: "bench-app", domain: "meet.bench.test", secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz" };
+const USER = { id: "u-1", name: "Bench User", email: "bench@example.test" };
+
+const handler = createTokenHandler({
+  ...SIGNING,
+  baseUrl: "https://meet.bench.test",
+  // A realistic authorize: read a session header and decide; no I/O so the figure measures this module.
+  authorize: ({ request }) => (request.headers.get("authorization") === "Bearer bench-session" ? { user: USER, moderator: true, features: { recording: true, livestreaming: false } } : null),
+});
+
+function bare(): RequestListener {
+  // What the endpoint answers, fixed: same headers, same body size, no work.
+  const token = mintTokenSync({ ...SIGNING, room: "weekly sync", user: USER, moderator: true });
+  const body = JSON.stringify({ token, room: "weekly%20sync", expiresAt: new Date().toISOString(), url: `https://meet.bench.test/Weekly%20Sync#jwt=%22${token}%22` });
+  return (req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+      res.end(body);
+    });
+  };
+}
+
+const mode = process.env.TOKEN_SERVER_MODE ?? "token";
+const bodyTimeoutMs = process.env.TOKEN_SERVER_BODY_TIMEOUT_MS === undefined ? undefined : Number(process.env.TOKEN_SERVER_BODY_TIMEOUT_MS);
+const listener =
+  mode === "bare"
+    ? bare()
+    : toNodeHandler(handler, { ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }), ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
+const server = createServer(listener);
+server.keepAliveTimeout = 30_000;
+server.listen(0, "127.0.0.1", () => {
+  const address = server.address();
+  if (address === null || typeof address === "string") process.exit(1);
+  process.stdout.write(`${address.port}\n`);
+});
+process.on("SIGTERM", () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
