@@ -19,6 +19,9 @@
 #   ACME_WEBROOT [/var/www/acme]   directory nginx serves /.well-known/acme-challenge/ from (names.ts acmeWebroot)
 #   ACME_BOOTSTRAP_ROOT [/usr/share/jitsi-meet]  where the jitsi-meet package's own nginx site serves challenges
 #                 from, until the rendered site replaces it; linked to the webroot when nginx does not serve it
+#   ACME_DEFAULT_ROOT [/var/www/html]  root of the distribution's default nginx site, which answers port-80 names
+#                 no other site claims (an EXTRA_DOMAINS name before the rendered site is live); linked like the
+#                 bootstrap root when such a name is not served otherwise
 #   ACME_HTTP_PORT [80]  port on 127.0.0.1 where nginx serves the webroot (for the pre-flight check)
 #   DNS_RESOLVER  [first nameserver of /etc/resolv.conf]  "address" or "address:port" to check the A record with
 #   DNS_WAIT_SECONDS [1200]  how long to wait for the A record: a resolver that cached "no such name" from
@@ -37,6 +40,7 @@ work_dir=${CERTBOT_WORK_DIR:-/var/lib/letsencrypt}
 logs_dir=${CERTBOT_LOGS_DIR:-/var/log/letsencrypt}
 webroot=${ACME_WEBROOT:-/var/www/acme}
 bootstrap_root=${ACME_BOOTSTRAP_ROOT:-/usr/share/jitsi-meet}
+default_root=${ACME_DEFAULT_ROOT:-/var/www/html}
 http_port=${ACME_HTTP_PORT:-80}
 dns_wait=${DNS_WAIT_SECONDS:-1200}
 renewal_timer=${RENEWAL_TIMER-certbot.timer}
@@ -54,7 +58,7 @@ all_domains=("$DOMAIN" "${extra_domains[@]}")
 [[ "$ACME_SERVER" =~ ^https://[^[:space:]]+$ ]] || die "ACME_SERVER must be an https:// directory URL, got '$ACME_SERVER'"
 [[ "$http_port" =~ ^[0-9]{1,5}$ ]] || die "ACME_HTTP_PORT must be a port number, got '$http_port'"
 [[ "$dns_wait" =~ ^[0-9]+$ ]] || die "DNS_WAIT_SECONDS must be a whole number of seconds, got '$dns_wait'"
-for dir in "$config_dir" "$work_dir" "$logs_dir" "$webroot" "$bootstrap_root"; do
+for dir in "$config_dir" "$work_dir" "$logs_dir" "$webroot" "$bootstrap_root" "$default_root"; do
   [[ "$dir" == /* ]] || die "directories must be absolute paths, got '$dir'"
 done
 
@@ -154,19 +158,25 @@ PY
   rm -f "$challenge_dir/$name"
   [[ "$body" == "$name" ]]
 }
+# Links <root>/.well-known/acme-challenge to the webroot's challenge directory, unless something is there already.
+link_challenges() {
+  local legacy="$1/.well-known/acme-challenge"
+  if [[ -d "$1" && ! -e "$legacy" && ! -L "$legacy" ]]; then
+    install -d -m 0755 "$1/.well-known"
+    ln -s "$challenge_dir" "$legacy"
+    echo "obtain-certificate: linked $legacy to $challenge_dir for the site serving it"
+  fi
+}
 if ! probe_webroot; then
   # First deployment: the certificate step runs before the rendered nginx site is pushed (that site names the
   # certificate files), so the jitsi-meet package's site is live and serves challenges from its own root.
   # Point that location at our webroot; the rendered site serves the webroot directly and ignores the link.
-  legacy="$bootstrap_root/.well-known/acme-challenge"
-  if [[ -d "$bootstrap_root" && ! -e "$legacy" && ! -L "$legacy" ]]; then
-    install -d -m 0755 "$bootstrap_root/.well-known"
-    ln -s "$challenge_dir" "$legacy"
-    echo "obtain-certificate: linked $legacy to $challenge_dir for the package's nginx site"
-  fi
+  link_challenges "$bootstrap_root"
   probe_webroot || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ at /.well-known/acme-challenge/ for Host $DOMAIN; is nginx running with the site?"
 fi
 for name in "${extra_domains[@]}"; do
+  # Before the rendered site (whose port 80 answers these names too), the distribution's default site does.
+  probe_webroot "$name" || link_challenges "$default_root"
   probe_webroot "$name" || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ for Host $name; the site's port-80 server_name must include it"
 done
 echo "obtain-certificate: nginx serves the ACME webroot $webroot"
