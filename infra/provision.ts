@@ -48,6 +48,8 @@ const OWN_ENV_PATTERN = "JITSI_*";
 interface HealthCheck {
   readonly url?: string;
   readonly port?: number;
+  /** Local UDP port that must answer a STUN Binding request (coturn). */
+  readonly stunPort?: number;
   /** Run `<service> -t` before touching a running service (nginx): a bad file must not take the site down. */
   readonly configTest?: boolean;
 }
@@ -55,9 +57,8 @@ export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
   prosody: { port: PORTS.xmppClient },
   jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/health` },
   "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
-  // coturn's TLS listener accepts TCP once it is up; `turnutils_stunclient -p 3478 127.0.0.1` (coturn package)
-  // is the STUN binding check of its UDP side.
-  coturn: { port: PORTS.turnTls },
+  // coturn: its TLS listener (what nginx's stream proxy forwards to) and a STUN Binding on its UDP port.
+  coturn: { port: PORTS.turnTls, stunPort: PORTS.turnUdp },
   nginx: { port: PORTS.publicHttps, configTest: true },
 };
 
@@ -343,6 +344,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
             JITSI_ACTION: own.some((f) => f.effect?.action === "restart") ? "restart" : "reload",
             ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
             ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
+            ...(check.stunPort === undefined ? {} : { JITSI_HEALTH_STUN_PORT: String(check.stunPort) }),
             ...(check.configTest === true ? { JITSI_CONFIG_TEST: "1" } : {}),
           },
           // Re-run exactly when this service's own files change (or a new Jitsi version was installed).

@@ -6,6 +6,8 @@
 #      JITSI_CONFIG_TEST    optional: "1" runs "<service> -t" first, so a bad config never takes a running server down
 #      JITSI_HEALTH_URL     optional: HTTP URL that answers 2xx once the service is healthy
 #      JITSI_HEALTH_PORT    optional: local TCP port that accepts connections once the service is up
+#      JITSI_HEALTH_STUN_PORT optional: local UDP port that answers a STUN Binding request (coturn), checked with
+#                           coturn's turnutils_stunclient (bounded: it waits forever when nothing answers)
 #      JITSI_HEALTH_TIMEOUT optional: seconds to wait (default 120)
 set -euo pipefail
 : "${JITSI_SERVICE:?}" "${JITSI_ACTION:?}"
@@ -29,6 +31,10 @@ healthy() {
   systemctl is-active --quiet "$JITSI_SERVICE" || { last_error="unit not active"; return 1; }
   if [[ -n "${JITSI_HEALTH_PORT:-}" ]]; then
     (exec 3<>"/dev/tcp/127.0.0.1/$JITSI_HEALTH_PORT") 2>/dev/null || { last_error="port $JITSI_HEALTH_PORT closed"; return 1; }
+  fi
+  if [[ -n "${JITSI_HEALTH_STUN_PORT:-}" ]]; then
+    timeout 5 turnutils_stunclient -p "$JITSI_HEALTH_STUN_PORT" 127.0.0.1 2>&1 | grep -q 'UDP reflexive addr' ||
+      { last_error="no STUN answer on udp/$JITSI_HEALTH_STUN_PORT"; return 1; }
   fi
   if [[ -n "${JITSI_HEALTH_URL:-}" ]]; then
     # Quiet while polling; the last failure is shown if the wait times out.

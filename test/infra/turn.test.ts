@@ -36,7 +36,13 @@ describe("jitsi:turn on (the default)", () => {
     expect(stdin).toContain("denied-peer-ip=172.31.0.0-172.31.255.255");
     expect(stdin).toContain(`external-ip=${MOCK.publicIp}`);
     expect(stdin).toContain(`relay-ip=${MOCK.privateIp}`);
-    expect(command(on, "-service-coturn")).toBeDefined();
+    // Health: its TLS port accepts TCP and its UDP port answers a STUN Binding (restart-service.sh).
+    expect(command(on, "-service-coturn")!.inputs.environment).toMatchObject({
+      JITSI_SERVICE: "coturn",
+      JITSI_ACTION: "restart",
+      JITSI_HEALTH_PORT: String(PORTS.turnTls),
+      JITSI_HEALTH_STUN_PORT: String(PORTS.turnUdp),
+    });
     expect(command(on, `-file-${paths.nginxStream.replace(/^\/+/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase()}`)).toBeDefined();
     expect(on.calls.some((c) => c.token === "aws:ec2/getVpc:getVpc" && c.inputs.id === MOCK.vpcId)).toBe(true);
   });

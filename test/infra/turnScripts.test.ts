@@ -1,6 +1,7 @@
 /**
- * The two TURN host scripts, run by the real bash with `systemctl` recorded on PATH (systemd cannot run here):
- * turn-off.sh removes the stream file and disables coturn; both refuse a path outside their directory.
+ * The TURN host scripts, run by the real bash with `systemctl` recorded on PATH (systemd cannot run here):
+ * turn-off.sh removes the stream file and disables coturn; both refuse a path outside their directory; and
+ * restart-service.sh's STUN health wait against real coturn.
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -10,6 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS } from "../../infra/provision.ts";
+import { startLoopbackCoturn, type LoopbackCoturn } from "../support/coturn.ts";
+import { freePort } from "../support/ports.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -61,4 +64,38 @@ describe("run-renewal-hook.sh", () => {
     expect(result.code).toBe(2);
     expect(result.output).toContain("JITSI_HOOK must be under /etc/letsencrypt/renewal-hooks/deploy");
   });
+});
+
+describe("restart-service.sh health wait for coturn (STUN Binding on its UDP port)", () => {
+  let coturn: LoopbackCoturn;
+  beforeAll(async () => {
+    coturn = await startLoopbackCoturn({ turn: { secret: "healthTurnSecret0123456789abcdefghijklmn", vpcCidr: "10.0.0.0/16" }, publicIp: "198.51.100.90" });
+  }, 30_000);
+  afterAll(async () => {
+    await coturn?.stop();
+  });
+
+  it("is healthy once real coturn answers a STUN Binding", async () => {
+    const result = await runScript(SCRIPTS.restartService, {
+      JITSI_SERVICE: "coturn",
+      JITSI_ACTION: "restart",
+      JITSI_HEALTH_STUN_PORT: String(coturn.udp.port),
+      JITSI_HEALTH_TIMEOUT: "10",
+    });
+    expect(result.output).toContain("restart-service: coturn restarted and healthy");
+    expect(result.code).toBe(0);
+    expect(result.calls).toEqual(["systemctl enable --quiet coturn", "systemctl restart coturn", "systemctl is-active --quiet coturn"]);
+  });
+
+  it("times out naming the silent port when nothing answers STUN", async () => {
+    const silent = await freePort();
+    const result = await runScript(SCRIPTS.restartService, {
+      JITSI_SERVICE: "coturn",
+      JITSI_ACTION: "restart",
+      JITSI_HEALTH_STUN_PORT: String(silent),
+      JITSI_HEALTH_TIMEOUT: "1",
+    });
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(`coturn not healthy after 1s (last: no STUN answer on udp/${String(silent)})`);
+  }, 20_000);
 });
