@@ -4,12 +4,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { turnHostname } from "jitsi-jwt-token/shared";
 import type { HostedZoneRef } from "./jitsiServerArgs.ts";
 
 export interface JitsiDnsArgs {
   readonly domain: string;
   readonly hostedZone: HostedZoneRef;
   readonly publicIp: pulumi.Input<string>;
+  /** Also `turn.<domain>` → the same address (TURN over TLS on 443 is routed by that name). Default false. */
+  readonly turn?: boolean;
 }
 
 /** Short enough that a re-created Elastic IP is picked up quickly, long enough not to matter for load. */
@@ -21,6 +24,8 @@ export const RECORD_TTL_SECONDS = 300;
  */
 export class JitsiDns extends pulumi.ComponentResource {
   readonly record: aws.route53.Record;
+  /** `turn.<domain>`; undefined when TURN is off. */
+  readonly turnRecord: aws.route53.Record | undefined;
   readonly zoneId: pulumi.Output<string>;
 
   constructor(name: string, args: JitsiDnsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -49,6 +54,23 @@ export class JitsiDns extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    this.turnRecord =
+      args.turn === true
+        ? new aws.route53.Record(
+            `${name}-turn-a`,
+            {
+              zoneId: zone.zoneId,
+              name: turnHostname(args.domain),
+              type: aws.route53.RecordType.A,
+              ttl: RECORD_TTL_SECONDS,
+              records: [args.publicIp],
+              // Taken over like the domain's own record.
+              allowOverwrite: true,
+            },
+            { parent: this },
+          )
+        : undefined;
 
     this.registerOutputs({ fqdn: this.record.fqdn });
   }

@@ -21,7 +21,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { RenderedFile } from "../templates/deployment.ts";
-import { xmppNames } from "jitsi-jwt-token/shared";
+import { turnHostname, xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
 import { VideobridgePool } from "./bridges.ts";
@@ -48,6 +48,7 @@ const LAYOUT_PLACEHOLDERS = {
   secret: "layout-placeholder-secret-0123456789abcdef",
   privateIp: "10.0.0.1",
   publicIp: "192.0.2.1",
+  vpcCidr: "10.0.0.0/16",
 } as const;
 
 /**
@@ -94,6 +95,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     const tags = { "jitsi:deployment": name, ...settled.tags };
     const architecture = settled.architecture;
     const guests = settled.guests;
+    const turn = settled.turn;
     const names = xmppNames(settled.domain);
 
     // Where the server goes: the given subnet (its VPC) or the default VPC.
@@ -107,7 +109,7 @@ export class JitsiServer extends pulumi.ComponentResource {
           })
         : aws.ec2.getVpcOutput({ default: true }, { parent: this }).id;
 
-    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: settled.adminCidrs, tags }, { parent: this });
+    this.network = new JitsiNetwork(name, { vpcId, adminCidrs: settled.adminCidrs, turn, tags }, { parent: this });
     this.host = new JitsiHost(
       name,
       {
@@ -125,7 +127,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     );
     this.dns = new JitsiDns(
       name,
-      { domain: settled.domain, hostedZone: settled.hostedZone, publicIp: this.network.elasticIp.publicIp },
+      { domain: settled.domain, hostedZone: settled.hostedZone, publicIp: this.network.elasticIp.publicIp, turn },
       { parent: this },
     );
 
@@ -144,6 +146,12 @@ export class JitsiServer extends pulumi.ComponentResource {
           : password("app-secret", 64)
         : undefined;
 
+    // coturn's shared secret (Prosody derives the credentials it hands out from it) and the VPC range its
+    // relays must never reach.
+    const turnValues = turn
+      ? pulumi.all([password("turn-secret", 64), aws.ec2.getVpcOutput({ id: vpcId }, { parent: this }).cidrBlock])
+      : undefined;
+
     const keepLocalBridge = settled.localVideobridge;
     const deployment = (values: RendererRuntimeValues) => rendererInput(settled, values);
 
@@ -157,6 +165,7 @@ export class JitsiServer extends pulumi.ComponentResource {
           jvbPassword: LAYOUT_PLACEHOLDERS.secret,
           privateIp: LAYOUT_PLACEHOLDERS.privateIp,
           publicIp: LAYOUT_PLACEHOLDERS.publicIp,
+          turn: { secret: LAYOUT_PLACEHOLDERS.secret.replace(/[^A-Za-z0-9]/g, ""), vpcCidr: LAYOUT_PLACEHOLDERS.vpcCidr },
         }),
       );
     } catch (error) {
@@ -165,9 +174,10 @@ export class JitsiServer extends pulumi.ComponentResource {
       throw error;
     }
     const files: pulumi.Output<readonly RenderedFile[]> = pulumi
-      .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp])
-      .apply(([appSecret, focus, jvb, privateIp, publicIp]) => {
-        const rendered = renderFiles(deployment({ appSecret, focusPassword: focus, jvbPassword: jvb, privateIp, publicIp }));
+      .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp, turnValues])
+      .apply(([appSecret, focus, jvb, privateIp, publicIp, turnPair]) => {
+        const turnInput = turnPair === undefined ? undefined : { secret: turnPair[0], vpcCidr: turnPair[1] };
+        const rendered = renderFiles(deployment({ appSecret, focusPassword: focus, jvbPassword: jvb, privateIp, publicIp, turn: turnInput }));
         const expected = layout.map((f) => f.path).join("\n");
         if (rendered.map((f) => f.path).join("\n") !== expected) {
           throw new Error("the renderer's file list depends on a deployment-time value; it must depend on plain settings only");
@@ -201,7 +211,10 @@ export class JitsiServer extends pulumi.ComponentResource {
         instanceId: this.host.instance.id,
         hostReady: [this.host.association],
         dnsRecord: this.dns.record,
+        extraCertificateNames:
+          this.dns.turnRecord === undefined ? [] : [{ name: turnHostname(args.domain), record: this.dns.turnRecord }],
         localVideobridge: keepLocalBridge,
+        turn,
       },
       { parent: this },
     );

@@ -70,6 +70,11 @@ export interface JitsiServerArgs {
   readonly token: JitsiTokenArgs;
   /** Anonymous guests may join rooms a token holder has opened. Default true. */
   readonly guests?: boolean;
+  /**
+   * TURN relay (coturn) on the server for participants whose networks block UDP: UDP 3478 and TLS on 443 as
+   * `turn.<domain>` (its own DNS record, covered by the certificate). Default true.
+   */
+  readonly turn?: boolean;
   /** CIDR blocks allowed to SSH in (no /0, no host bits). Provisioning runs over SSH from the machine running Pulumi. */
   readonly adminCidrs: readonly string[];
   /** `jitsi-meet` package version to install and hold, e.g. `2.0.11248-1`. */
@@ -96,6 +101,7 @@ export const DEFAULTS = {
   appId: "jitsi",
   tokenAlgorithm: "HS256",
   guests: true,
+  turn: true,
 } as const satisfies Record<string, string | number | boolean>;
 
 /** `JitsiServerArgs` after validation, every default settled. */
@@ -108,6 +114,7 @@ export interface SettledJitsiServerArgs {
   readonly letsEncrypt: { readonly email: string; readonly staging: boolean };
   readonly token: JitsiTokenArgs;
   readonly guests: boolean;
+  readonly turn: boolean;
   readonly adminCidrs: readonly string[];
   readonly jitsiVersion: string;
   readonly vpcId: string | undefined;
@@ -223,6 +230,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
   }
 
   const guests = flag("guests", given.guests, DEFAULTS.guests);
+  const turn = flag("turn", given.turn, DEFAULTS.turn);
 
   const cidrs = given.adminCidrs as unknown;
   if (cidrs === undefined) report("adminCidrs", "is required: the CIDR blocks allowed to SSH in, like [\"203.0.113.7/32\"]");
@@ -265,6 +273,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
     letsEncrypt: { email: email!, staging },
     token: given.token!,
     guests,
+    turn,
     adminCidrs: [...(cidrs as string[])],
     jitsiVersion: jitsiVersion!,
     vpcId,

@@ -11,6 +11,8 @@ export interface JitsiNetworkArgs {
   readonly vpcId: pulumi.Input<string>;
   /** Sources allowed to reach SSH (22/tcp). Provisioning runs over SSH, so include the machine running Pulumi. */
   readonly adminCidrs: readonly string[];
+  /** Open TURN's ports (3478/udp and coturn's relay range). Default false. */
+  readonly turn?: boolean;
   readonly tags?: Record<string, string>;
 }
 
@@ -19,6 +21,16 @@ export const PUBLIC_INGRESS = [
   { protocol: "tcp", port: PORTS.publicHttps, description: "HTTPS: web app, BOSH and XMPP WebSocket" },
   { protocol: "tcp", port: PORTS.publicHttp, description: "HTTP: ACME HTTP-01 challenges and redirect to HTTPS" },
   { protocol: "udp", port: PORTS.publicMediaUdp, description: "Media to the videobridge" },
+] as const;
+
+/**
+ * TURN rules (jitsi:turn). TURN over TLS shares 443. The relay range is open to everyone because the peers of a
+ * relay are other participants' addresses (one-to-one calls) and bridges, which may be anywhere; coturn lets
+ * through only peers a credentialed client has asked for (CreatePermission).
+ */
+export const TURN_INGRESS = [
+  { protocol: "udp", port: PORTS.turnUdp, toPort: PORTS.turnUdp, description: "TURN and STUN over UDP (coturn)" },
+  { protocol: "udp", port: PORTS.turnRelayMin, toPort: PORTS.turnRelayMax, description: "TURN relayed media (coturn's relay ports)" },
 ] as const;
 
 const ANYWHERE_V4 = "0.0.0.0/0";
@@ -72,6 +84,23 @@ export class JitsiNetwork extends pulumi.ComponentResource {
           ipProtocol: rule.protocol,
           fromPort: rule.port,
           toPort: rule.port,
+          cidrIpv4: ANYWHERE_V4,
+          description: rule.description,
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    }
+
+    for (const rule of args.turn === true ? TURN_INGRESS : []) {
+      const ports = rule.port === rule.toPort ? String(rule.port) : `${String(rule.port)}-${String(rule.toPort)}`;
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-${rule.protocol}-${ports}`,
+        {
+          securityGroupId: this.securityGroup.id,
+          ipProtocol: rule.protocol,
+          fromPort: rule.port,
+          toPort: rule.toPort,
           cidrIpv4: ANYWHERE_V4,
           description: rule.description,
           tags: args.tags,

@@ -26,7 +26,7 @@ export const ACME_DIRECTORIES = {
 } as const;
 
 /** Environment names of the certificate script's interface (owned by infra/scripts/obtain-certificate.sh). */
-const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER"] as const;
+const CERTIFICATE_ENV = ["DOMAIN", "EMAIL", "EXPECTED_IP", "ACME_SERVER", "EXTRA_DOMAINS"] as const;
 
 /** Prefix of every parameter our own scripts take; sshd is told to accept exactly these names. */
 const OWN_ENV_PATTERN = "JITSI_*";
@@ -45,6 +45,8 @@ const OWN_ENV_PATTERN = "JITSI_*";
 interface HealthCheck {
   readonly url?: string;
   readonly port?: number;
+  /** Local UDP port that must answer a STUN Binding request (coturn). */
+  readonly stunPort?: number;
   /** Checked before touching a running service: "1" runs `<service> -t` (nginx); "prosody" see restart-service.sh. */
   readonly configTest?: "1" | "prosody";
 }
@@ -52,6 +54,8 @@ export const HEALTH_CHECKS: Readonly<Record<ServiceName, HealthCheck>> = {
   prosody: { port: PORTS.xmppClient, configTest: "prosody" },
   jicofo: { url: `http://127.0.0.1:${PORTS.jicofoRest}/about/version` },
   "jitsi-videobridge2": { url: `http://127.0.0.1:${PORTS.jvbRest}/about/health` },
+  // coturn: its TLS listener (what nginx's stream proxy forwards to) and a STUN Binding on its UDP port.
+  coturn: { port: PORTS.turnTls, stunPort: PORTS.turnUdp },
   nginx: { port: PORTS.publicHttps, configTest: "1" },
 };
 
@@ -107,8 +111,12 @@ export interface HostProvisioningArgs {
   readonly hostReady: pulumi.Input<pulumi.Resource>[];
   /** The DNS record; the certificate step waits for it. */
   readonly dnsRecord: pulumi.Resource;
+  /** Further names on the certificate (turn.<domain> with TURN) and their DNS records. Default none. */
+  readonly extraCertificateNames?: readonly { readonly name: string; readonly record: pulumi.Resource }[];
   /** False when a bridge pool carries all media: the host's own videobridge is stopped and disabled. */
   readonly localVideobridge: boolean;
+  /** jitsi:turn. Off: a step removes the stream proxy file and disables coturn before nginx reloads. */
+  readonly turn?: boolean;
 }
 
 /** The host's own videobridge unit (typed, so a typo fails to compile). */
@@ -136,6 +144,10 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly pushes: ReadonlyMap<string, command.remote.Command>;
   /** One command per service that has files, in SERVICES order. */
   readonly restarts: ReadonlyMap<ServiceName, command.remote.Command>;
+  /** Only with TURN on: runs the deploy hook once so coturn has its copy of the certificate. */
+  readonly coturnCertificate: command.remote.Command | undefined;
+  /** Only with TURN off: removes what a TURN deployment left (see scripts/turn-off.sh). */
+  readonly turnOff: command.remote.Command | undefined;
   /** Removes public key files that are no longer configured (RS256 key server directory). */
   readonly keyPrune: command.remote.Command;
   /** Sets focus@auth / jvb@auth passwords in Prosody (re-runs when they change: stdin is part of the state). */
@@ -193,17 +205,20 @@ export class HostProvisioning extends pulumi.ComponentResource {
     // A different Jitsi version may pull different Lua packages: check again after every install.
     this.luaFix = step("lua-fix", { script: scriptText(SCRIPTS.fixLuaModules), triggers: [args.jitsiVersion] }, [this.install]);
 
-    const certificateEnv: Record<(typeof CERTIFICATE_ENV)[number], pulumi.Input<string>> = {
+    const extraNames = args.extraCertificateNames ?? [];
+    const certificateEnv: Record<string, pulumi.Input<string>> = {
       DOMAIN: args.domain,
       EMAIL: args.letsEncryptEmail,
       EXPECTED_IP: args.publicIp,
       ACME_SERVER: args.letsEncryptStaging ? ACME_DIRECTORIES.staging : ACME_DIRECTORIES.production,
+      // Only when there are any: a stack without TURN keeps exactly its former certificate step.
+      ...(extraNames.length > 0 ? { EXTRA_DOMAINS: extraNames.map((extra) => extra.name).join(" ") } : {}),
     };
     // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
     this.certificate = step(
       "certificate",
       { script: scriptText(SCRIPTS.obtainCertificate), env: certificateEnv },
-      [this.install, args.dnsRecord],
+      [this.install, args.dnsRecord, ...extraNames.map((extra) => extra.record)],
     );
 
     // The service whose restart step confirms a file (none for the local bridge when a pool carries the media).
@@ -275,6 +290,38 @@ export class HostProvisioning extends pulumi.ComponentResource {
       [this.install, this.luaFix],
     );
 
+    // Off: the stream file a former TURN deployment left must go before nginx reloads with the site on 443 again.
+    this.turnOff =
+      args.turn === true
+        ? undefined
+        : step(
+            "turn-off",
+            { script: scriptText(SCRIPTS.turnOff), env: { JITSI_STREAM_FILE: hostPaths(args.domain).nginxStream }, triggers: [args.jitsiVersion] },
+            [this.install],
+          );
+
+    // On: coturn reads its own copy of the certificate, which the deploy hook makes; certbot runs that hook only
+    // on renewals, so it runs once here after the certificate step and the hook's push (again when either changes).
+    const hookPath = hostPaths(args.domain).renewalHook;
+    const hookPush = pushes.get(hookPath);
+    this.coturnCertificate =
+      args.turn !== true || hookPush === undefined
+        ? undefined
+        : step(
+            "coturn-cert-copy",
+            {
+              script: scriptText(SCRIPTS.runRenewalHook),
+              env: { JITSI_HOOK: hookPath },
+              triggers: [args.jitsiVersion, pulumi.secret(args.files.apply((files) => digest(files.filter((f) => f.path === hookPath))))],
+            },
+            // The hook also reloads nginx: after all of nginx's files, so it never reloads onto half of them.
+            [
+              this.certificate,
+              hookPush,
+              ...args.layout.filter((f) => f.effect?.service === "coturn" || f.effect?.service === "nginx").map((f) => pushes.get(f.path)!),
+            ],
+          );
+
     const restarts = new Map<ServiceName, command.remote.Command>();
     let previous: command.remote.Command | undefined;
     for (const service of SERVICES) {
@@ -292,6 +339,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
             JITSI_ACTION: own.some((f) => f.effect?.action === "restart") ? "restart" : "reload",
             ...(check.url === undefined ? {} : { JITSI_HEALTH_URL: check.url }),
             ...(check.port === undefined ? {} : { JITSI_HEALTH_PORT: String(check.port) }),
+            ...(check.stunPort === undefined ? {} : { JITSI_HEALTH_STUN_PORT: String(check.stunPort) }),
             ...(check.configTest === undefined ? {} : { JITSI_CONFIG_TEST: check.configTest }),
             ...(service === LOCAL_BRIDGE ? { JITSI_BRIDGES_URL: JICOFO_STATS_URL } : {}),
             // The files the digest on stdin covers, in its order: the restart refuses to confirm files other
@@ -307,6 +355,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
         [
           ...own.map((f) => pushes.get(f.path)!),
           ...(previous === undefined ? [this.keyPrune, this.accounts] : [previous]),
+          ...(service === "nginx" && this.turnOff !== undefined ? [this.turnOff] : []),
+          ...(service === "coturn" && this.coturnCertificate !== undefined ? [this.coturnCertificate] : []),
         ],
       );
       restarts.set(service, restart);

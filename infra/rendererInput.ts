@@ -7,7 +7,7 @@ import type { Deployment } from "../templates/deployment.ts";
 import type { SettledJitsiServerArgs } from "./jitsiServerArgs.ts";
 
 /** The settings the renderer reads: known before anything is created. */
-export interface RendererSettings extends Pick<SettledJitsiServerArgs, "domain" | "token" | "guests" | "localVideobridge"> {
+export interface RendererSettings extends Pick<SettledJitsiServerArgs, "domain" | "token" | "guests" | "localVideobridge" | "turn"> {
   readonly letsEncrypt: Pick<SettledJitsiServerArgs["letsEncrypt"], "email">;
 }
 
@@ -21,6 +21,8 @@ export interface RendererRuntimeValues {
   readonly privateIp: string;
   /** The Elastic IP. */
   readonly publicIp: string;
+  /** coturn's shared secret and the VPC's CIDR; undefined when TURN is off. */
+  readonly turn?: { readonly secret: string; readonly vpcCidr: string };
 }
 
 /**
@@ -43,6 +45,8 @@ export function rendererInput(settings: RendererSettings, values: RendererRuntim
     network: { privateIp: values.privateIp, publicIp: values.publicIp },
     accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
     localVideobridge: settings.localVideobridge,
+    // Missing values fail the renderer's validation by name rather than rendering an empty secret.
+    ...(settings.turn ? { turn: { secret: values.turn?.secret ?? "", vpcCidr: values.turn?.vpcCidr ?? "" } } : {}),
     letsEncryptEmail: settings.letsEncrypt.email,
   };
 }

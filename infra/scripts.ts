@@ -16,6 +16,8 @@ export const SCRIPTS = {
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",
   setXmppPasswords: "scripts/set-xmpp-passwords.sh",
+  turnOff: "scripts/turn-off.sh",
+  runRenewalHook: "scripts/run-renewal-hook.sh",
 } as const;
 
 /** Scripts the bridge pool's user data installs on each bridge instance (relative to infra/). */

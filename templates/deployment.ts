@@ -33,6 +33,20 @@ export interface RuntimeOverrides {
   readonly bindAddress?: string;
   /** Prosody plugin directory (tests: an extracted copy of jitsi-meet's prosody-plugins). */
   readonly prosodyPluginsDir?: string;
+  /** coturn's UDP listening-port (production PORTS.turnUdp). */
+  readonly turnUdpPort?: number;
+  /** coturn's tls-listening-port (production PORTS.turnTls). */
+  readonly turnTlsPort?: number;
+  /** Loopback port the site listens on behind the 443 stream proxy (production PORTS.siteBehindStream). */
+  readonly siteBehindStreamPort?: number;
+}
+
+/** coturn on this host (TURN over UDP 3478 and over TLS on 443 by SNI); absent: no TURN anywhere. */
+export interface TurnSettings {
+  /** coturn's static-auth-secret, also Prosody's external_service_secret (credentials per RFC draft-uberti-behave-turn-rest). */
+  readonly secret: string;
+  /** The VPC's IPv4 CIDR (e.g. 10.0.0.0/16): coturn refuses to relay into it, and to its resolver (base + 2). */
+  readonly vpcCidr: string;
 }
 
 export interface Deployment {
@@ -47,6 +61,8 @@ export interface Deployment {
   readonly accounts: { readonly focusPassword: string; readonly jvbPassword: string };
   /** Whether this host runs its own videobridge (off when a bridge pool carries all media). */
   readonly localVideobridge: boolean;
+  /** TURN relay for clients behind UDP-blocking firewalls; absent when the stack turns it off. */
+  readonly turn?: TurnSettings;
   /** Contact for the ACME account; used by the renewal hook only for logging. */
   readonly letsEncryptEmail?: string;
   readonly runtime?: RuntimeOverrides;

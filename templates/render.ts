@@ -5,9 +5,11 @@
 import type { Deployment, RenderedFile } from "./deployment.ts";
 import { renderAsapPublicKeys } from "./files/asapKeys.ts";
 import { renderMeetConfigJs } from "./files/configJs.ts";
+import { renderCoturnConf } from "./files/coturn.ts";
 import { renderJicofoConf } from "./files/jicofo.ts";
 import { renderJvbConf } from "./files/jvb.ts";
 import { renderNginxSite } from "./files/nginx.ts";
+import { renderNginxStream } from "./files/nginxStream.ts";
 import { renderProsodyHostConfig } from "./files/prosody.ts";
 import { renderProsodyModules } from "./files/prosodyModules.ts";
 import { renderRenewalHook } from "./files/renewalHook.ts";
@@ -29,8 +31,10 @@ export function renderFiles(input: unknown): RenderedFile[] {
     ...renderAsapPublicKeys(d),
     renderJicofoConf(d),
     renderJvbConf(d),
+    ...renderCoturnConf(d),
     renderMeetConfigJs(d),
     renderNginxSite(d),
+    ...renderNginxStream(d),
     renderRenewalHook(d),
   ];
 }

@@ -10,6 +10,7 @@ import { isIPv4 } from "node:net";
 import { appIdProblem, appSecretProblem, domainProblem, emailProblem, keyIdProblem, ProblemError, rsaPublicKeyProblem, type Problem, type Rule } from "jitsi-jwt-token/shared";
 import { z } from "zod";
 import type { Deployment } from "./deployment.ts";
+import { parseIpv4Cidr } from "./ipRanges.ts";
 
 /** A plain absolute path: no spaces, quotes, `$` or controls, so it is safe in every file format and shell. */
 const PLAIN_PATH = /^\/[A-Za-z0-9._/+-]*$/;
@@ -84,6 +85,21 @@ const runtime = z.strictObject({
     .refine((value) => isIPv4(value) || value === "::1", "must be an IPv4 address or ::1")
     .optional(),
   prosodyPluginsDir: plainPath.optional(),
+  turnUdpPort: port.optional(),
+  turnTlsPort: port.optional(),
+  siteBehindStreamPort: port.optional(),
+});
+
+/** An IPv4 CIDR with its host bits zero (what an AWS VPC's CidrBlock is), prefix 8 to 28 as AWS allows. */
+const vpcCidr = z
+  .string({ error: "must be a string" })
+  .refine((value) => parseIpv4Cidr(value) !== undefined, "must be an IPv4 CIDR with host bits zero and a /8 to /28 prefix, e.g. 10.0.0.0/16");
+
+const turn = z.strictObject({
+  secret: z
+    .string({ error: "must be a string" })
+    .regex(/^[A-Za-z0-9]{32,256}$/, "must be 32 to 256 letters and digits (a random secret; it is written into coturn's and Prosody's files)"),
+  vpcCidr,
 });
 
 const email = ruled(emailProblem);
@@ -95,6 +111,7 @@ const deploymentSchema = z.strictObject({
   network: z.strictObject({ privateIp: ipv4, publicIp: ipv4 }),
   accounts: z.strictObject({ focusPassword: password, jvbPassword: password }),
   localVideobridge: z.boolean({ error: "must be true or false" }),
+  turn: turn.optional(),
   letsEncryptEmail: email.optional(),
   runtime: runtime.optional(),
 }, { error: "must be a JSON object describing the deployment" });

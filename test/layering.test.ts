@@ -4,7 +4,7 @@
  *   token/shared/  (jitsi-jwt-token/shared)  names and field rules; imports nothing but itself and node: builtins
  *   token/         (jitsi-jwt-token)         imports only itself (the shared module included), zod and
  *                                            @hono/node-server (the Node adapter); smoke/
- *                                            also the optional peers @xmpp/client, ws and acorn
+ *                                            also the optional peers @xmpp/client, ws, acorn and @msimerson/stun
  *   templates/     the renderer              imports only itself and jitsi-jwt-token/shared
  *   infra/         the Pulumi program        imports itself, templates/ and the token package
  *
@@ -34,7 +34,7 @@ const RULES: Record<Layer, { layers: readonly Layer[]; packages: (file: string) 
       "zod",
       // The Node adapter (toNodeHandler) is the endpoint branch's choice of library.
       "@hono/node-server",
-      ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws", "acorn"] : []),
+      ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws", "acorn", "@msimerson/stun"] : []),
       ...(file.startsWith("token/bin/") ? ["tsx"] : []),
     ],
   },
@@ -176,7 +176,7 @@ describe("layering", () => {
     // The token package brings zod and the Node adapter's @hono/node-server (with hono, its peer); signing is
     // node:crypto. What only the smoke test needs (the XMPP stack, the config.js parser) is an optional peer.
     expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["@hono/node-server", "hono", "zod"]);
-    expect(token.peerDependenciesMeta).toEqual({ "@xmpp/client": { optional: true }, acorn: { optional: true }, ws: { optional: true } });
+    expect(token.peerDependenciesMeta).toEqual({ "@msimerson/stun": { optional: true }, "@xmpp/client": { optional: true }, acorn: { optional: true }, ws: { optional: true } });
     expect(root.dependencies?.[TOKEN_PACKAGE]).toBe(token.version);
   });
 });

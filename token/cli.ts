@@ -319,8 +319,8 @@ async function cmdSmoke(argv: string[]): Promise<number> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
     // The XMPP stack is an optional peer of the package: a plain install of jitsi-jwt-token does not bring it.
-    if (/'(@xmpp\/[^']+|ws|acorn)'/.test((error as Error).message)) {
-      throw new UsageError("the smoke test needs the optional packages @xmpp/client, ws and acorn: npm install @xmpp/client ws acorn");
+    if (/'(@xmpp\/[^']+|ws|acorn|@msimerson\/stun)'/.test((error as Error).message)) {
+      throw new UsageError("the smoke test needs the optional packages @xmpp/client, ws, acorn and @msimerson/stun: npm install @xmpp/client ws acorn @msimerson/stun");
     }
     throw new UsageError("the smoke test is not available in this installation (smoke/cli.js is missing)");
   }

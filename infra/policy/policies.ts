@@ -28,7 +28,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import { PORTS } from "jitsi-jwt-token/shared";
-import { PUBLIC_INGRESS } from "../network.ts";
+import { PUBLIC_INGRESS, TURN_INGRESS } from "../network.ts";
 
 /** Resource type tokens the policies look at. */
 export const POLICY_TYPES = {
@@ -62,6 +62,9 @@ function describeRule(p: IngressProps): string {
 function checkIngressRule(p: IngressProps, config: IngressPolicyConfig, report: ReportViolation): void {
   const protocol = String(p.ipProtocol);
   const rule = describeRule(p);
+  const world = [p.cidrIpv4, p.cidrIpv6].some((c) => typeof c === "string" && WORLD.has(c));
+  // TURN (jitsi:turn): exactly its UDP port and coturn's relay range, nothing wider.
+  if (world && TURN_INGRESS.some((r) => r.protocol === protocol && r.port === p.fromPort && r.toPort === p.toPort)) return;
   if (p.fromPort === undefined || p.fromPort !== p.toPort || protocol === "-1") {
     report(`ingress ${rule}: open single ports only, not ranges or all traffic`);
     return;
@@ -71,7 +74,7 @@ function checkIngressRule(p: IngressProps, config: IngressPolicyConfig, report: 
   if (cidr !== undefined && WORLD.has(cidr)) {
     if (!PUBLIC_INGRESS.some((r) => r.protocol === protocol && r.port === port)) {
       const allowed = PUBLIC_INGRESS.map((r) => `${r.port}/${r.protocol}`).join(", ");
-      report(`ingress ${rule}: only ${allowed} may be open to the world`);
+      report(`ingress ${rule}: only ${allowed} may be open to the world (with TURN also ${TURN_ALLOWED})`);
     }
     return;
   }
@@ -92,10 +95,12 @@ function checkIngressRule(p: IngressProps, config: IngressPolicyConfig, report: 
   report(`ingress ${rule}: sources must be a CIDR or a security group (prefix lists are not allowed)`);
 }
 
+const TURN_ALLOWED = TURN_INGRESS.map((r) => `${r.port === r.toPort ? String(r.port) : `${String(r.port)}-${String(r.toPort)}`}/${r.protocol}`).join(", ");
+
 /** Ingress: exactly the public ports, SSH from admins only, XMPP from the bridge pool's group only. */
 export const ingressPolicy: ResourceValidationPolicy = {
   name: "jitsi-ingress-exact-ports",
-  description: `Public ingress only ${PUBLIC_INGRESS.map((r) => `${r.port}/${r.protocol}`).join(", ")}; SSH only from admin CIDRs; XMPP only from the bridge pool.`,
+  description: `Public ingress only ${PUBLIC_INGRESS.map((r) => `${r.port}/${r.protocol}`).join(", ")} (with TURN also ${TURN_ALLOWED}); SSH only from admin CIDRs; XMPP only from the bridge pool.`,
   enforcementLevel: "mandatory",
   configSchema: {
     properties: { adminCidrs: { type: "array", items: { type: "string" } } },

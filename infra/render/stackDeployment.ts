@@ -26,6 +26,9 @@ export const PLACEHOLDERS = {
   /** TEST-NET-1 / a private address: obviously not the instance's. */
   privateIp: "10.0.0.1",
   publicIp: "192.0.2.1",
+  /** coturn's secret (letters and digits only, as the renderer requires) and the VPC range AWS reports. */
+  turnSecret: "PLACEHOLDERturnSecretKnownOnlyAtDeployTime",
+  vpcCidr: "10.0.0.0/16",
 } as const;
 
 export class StackReadError extends Error {
@@ -89,6 +92,7 @@ export function deploymentFromStackConfig(cliJson: string, publicIp: string | un
     jvbPassword: PLACEHOLDERS.jvbPassword,
     privateIp: PLACEHOLDERS.privateIp,
     publicIp: publicIp ?? PLACEHOLDERS.publicIp,
+    turn: { secret: PLACEHOLDERS.turnSecret, vpcCidr: PLACEHOLDERS.vpcCidr },
   });
 }
 

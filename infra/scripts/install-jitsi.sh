@@ -53,8 +53,16 @@ fi
 echo "deb [signed-by=$keyring] https://download.jitsi.org stable/" >/etc/apt/sources.list.d/jitsi-stable.list
 apt_update
 
-# nginx first so jitsi-meet-web-config configures it instead of pulling in apache2.
-apt_get install nginx
+# nginx first so jitsi-meet-web-config configures it instead of pulling in apache2. Its stream module (a separate
+# package on Debian and Ubuntu) carries TURN over TLS on 443; coturn is the distribution's, not Jitsi's
+# jitsi-meet-turnserver (which would write its own /etc/turnserver.conf).
+apt_get install nginx libnginx-mod-stream
+apt_get install --no-install-recommends coturn
+# The package starts coturn on its default configuration, which authenticates nobody: an open relay. It stays
+# stopped until the rendered configuration is pushed (that push's restart step enables and starts it).
+if ! grep -q 'rendered from templates/coturn.conf.hbs' /etc/turnserver.conf 2>/dev/null; then
+  systemctl disable --now coturn
+fi
 
 # The metapackage pins its components to exact versions: Pre-Depends jitsi-videobridge2 (= X), Depends jicofo
 # (= Y), jitsi-meet-web, jitsi-meet-web-config, jitsi-meet-prosody (= Z) (jitsi/jitsi-meet-debian-meta
@@ -90,7 +98,7 @@ if [[ "$installed" == "$(printf '%s\n' "${packages[@]}")" ]]; then
 else
   # An upgrade or downgrade moves every held package together: all of them are named at their new version, so
   # apt may change the holds (never anything else held) and no component is left at the old release.
-  # No recommends: coturn (jitsi-meet-turnserver) is not part of this deployment.
+  # No recommends: jitsi-meet-turnserver is not used (coturn above is configured by this program).
   apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "${packages[@]}"
   echo "install-jitsi: installed ${packages[*]}"
 fi

@@ -10,12 +10,18 @@
 #   EMAIL         ACME account contact
 #   EXPECTED_IP   the Elastic IP the DNS A record must point at before the CA is asked to validate
 #   ACME_SERVER   ACME directory URL (Let's Encrypt production or staging)
+# env (optional):
+#   EXTRA_DOMAINS space-separated further names on the same certificate (turn.<domain> when TURN is on); each
+#                 must resolve to EXPECTED_IP and be served the ACME webroot like DOMAIN
 # env (optional; production defaults, tests point them at a temp dir and local servers):
 #   CERTBOT_CONFIG_DIR [/etc/letsencrypt]  CERTBOT_WORK_DIR [/var/lib/letsencrypt]
 #   CERTBOT_LOGS_DIR [/var/log/letsencrypt]
 #   ACME_WEBROOT [/var/www/acme]   directory nginx serves /.well-known/acme-challenge/ from (names.ts acmeWebroot)
 #   ACME_BOOTSTRAP_ROOT [/usr/share/jitsi-meet]  where the jitsi-meet package's own nginx site serves challenges
 #                 from, until the rendered site replaces it; linked to the webroot when nginx does not serve it
+#   ACME_DEFAULT_ROOT [/var/www/html]  root of the distribution's default nginx site, which answers port-80 names
+#                 no other site claims (an EXTRA_DOMAINS name before the rendered site is live); linked like the
+#                 bootstrap root when such a name is not served otherwise
 #   ACME_HTTP_PORT [80]  port on 127.0.0.1 where nginx serves the webroot (for the pre-flight check)
 #   DNS_RESOLVER  [first nameserver of /etc/resolv.conf]  "address" or "address:port" to check the A record with
 #   DNS_PROGRESS_SECONDS [30]  how often the DNS wait says it is still waiting (an idle SSH session may be cut)
@@ -35,18 +41,25 @@ work_dir=${CERTBOT_WORK_DIR:-/var/lib/letsencrypt}
 logs_dir=${CERTBOT_LOGS_DIR:-/var/log/letsencrypt}
 webroot=${ACME_WEBROOT:-/var/www/acme}
 bootstrap_root=${ACME_BOOTSTRAP_ROOT:-/usr/share/jitsi-meet}
+default_root=${ACME_DEFAULT_ROOT:-/var/www/html}
 http_port=${ACME_HTTP_PORT:-80}
 dns_wait=${DNS_WAIT_SECONDS:-1200}
 renewal_timer=${RENEWAL_TIMER-certbot.timer}
 
 [[ "$DOMAIN" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])$ ]] ||
   die "DOMAIN must be a lower-case FQDN like meet.example.com, got '$DOMAIN'"
+read -r -a extra_domains <<<"${EXTRA_DOMAINS:-}"
+for name in "${extra_domains[@]}"; do
+  [[ "$name" =~ ^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])$ ]] ||
+    die "EXTRA_DOMAINS must hold lower-case FQDNs like turn.meet.example.com, got '$name'"
+done
+all_domains=("$DOMAIN" "${extra_domains[@]}")
 [[ "$EMAIL" =~ ^[^@[:space:]]+@[^@[:space:]]+$ ]] || die "EMAIL must be an address like admin@example.com, got '$EMAIL'"
 [[ "$EXPECTED_IP" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "EXPECTED_IP must be an IPv4 address, got '$EXPECTED_IP'"
 [[ "$ACME_SERVER" =~ ^https://[^[:space:]]+$ ]] || die "ACME_SERVER must be an https:// directory URL, got '$ACME_SERVER'"
 [[ "$http_port" =~ ^[0-9]{1,5}$ ]] || die "ACME_HTTP_PORT must be a port number, got '$http_port'"
 [[ "$dns_wait" =~ ^[0-9]+$ ]] || die "DNS_WAIT_SECONDS must be a whole number of seconds, got '$dns_wait'"
-for dir in "$config_dir" "$work_dir" "$logs_dir" "$webroot" "$bootstrap_root"; do
+for dir in "$config_dir" "$work_dir" "$logs_dir" "$webroot" "$bootstrap_root" "$default_root"; do
   [[ "$dir" == /* ]] || die "directories must be absolute paths, got '$dir'"
 done
 
@@ -113,30 +126,32 @@ deadline=$((SECONDS + dns_wait))
 progress_every=${DNS_PROGRESS_SECONDS:-30}
 [[ "$progress_every" =~ ^[0-9]+$ ]] || die "DNS_PROGRESS_SECONDS must be a whole number of seconds, got '$progress_every'"
 next_progress=$((SECONDS + progress_every))
-while :; do
-  addresses=$(resolve_a "${DNS_RESOLVER:-}" "$DOMAIN" | tr '\n' ' ') || addresses=""
-  [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
-  if ((SECONDS >= deadline)); then
-    die "DNS: $DOMAIN resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
-  fi
-  # A quiet SSH session may be cut by a NAT on the way (the wait can last the zone's negative-cache TTL).
-  if ((SECONDS >= next_progress)); then
-    echo "obtain-certificate: waiting for $DOMAIN to resolve to $EXPECTED_IP (now: '${addresses% }'), $((deadline - SECONDS))s left"
-    next_progress=$((SECONDS + progress_every))
-  fi
-  sleep 2
+for name in "${all_domains[@]}"; do
+  while :; do
+    addresses=$(resolve_a "${DNS_RESOLVER:-}" "$name" | tr '\n' ' ') || addresses=""
+    [[ " $addresses" == *" $EXPECTED_IP "* ]] && break
+    if ((SECONDS >= deadline)); then
+      die "DNS: $name resolves to '${addresses% }' (resolver ${DNS_RESOLVER:-from /etc/resolv.conf}), not $EXPECTED_IP, after ${dns_wait}s; check the Route53 A record and the zone's NS delegation"
+    fi
+    # A quiet SSH session may be cut by a NAT on the way (the wait can last the zone's negative-cache TTL).
+    if ((SECONDS >= next_progress)); then
+      echo "obtain-certificate: waiting for $name to resolve to $EXPECTED_IP (now: '${addresses% }'), $((deadline - SECONDS))s left"
+      next_progress=$((SECONDS + progress_every))
+    fi
+    sleep 2
+  done
+  echo "obtain-certificate: $name resolves to $EXPECTED_IP"
 done
-echo "obtain-certificate: $DOMAIN resolves to $EXPECTED_IP"
 
 # Pre-flight: the CA fetches http://$DOMAIN/.well-known/acme-challenge/<token>. Prove nginx serves the webroot
 # for that name before spending an ACME validation on it.
 challenge_dir="$webroot/.well-known/acme-challenge"
 install -d -m 0755 "$challenge_dir"
 probe_webroot() {
-  local name body
+  local host=${1:-$DOMAIN} name body
   name="preflight-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   printf '%s' "$name" >"$challenge_dir/$name"
-  body=$(python3 - "$http_port" "$DOMAIN" "/.well-known/acme-challenge/$name" <<'PY' || true
+  body=$(python3 - "$http_port" "$host" "/.well-known/acme-challenge/$name" <<'PY' || true
 import http.client, sys
 port, host, path = sys.argv[1:4]
 try:
@@ -152,18 +167,27 @@ PY
   rm -f "$challenge_dir/$name"
   [[ "$body" == "$name" ]]
 }
+# Links <root>/.well-known/acme-challenge to the webroot's challenge directory, unless something is there already.
+link_challenges() {
+  local legacy="$1/.well-known/acme-challenge"
+  if [[ -d "$1" && ! -e "$legacy" && ! -L "$legacy" ]]; then
+    install -d -m 0755 "$1/.well-known"
+    ln -s "$challenge_dir" "$legacy"
+    echo "obtain-certificate: linked $legacy to $challenge_dir for the site serving it"
+  fi
+}
 if ! probe_webroot; then
   # First deployment: the certificate step runs before the rendered nginx site is pushed (that site names the
   # certificate files), so the jitsi-meet package's site is live and serves challenges from its own root.
   # Point that location at our webroot; the rendered site serves the webroot directly and ignores the link.
-  legacy="$bootstrap_root/.well-known/acme-challenge"
-  if [[ -d "$bootstrap_root" && ! -e "$legacy" && ! -L "$legacy" ]]; then
-    install -d -m 0755 "$bootstrap_root/.well-known"
-    ln -s "$challenge_dir" "$legacy"
-    echo "obtain-certificate: linked $legacy to $challenge_dir for the package's nginx site"
-  fi
+  link_challenges "$bootstrap_root"
   probe_webroot || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ at /.well-known/acme-challenge/ for Host $DOMAIN; is nginx running with the site?"
 fi
+for name in "${extra_domains[@]}"; do
+  # Before the rendered site (whose port 80 answers these names too), the distribution's default site does.
+  probe_webroot "$name" || link_challenges "$default_root"
+  probe_webroot "$name" || die "nginx on 127.0.0.1:$http_port does not serve $challenge_dir/ for Host $name; the site's port-80 server_name must include it"
+done
 echo "obtain-certificate: nginx serves the ACME webroot $webroot"
 
 # The staging switch: a lineage from another ACME server is re-issued from the requested one, even if it is
@@ -179,7 +203,7 @@ if [[ -f "$renewal_conf" ]]; then
 fi
 
 certbot certonly --webroot --webroot-path "$webroot" \
-  --cert-name "$DOMAIN" --domains "$DOMAIN" \
+  --cert-name "$DOMAIN" --domains "$(IFS=,; echo "${all_domains[*]}")" \
   --server "$ACME_SERVER" --email "$EMAIL" --agree-tos --no-eff-email \
   --non-interactive --keep-until-expiring "${force[@]}" \
   --config-dir "$config_dir" --work-dir "$work_dir" --logs-dir "$logs_dir" ||

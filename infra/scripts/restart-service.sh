@@ -18,6 +18,8 @@
 #      JITSI_SERVICE_FILES  optional: the service's rendered files, ":"-separated; stdin then holds the digest the
 #                           program computed over them (path, mode, owner:group, content). A host whose files
 #                           differ (rolled back after an earlier failure) is refused, never confirmed as deployed.
+#      JITSI_HEALTH_STUN_PORT optional: local UDP port that answers a STUN Binding request (coturn), checked with
+#                           coturn's turnutils_stunclient (bounded: it waits forever when nothing answers)
 #      JITSI_HEALTH_TIMEOUT optional: seconds to wait (default 120)
 #      JITSI_BRIDGES_TIMEOUT optional: seconds to wait for an operational bridge (default 90)
 #      JITSI_STATE_DIR      optional: where install-file.sh keeps last good copies (default /var/lib/jitsi-provisioning)
@@ -111,6 +113,10 @@ healthy() {
   if [[ -n "${JITSI_HEALTH_PORT:-}" ]]; then
     (exec 3<>"/dev/tcp/127.0.0.1/$JITSI_HEALTH_PORT") 2>/dev/null || { last_error="port $JITSI_HEALTH_PORT closed"; return 1; }
   fi
+  if [[ -n "${JITSI_HEALTH_STUN_PORT:-}" ]]; then
+    timeout 5 turnutils_stunclient -p "$JITSI_HEALTH_STUN_PORT" 127.0.0.1 2>&1 | grep -q 'UDP reflexive addr' ||
+      { last_error="no STUN answer on udp/$JITSI_HEALTH_STUN_PORT"; return 1; }
+  fi
   if [[ -n "${JITSI_HEALTH_URL:-}" ]]; then
     # Quiet while polling; the last failure is shown if the wait times out.
     last_error=$(curl -fsS -o /dev/null --max-time 5 "$JITSI_HEALTH_URL" 2>&1) || return 1
@@ -138,6 +144,8 @@ wait_for() {
 }
 
 apply_and_wait() {
+  # Enabled as well: coturn is installed disabled until its configuration is pushed, and must come back after a reboot.
+  systemctl enable --quiet "$JITSI_SERVICE" || { last_error="systemctl enable failed"; return 1; }
   systemctl "$JITSI_ACTION" "$JITSI_SERVICE" || { last_error="systemctl $JITSI_ACTION failed"; return 1; }
   wait_for healthy "${JITSI_HEALTH_TIMEOUT:-120}" ||
     { last_error="not healthy after ${JITSI_HEALTH_TIMEOUT:-120}s (last: $last_error)"; return 1; }

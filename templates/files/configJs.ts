@@ -13,6 +13,7 @@ interface ConfigJsTemplateData {
   readonly hosts: { readonly domain: string; readonly anonymousdomain: string | false; readonly mucLiteral: string; readonly focus: string };
   readonly boshLiteral: string;
   readonly websocketLiteral: string;
+  readonly stunServer: string | false;
 }
 
 /**
@@ -46,6 +47,7 @@ export function renderMeetConfigJs(d: Deployment): RenderedFile {
     },
     boshLiteral: withTenant(`https://${authority}/`, SSI_TENANT.subdir, URL_PATHS.bosh.slice(1)),
     websocketLiteral: withTenant(`wss://${authority}/`, SSI_TENANT.subdir, URL_PATHS.websocket.slice(1)),
+    stunServer: d.turn === undefined ? false : `stun:${d.domain}:${String(runtimePorts(d).turnUdp)}`,
   });
   return {
     path: runtimeHostPaths(d).meetConfigJs,

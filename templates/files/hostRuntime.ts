@@ -29,5 +29,8 @@ export function runtimePorts(d: Deployment) {
     http: runtime.httpPort ?? PORTS.publicHttp,
     prosodyHttp: runtime.prosodyHttpPort ?? PORTS.prosodyHttp,
     xmppClient: runtime.xmppClientPort ?? PORTS.xmppClient,
+    turnUdp: runtime.turnUdpPort ?? PORTS.turnUdp,
+    turnTls: runtime.turnTlsPort ?? PORTS.turnTls,
+    siteBehindStream: runtime.siteBehindStreamPort ?? PORTS.siteBehindStream,
   } as const;
 }

@@ -3,12 +3,13 @@
  * config.js, XMPP (WebSocket, BOSH) proxied to Prosody with the query string untouched, the ASAP key directory
  * for RS256, and access logs with tokens redacted.
  */
-import { isIP } from "node:net";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
-import { HTTP_REQUEST_LIMITS, STATIC_DIRECTORIES, TENANT_PATTERN, URL_PATHS } from "jitsi-jwt-token/shared";
+import { HTTP_REQUEST_LIMITS, STATIC_DIRECTORIES, TENANT_PATTERN, turnHostname, URL_PATHS } from "jitsi-jwt-token/shared";
 import { compileTemplate } from "../handlebars.ts";
 import { runtimeHostPaths, runtimePorts, underRoot } from "./hostRuntime.ts";
+import { listenOn, nginxConfigFile } from "./nginxListen.ts";
+import { siteBehindStream, STREAM_LOOPBACK } from "./nginxStream.ts";
 
 /** Access log of the site (Debian's logrotate already rotates /var/log/nginx/*.log). */
 export const NGINX_ACCESS_LOG = "/var/log/nginx/jitsi-access.log";
@@ -18,6 +19,8 @@ const PROSODY_HTTP_HOST = "127.0.0.1";
 interface NginxTemplateData {
   readonly httpListen: readonly string[];
   readonly httpsListen: readonly string[];
+  readonly behindStream: { readonly proxy: string } | false;
+  readonly turnName: string | false;
   readonly serverName: string;
   readonly accessLog: string;
   readonly acmeChallengePath: string;
@@ -77,15 +80,6 @@ function port(value: number, field: string): number {
   return value;
 }
 
-/** `listen` arguments: both address families in production, the one test address when overridden. */
-function listenOn(d: Deployment, portNumber: number): string[] {
-  const address = d.runtime?.bindAddress;
-  if (address === undefined) return [String(portNumber), `[::]:${String(portNumber)}`];
-  const family = isIP(address);
-  if (family === 0) throw new Error(`runtime.bindAddress: ${JSON.stringify(address)} is not an IP address`);
-  return [family === 6 ? `[${address}]:${String(portNumber)}` : `${address}:${String(portNumber)}`];
-}
-
 /** nginx's alias keeps the location's trailing slash semantics: a directory alias must end in one. */
 function withTrailingSlash(path: string): string {
   return path.endsWith("/") ? path : `${path}/`;
@@ -98,7 +92,15 @@ export function renderNginxSite(d: Deployment): RenderedFile {
   const host = nginxHostname(d.domain, "domain");
   const content = template({
     httpListen: listenOn(d, port(ports.http, "runtime.httpPort")),
-    httpsListen: listenOn(d, httpsPort),
+    // With TURN, nginx's stream proxy owns the HTTPS port (nginxStream.ts) and hands the site every non-TURN
+    // connection on loopback with the PROXY protocol.
+    httpsListen:
+      d.turn === undefined
+        ? listenOn(d, httpsPort).map((address) => `${address} ssl http2`)
+        : [`${siteBehindStream(d)} ssl http2 proxy_protocol`],
+    behindStream: d.turn === undefined ? false : { proxy: STREAM_LOOPBACK },
+    // turn.<domain> is on the certificate: its HTTP-01 challenge comes to port 80 with that Host.
+    turnName: d.turn === undefined ? false : nginxHostname(turnHostname(d.domain), "domain"),
     serverName: host,
     accessLog: nginxString(underRoot(d, NGINX_ACCESS_LOG), "access log path"),
     acmeChallengePath: URL_PATHS.acmeChallenge,
@@ -124,13 +126,5 @@ export function renderNginxSite(d: Deployment): RenderedFile {
         ? { path: URL_PATHS.asapKeys, dir: nginxString(withTrailingSlash(paths.asapKeysDir), "ASAP key directory") }
         : false,
   });
-  return {
-    path: paths.nginxSite,
-    content,
-    mode: 0o644,
-    owner: "root",
-    group: "root",
-    effect: { service: "nginx", action: "reload" },
-    secret: false,
-  };
+  return nginxConfigFile(paths.nginxSite, content);
 }

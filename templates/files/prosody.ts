@@ -5,7 +5,7 @@
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { compileTemplate } from "../handlebars.ts";
-import { PROJECT_PROSODY_MODULES, URL_PATHS, xmppNames, type XmppNames } from "jitsi-jwt-token/shared";
+import { PROJECT_PROSODY_MODULES, turnHostname, URL_PATHS, xmppNames, type XmppNames } from "jitsi-jwt-token/shared";
 import { runtimeHostPaths, runtimePorts } from "./hostRuntime.ts";
 
 interface ProsodyTemplateData {
@@ -18,6 +18,9 @@ interface ProsodyTemplateData {
   readonly c2sInterfaces: readonly string[];
   readonly token: { readonly appId: string; readonly appSecret: string | false; readonly asapKeyServer: string | false };
   readonly tokenVerificationAllowlist: readonly string[];
+  readonly turn:
+    | { readonly secret: string; readonly host: string; readonly udpPort: number; readonly tlsHost: string; readonly tlsPort: number }
+    | false;
 }
 
 const template = compileTemplate<ProsodyTemplateData>("prosody-host.cfg.lua.hbs");
@@ -56,16 +59,21 @@ export function renderProsodyHostConfig(d: Deployment): RenderedFile {
       asapKeyServer: d.auth.algorithm === "RS256" ? asapKeyServerUrl(d) : false,
     },
     tokenVerificationAllowlist: d.guests ? [names.guest] : [],
+    // TURN over UDP at the public name; over TLS at turn.<domain> on the HTTPS port (nginx routes it by SNI).
+    turn:
+      d.turn === undefined
+        ? false
+        : { secret: d.turn.secret, host: d.domain, udpPort: ports.turnUdp, tlsHost: turnHostname(d.domain), tlsPort: ports.https },
   });
   return {
     path: runtimeHostPaths(d).prosodyHostConfig,
     content,
-    // Holds the app secret (HS256); Prosody reads it as group prosody, nobody else may.
+    // Holds the app secret (HS256) and the TURN secret; Prosody reads it as group prosody, nobody else may.
     mode: 0o640,
     owner: "root",
     group: "prosody",
     effect: { service: "prosody", action: "restart" },
-    secret: d.auth.algorithm === "HS256",
+    secret: d.auth.algorithm === "HS256" || d.turn !== undefined,
   };
 }
 

@@ -1,4 +1,8 @@
-/** The certbot deploy hook: after each renewal, reload what presents the certificate. */
+/**
+ * The certbot deploy hook: after each renewal, reload what presents the certificate; with TURN, also refresh
+ * coturn's own copy of it and restart coturn (jitsi-meet's resources/coturn-le-update.sh does the same job for
+ * its packaged coturn).
+ */
 import { dirname } from "node:path";
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { shellQuote } from "../escape/shell.ts";
@@ -17,6 +21,7 @@ interface RenewalHookTemplateData {
   readonly contact: string;
   readonly reloads: readonly string[];
   readonly reloadedNames: string;
+  readonly coturn: { readonly certificate: string; readonly key: string } | false;
 }
 
 const template = compileTemplate<RenewalHookTemplateData>("renewal-hook.sh.hbs");
@@ -29,6 +34,11 @@ export function renderRenewalHook(d: Deployment): RenderedFile {
     reloads: CERTIFICATE_CONSUMERS.map((service) => shellQuote(service, "service")),
     // Service names are fixed identifiers (names.ts), safe inside the double-quoted message.
     reloadedNames: CERTIFICATE_CONSUMERS.join(" "),
+    // With TURN, coturn presents the same certificate (it covers turn.<domain>) from its own copy.
+    coturn:
+      d.turn === undefined
+        ? false
+        : { certificate: shellQuote(paths.coturnCertificate, "coturn certificate"), key: shellQuote(paths.coturnCertificateKey, "coturn key") },
   });
   return {
     path: paths.renewalHook,

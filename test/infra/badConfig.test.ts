@@ -40,6 +40,7 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["RS256 with a staging certificate", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }), "jitsi:letsEncryptStaging": "true" }, /jitsi:letsEncryptStaging: must be false with the RS256 token algorithm: Prosody fetches the public keys over HTTPS/],
   ["public keys with HS256", { "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:tokenPublicKeys: is only used with jitsi:tokenAlgorithm RS256/],
   ["guests not boolean", { "jitsi:guests": "on" }, /jitsi:guests: must be true or false/],
+  ["turn not boolean", { "jitsi:turn": "udp" }, /jitsi:turn: must be true or false/],
   ["missing admin CIDRs", { "jitsi:adminCidrs": undefined }, /jitsi:adminCidrs: is required/],
   ["admin CIDRs not a list", { "jitsi:adminCidrs": "203.0.113.7/32" }, /jitsi:adminCidrs: must be a list of CIDR blocks/],
   ["empty admin CIDRs", { "jitsi:adminCidrs": "[]" }, /jitsi:adminCidrs: must list at least one CIDR/],

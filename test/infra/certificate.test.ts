@@ -19,10 +19,12 @@ import { SCRIPTS } from "../../infra/scripts.ts";
 import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
 import { runtimeHostPaths, underRoot } from "../../templates/files/hostRuntime.ts";
 import { renderNginxSite } from "../../templates/files/nginx.ts";
+import { renderNginxStream, TURN_HOP_SOCKET } from "../../templates/files/nginxStream.ts";
 import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
-import { hostPaths } from "jitsi-jwt-token/shared";
+import { hostPaths, turnHostname } from "jitsi-jwt-token/shared";
 import { nginxTestRuntime, startNginx, writeSelfSignedCertificate, type RunningNginx } from "../support/nginx.ts";
 import { startPebble, type RunningPebble } from "../support/pebble.ts";
+import { freePort } from "../support/ports.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 
 const DOMAIN = "meet.example.test";
@@ -80,6 +82,7 @@ function scriptEnv(d: Deployment, pebble: RunningPebble, overrides: Record<strin
     CERTBOT_LOGS_DIR: dirs.logsDir,
     ACME_WEBROOT: paths.acmeWebroot,
     ACME_BOOTSTRAP_ROOT: paths.jitsiMeetWebRoot,
+    ACME_DEFAULT_ROOT: underRoot(d, "/var/www/html"),
     ACME_HTTP_PORT: String(d.runtime?.httpPort),
     DNS_RESOLVER: pebble.dnsServer,
     DNS_WAIT_SECONDS: "20",
@@ -261,8 +264,13 @@ describe("certificate step: certbot → pebble → rendered nginx on loopback", 
  * What the jitsi-meet package's own site does on port 80 before the rendered site replaces it: challenges from
  * the web app's root, everything else redirected; HTTPS with the package's self-signed certificate.
  */
-async function packageLikeSite(d: Deployment): Promise<RenderedFile> {
+async function packageLikeSite(d: Deployment, options: { readonly withDefaultSite?: boolean } = {}): Promise<RenderedFile> {
   const paths = runtimeHostPaths(d);
+  // Debian's and Ubuntu's own default site: port 80's default server, answering every name no other site claims.
+  const defaultRoot = underRoot(d, "/var/www/html");
+  if (options.withDefaultSite === true) await mkdir(defaultRoot, { recursive: true });
+  const defaultSite =
+    options.withDefaultSite === true ? [`server { listen ${LOOPBACK}:${String(d.runtime?.httpPort)} default_server; root ${defaultRoot}; }`] : [];
   const certificate = underRoot(d, `/etc/jitsi/meet/${d.domain}.crt`);
   const key = underRoot(d, `/etc/jitsi/meet/${d.domain}.key`);
   await writeSelfSignedCertificate(d.domain, certificate, key);
@@ -271,6 +279,7 @@ async function packageLikeSite(d: Deployment): Promise<RenderedFile> {
   return {
     ...renderNginxSite(d),
     content: [
+      ...defaultSite,
       "server {",
       `    listen ${listen(d.runtime?.httpPort)};`,
       `    server_name ${d.domain};`,
@@ -325,6 +334,79 @@ describe("certificate step on first deployment: the package's nginx site is stil
     const issued = await liveCertificate(d);
     expect(issued.subjectAltName).toBe(`DNS:${d.domain}`);
     expect(issued.issuer).toMatch(/Pebble Intermediate CA/);
+  });
+});
+
+/**
+ * For the TURN cases: nginx started by `start`, the certificate lineage dir cleared, pebble answering the domain and
+ * turn.<domain> with 127.0.0.1; everything stopped after the describe. Returns the running pieces.
+ */
+function twoNameScenario(d: () => Promise<Deployment>, start: (d: Deployment) => Promise<RunningNginx>) {
+  const live: { d?: Deployment; nginx?: RunningNginx; pebble?: RunningPebble } = {};
+  beforeAll(async () => {
+    await requireCertbot();
+    live.d = await d();
+    live.nginx = await start(live.d);
+    await rm(dirname(runtimeHostPaths(live.d).certificate), { recursive: true, force: true });
+    live.pebble = await startPebble({ httpPort: live.nginx.httpPort });
+    for (const name of [live.d.domain, turnHostname(live.d.domain)]) await live.pebble.setARecord(name, [LOOPBACK]);
+  });
+  afterAll(async () => {
+    await Promise.all([live.nginx?.stop(), live.pebble?.stop()]);
+    if (live.d?.runtime?.rootDir !== undefined) await rm(live.d.runtime.rootDir, { recursive: true, force: true });
+  });
+  return () => ({ d: live.d!, pebble: live.pebble! });
+}
+
+/** Runs the script for the domain plus turn.<domain>; expects success and one certificate naming both. */
+async function issueForBoth(d: Deployment, pebble: RunningPebble): Promise<string> {
+  const result = await runProgram("bash", [SCRIPT], scriptEnv(d, pebble, { EXTRA_DOMAINS: turnHostname(d.domain) }));
+  expect(result.code, `${result.output}\n${pebble.log()}`).toBe(0);
+  const issued = await liveCertificate(d);
+  expect(issued.subjectAltName?.split(", ").sort()).toEqual([`DNS:${d.domain}`, `DNS:${turnHostname(d.domain)}`].sort());
+  return result.output;
+}
+
+describe("certificate step with TURN: one certificate for the domain and turn.<domain>", () => {
+  const live = twoNameScenario(
+    async () =>
+      sampleDeployment({
+        domain: "two.example.test",
+        turn: { secret: "certificateTurnSecret0123456789abcdefghij", vpcCidr: "10.0.0.0/16" },
+        runtime: { ...(await nginxTestRuntime()), siteBehindStreamPort: await freePort() },
+      }),
+    // The rendered site with TURN (HTTPS behind the stream proxy; port 80 answers both names).
+    async (d) => {
+      const [stream] = renderNginxStream(d);
+      await mkdir(dirname(underRoot(d, TURN_HOP_SOCKET)), { recursive: true });
+      return startNginx(d, renderNginxSite(d), { stream: stream! });
+    },
+  );
+
+  it("waits for both names, validates both through the port-80 webroot and issues one certificate", async () => {
+    const { d, pebble } = live();
+    expect(await issueForBoth(d, pebble)).toContain(`${turnHostname(d.domain)} resolves to ${LOOPBACK}`);
+  });
+
+  it("refuses a malformed extra name before asking anyone", async () => {
+    const { d, pebble } = live();
+    const result = await runProgram("bash", [SCRIPT], scriptEnv(d, pebble, { EXTRA_DOMAINS: "Turn.Example.test" }));
+    expect(result.code).toBe(2);
+    expect(result.output).toContain("EXTRA_DOMAINS must hold lower-case FQDNs");
+  });
+});
+
+describe("certificate step with TURN on first deployment: turn.<domain> reaches the distribution's default site", () => {
+  const live = twoNameScenario(
+    async () => sampleDeployment({ domain: "fresh.example.test", runtime: await nginxTestRuntime() }),
+    async (d) => startNginx(d, await packageLikeSite(d, { withDefaultSite: true })),
+  );
+
+  it("links the default site's challenge directory too, and issues for both names", async () => {
+    const { d, pebble } = live();
+    await issueForBoth(d, pebble);
+    const challenges = join(runtimeHostPaths(d).acmeWebroot, ".well-known", "acme-challenge");
+    expect(await readlink(underRoot(d, "/var/www/html/.well-known/acme-challenge"))).toBe(challenges);
   });
 });
 

@@ -16,6 +16,7 @@ export const MOCK = {
   amiId: "ami-0123456789abcdef0",
   zoneId: "Z0EXAMPLE12345",
   vpcId: "vpc-0123456789abcdef0",
+  vpcCidr: "172.31.0.0/16",
   subnetId: "subnet-0123456789abcdef0",
   publicIp: "198.51.100.7",
   privateIp: "10.0.1.23",
@@ -151,7 +152,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
           case "aws:route53/getZone:getZone":
             return { id: MOCK.zoneId, zoneId: MOCK.zoneId, name: args.inputs.name ?? "example.com" };
           case "aws:ec2/getVpc:getVpc":
-            return { id: MOCK.vpcId };
+            return { id: MOCK.vpcId, cidrBlock: MOCK.vpcCidr };
           case "aws:index/getRegion:getRegion":
             return { id: "eu-central-1", region: "eu-central-1", name: "eu-central-1" };
           case "aws:index/getPartition:getPartition":

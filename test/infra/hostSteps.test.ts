@@ -68,7 +68,7 @@ describe("file pushes", () => {
     expect(pushes.length).toBeGreaterThan(3);
     expect(env(step("file-etc-jitsi-jicofo-jicofo-conf")).JITSI_FILE_SERVICE).toBe("jicofo");
     const services = new Set(pushes.map((p) => env(p).JITSI_FILE_SERVICE));
-    expect([...services].filter((s) => s !== undefined).sort()).toEqual(["jicofo", "jitsi-videobridge2", "nginx", "prosody"]);
+    expect([...services].filter((s) => s !== undefined).sort()).toEqual(["coturn", "jicofo", "jitsi-videobridge2", "nginx", "prosody"]);
   });
 });
 
@@ -87,9 +87,9 @@ describe("bridge pool launch hook", () => {
 });
 
 describe("DNS", () => {
-  it("takes over an A record that already exists for the domain instead of failing the create", () => {
-    const record = run.resources.find((r) => r.type === "aws:route53/record:Record")!;
-    expect(record.inputs.allowOverwrite).toBe(true);
-    expect(record.inputs.name).toBe("meet.example.com");
+  it("takes over A records that already exist for the domain and turn.<domain> instead of failing the create", () => {
+    const records = run.resources.filter((r) => r.type === "aws:route53/record:Record");
+    expect(records.map((r) => r.inputs.name).sort()).toEqual(["meet.example.com", "turn.meet.example.com"]);
+    for (const record of records) expect(record.inputs.allowOverwrite).toBe(true);
   });
 });

@@ -22,7 +22,7 @@ const commandNamed = (suffix: string) => {
 };
 
 describe("security group", () => {
-  it("opens exactly 443/tcp, 80/tcp, 10000/udp to the world and 22/tcp to the admin CIDRs", () => {
+  it("opens exactly 443/tcp, 80/tcp, 10000/udp, TURN's 3478/udp and relay range to the world and 22/tcp to the admin CIDRs", () => {
     const rules = byType(run, INGRESS).map((r) => {
       const i = r.inputs as Record<string, unknown>;
       return `${String(i.ipProtocol)} ${String(i.fromPort)}-${String(i.toPort)} ${String(i.cidrIpv4 ?? i.cidrIpv6)}`;
@@ -32,6 +32,9 @@ describe("security group", () => {
         `tcp ${PORTS.publicHttps}-${PORTS.publicHttps} 0.0.0.0/0`,
         `tcp ${PORTS.publicHttp}-${PORTS.publicHttp} 0.0.0.0/0`,
         `udp ${PORTS.publicMediaUdp}-${PORTS.publicMediaUdp} 0.0.0.0/0`,
+        // jitsi:turn is on by default
+        `udp ${PORTS.turnUdp}-${PORTS.turnUdp} 0.0.0.0/0`,
+        `udp ${PORTS.turnRelayMin}-${PORTS.turnRelayMax} 0.0.0.0/0`,
         `tcp ${PORTS.ssh}-${PORTS.ssh} 203.0.113.7/32`,
         `tcp ${PORTS.ssh}-${PORTS.ssh} 2001:db8::/48`,
       ].sort(),
@@ -94,9 +97,14 @@ describe("instance", () => {
 });
 
 describe("DNS", () => {
-  it("points an A record for the domain at the Elastic IP, in the looked-up zone", () => {
-    const record = only(run, RECORD);
-    expect(record.inputs).toMatchObject({ name: "meet.example.com", type: "A", zoneId: MOCK.zoneId, records: [MOCK.publicIp] });
+  it("points A records for the domain and turn.<domain> at the Elastic IP, in the looked-up zone", () => {
+    const records = byType(run, RECORD)
+      .map((r) => r.inputs)
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    expect(records).toEqual([
+      expect.objectContaining({ name: "meet.example.com", type: "A", zoneId: MOCK.zoneId, records: [MOCK.publicIp] }),
+      expect.objectContaining({ name: "turn.meet.example.com", type: "A", zoneId: MOCK.zoneId, records: [MOCK.publicIp] }),
+    ]);
     const zone = run.calls.find((c) => c.token === "aws:route53/getZone:getZone");
     expect(zone?.inputs).toMatchObject({ name: "example.com", privateZone: false });
   });
@@ -138,9 +146,9 @@ describe("provisioning order", () => {
     expect(run.dependsOn.get(commandNamed("-lua-fix").name)).toEqual([commandNamed("-install").name]);
   });
 
-  it("requests the certificate only after the DNS record exists (and Jitsi is installed)", () => {
+  it("requests the certificate (both names) only after the DNS records exist (and Jitsi is installed)", () => {
     const deps = run.dependsOn.get(commandNamed("-certificate").name);
-    expect(deps).toContain(only(run, RECORD).name);
+    for (const record of byType(run, RECORD)) expect(deps).toContain(record.name);
     expect(deps).toContain(commandNamed("-install").name);
     const env = commandNamed("-certificate").inputs.environment as Record<string, string>;
     expect(env).toEqual({
@@ -148,6 +156,7 @@ describe("provisioning order", () => {
       EMAIL: "ops@example.com",
       EXPECTED_IP: MOCK.publicIp,
       ACME_SERVER: "https://acme-v02.api.letsencrypt.org/directory",
+      EXTRA_DOMAINS: "turn.meet.example.com",
     });
   });
 

@@ -17,6 +17,7 @@ import {
   type IngressPolicyConfig,
 } from "../../infra/policy/policies.ts";
 import { baseConfig, isSecretWrapper, MOCK, runProgram, type ProgramRun, type RecordedResource } from "./harness.ts";
+import { PORTS } from "jitsi-jwt-token/shared";
 
 class NotApplicable extends Error {}
 
@@ -171,6 +172,13 @@ describe(ingressPolicy.name, () => {
     const other = mutated(single, ofType(POLICY_TYPES.ingressRule, "-ssh-0"), (p) => Object.assign(p, { cidrIpv4: "198.51.100.0/24" }));
     expect(check(other, { adminCidrs: ADMIN_CIDRS })).toEqual([expect.stringMatching(/SSH only from the configured adminCidrs \(203\.0\.113\.7\/32, 2001:db8::\/48\)/)]);
     expect(check(other), "without configured adminCidrs any non-world CIDR may reach SSH").toEqual([]);
+  });
+
+  it("allows TURN's 3478/udp and exactly coturn's relay range to the world, nothing wider", () => {
+    const relay = ofType(POLICY_TYPES.ingressRule, `-udp-${String(PORTS.turnRelayMin)}-${String(PORTS.turnRelayMax)}`);
+    expect(single.resources.filter(relay)).toHaveLength(1);
+    expect(check(mutated(single, relay, (p) => Object.assign(p, { toPort: 65535 })))).toEqual([expect.stringMatching(/single ports only/)]);
+    expect(check(mutated(single, relay, (p) => Object.assign(p, { ipProtocol: "tcp" })))).toEqual([expect.stringMatching(/single ports only/)]);
   });
 
   it("refuses port ranges, all-traffic rules, another port from a CIDR, prefix lists", () => {

@@ -20,6 +20,7 @@ const hs256: RendererSettings = {
   token: { algorithm: "HS256", appId: "myapp" },
   guests: true,
   localVideobridge: false,
+  turn: false,
   letsEncrypt: { email: "ops@example.com" },
 };
 
@@ -55,8 +56,8 @@ describe("rendererInput", () => {
     const fromStack = deploymentFromStackConfig(cli, "198.51.100.7");
     expect(fromStack).toEqual(
       rendererInput(
-        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: false, localVideobridge: true, letsEncrypt: { email: "ops@example.com" } },
-        { ...PLACEHOLDERS, publicIp: "198.51.100.7" },
+        { domain: "meet.example.com", token: { algorithm: "HS256", appId: "myapp" }, guests: false, localVideobridge: true, turn: true, letsEncrypt: { email: "ops@example.com" } },
+        { ...PLACEHOLDERS, publicIp: "198.51.100.7", turn: { secret: PLACEHOLDERS.turnSecret, vpcCidr: PLACEHOLDERS.vpcCidr } },
       ),
     );
     expect(fromStack.auth).toMatchObject({ appSecret: PLACEHOLDERS.appSecret });

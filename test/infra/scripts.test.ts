@@ -260,7 +260,7 @@ describe("restart-service.sh", () => {
       expect(result.status).toBe(0);
       expect(health.hits()).toBe(3);
       const calls = readFileSync(log, "utf8").trim().split("\n");
-      expect(calls.slice(0, 2)).toEqual(["fakesvc -t", "systemctl reload fakesvc"]);
+      expect(calls.slice(0, 3)).toEqual(["fakesvc -t", "systemctl enable --quiet fakesvc", "systemctl reload fakesvc"]);
     } finally {
       await health.close();
     }

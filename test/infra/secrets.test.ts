@@ -14,7 +14,8 @@ interface Scenario {
   readonly secrets: (run: ProgramRun) => string[];
 }
 
-const passwords = ["dev-focus-password", "dev-jvb-password"].map(MOCK.password);
+// The TURN secret too: jitsi:turn is on by default.
+const passwords = ["dev-focus-password", "dev-jvb-password", "dev-turn-secret"].map(MOCK.password);
 const sshKey = MOCK.privateKey("dev-ssh");
 
 const SCENARIOS: Scenario[] = [

@@ -7,12 +7,14 @@
 # the same network namespace. Everything ends with this script (PID 1 of the namespace).
 #
 # WORK holds: repo/www (build-repo.sh), id_ed25519.pub (the deployer's key). Writes WORK/ca.pem (throwaway CA).
-# Environment: REHEARSAL_PUBLIC_IP (the Elastic IP the DNS A record points at; "public DNS" answers it for every name).
+# Environment: REHEARSAL_PUBLIC_IP (the Elastic IP the DNS A record points at; "public DNS" answers it for every name),
+#              REHEARSAL_PRIVATE_IP (the instance's private address: coturn relays from it).
 set -euo pipefail
 work=$1
 shift
 
 public_ip=${REHEARSAL_PUBLIC_IP:?}
+private_ip=${REHEARSAL_PRIVATE_IP:?}
 standins=$(cd "$(dirname "$0")" && pwd)/standins
 log() { echo "rehearsal: $*" >&2; }
 
@@ -20,6 +22,8 @@ log() { echo "rehearsal: $*" >&2; }
 # repository's address 127.0.0.2:443 is forwarded to its server's port, since nginx takes *:443 on this host.
 ip link set lo up
 ip addr add "$public_ip/32" dev lo
+# The private address is on the instance's own interface on EC2; coturn binds its relays to it.
+ip addr add "$private_ip/32" dev lo
 nft -f - <<'NFT'
 table ip rehearsal {
   chain output { type nat hook output priority -100; ip daddr 127.0.0.2 tcp dport 443 dnat to 127.0.0.2:8443; }

@@ -175,7 +175,7 @@ describe.runIf(canRun)("host rehearsal (real sshd, apt, dpkg, Prosody, nginx, ce
         "unshare",
         ["--mount", "--net", "--pid", "--fork", "--kill-child", "--propagation", "private", "bash", join(here, "namespace.sh"), work,
           process.execPath, "--import", "tsx", join(here, "driver.ts"), planFile, resultFile],
-        { cwd: repoRoot, env: { ...process.env, REHEARSAL_PUBLIC_IP: MOCK.publicIp }, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: repoRoot, env: { ...process.env, REHEARSAL_PUBLIC_IP: MOCK.publicIp, REHEARSAL_PRIVATE_IP: MOCK.privateIp }, stdio: ["ignore", "pipe", "pipe"] },
       );
       const collect = (d: Buffer) => {
         log += d.toString();

@@ -87,15 +87,27 @@ export async function checkNginxSite(d: Deployment, site: RenderedFile = renderN
   }
 }
 
-/** Starts nginx with the site (rendered from `d` unless given) and waits until both ports accept connections. */
-export async function startNginx(d: Deployment, site: RenderedFile = renderNginxSite(d)): Promise<RunningNginx> {
+/**
+ * Starts nginx with the site (rendered from `d` unless given) and waits until both ports accept connections.
+ * With `stream` (the rendered TURN stream proxy), the stream module is loaded and the file included at the main
+ * configuration's top level, as Debian's nginx.conf includes modules-enabled/*.conf.
+ */
+export async function startNginx(
+  d: Deployment,
+  site: RenderedFile = renderNginxSite(d),
+  options: { readonly stream?: RenderedFile } = {},
+): Promise<RunningNginx> {
   const httpPort = d.runtime?.httpPort;
   const httpsPort = d.runtime?.httpsPort;
   if (httpPort === undefined || httpsPort === undefined) {
     throw new Error("startNginx needs runtime.rootDir, httpPort and httpsPort (see nginxTestRuntime())");
   }
   const certificatePem = await writeSiteFiles(d, site);
-  const nginx = await launch(site.path, [httpPort, httpsPort]);
+  if (options.stream !== undefined) {
+    await mkdir(dirname(options.stream.path), { recursive: true });
+    await writeFile(options.stream.path, options.stream.content, { mode: options.stream.mode });
+  }
+  const nginx = await launch(site.path, [httpPort, httpsPort], options.stream?.path);
   return { ...nginx, httpPort, httpsPort, certificatePem, accessLog: underRoot(d, NGINX_ACCESS_LOG) };
 }
 
@@ -140,8 +152,14 @@ interface Prefix {
   readonly errorLog: string;
 }
 
-/** A temp prefix dir with a main configuration that includes `httpInclude` in its http block. */
-async function preparePrefix(httpInclude: string): Promise<Prefix> {
+/** Debian's libnginx-mod-stream (its 50-mod-stream.conf loads it the same way). */
+const STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+/**
+ * A temp prefix dir with a main configuration that includes `httpInclude` in its http block and, when given,
+ * `streamInclude` at the top level after loading the stream module.
+ */
+async function preparePrefix(httpInclude: string, streamInclude?: string): Promise<Prefix> {
   const dir = await mkdtemp(join(tmpdir(), "nginx-prefix-"));
   const errorLog = join(dir, "error.log");
   const mainConf = join(dir, "nginx.conf");
@@ -150,6 +168,9 @@ async function preparePrefix(httpInclude: string): Promise<Prefix> {
   await writeFile(
     mainConf,
     [
+      ...(streamInclude === undefined
+        ? []
+        : [`load_module ${STREAM_MODULE};`, `include ${nginxString(streamInclude, "included file")};`]),
       "daemon off;",
       "master_process on;",
       "worker_processes 1;",
@@ -173,9 +194,12 @@ async function preparePrefix(httpInclude: string): Promise<Prefix> {
   return { dir, mainConf, pidFile, errorLog };
 }
 
-async function launch(httpInclude: string, ports: readonly number[]): Promise<RunningNginxProcess> {
+async function launch(httpInclude: string, ports: readonly number[], streamInclude?: string): Promise<RunningNginxProcess> {
   if (!existsSync(NGINX)) throw new Error(`${NGINX} is missing: install the Debian package nginx-light`);
-  const prefix = await preparePrefix(httpInclude);
+  if (streamInclude !== undefined && !existsSync(STREAM_MODULE)) {
+    throw new Error(`${STREAM_MODULE} is missing: install the Debian package libnginx-mod-stream`);
+  }
+  const prefix = await preparePrefix(httpInclude, streamInclude);
   const child = spawn(NGINX, ["-p", prefix.dir, "-c", prefix.mainConf], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

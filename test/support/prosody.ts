@@ -26,7 +26,7 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { client } from "@xmpp/client";
 import { WebSocket as NodeWebSocket } from "ws";
-import type { Deployment } from "../../templates/deployment.ts";
+import type { Deployment, RuntimeOverrides } from "../../templates/deployment.ts";
 import { luaString } from "../../templates/escape/lua.ts";
 import { renderProsodyHostConfig } from "../../templates/files/prosody.ts";
 import { renderProsodyModules } from "../../templates/files/prosodyModules.ts";
@@ -54,6 +54,8 @@ export interface ProsodyHarnessOptions {
   readonly extraConfig?: string;
   /** Fields merged over PROSODY_TEST_DEPLOYMENT; `runtime` is always the harness's own. */
   readonly deployment?: Partial<Omit<Deployment, "runtime">>;
+  /** Ports other programs of the stack listen on that the rendered file names (TURN's on the HTTPS port). */
+  readonly runtime?: Pick<RuntimeOverrides, "httpsPort" | "turnUdpPort">;
   /** Prosody's log level for the log file (default "debug"). */
   readonly logLevel?: "debug" | "info" | "warn" | "error";
   /**
@@ -266,6 +268,7 @@ export async function startProsody(options: ProsodyHarnessOptions = {}): Promise
         xmppClientPort: ports.c2s,
         bindAddress: LOOPBACK,
         prosodyPluginsDir: pluginsDir,
+        ...options.runtime,
       },
     });
     const names = xmppNames(deployment.domain);

@@ -68,7 +68,7 @@ async function bytesUnder(dir: string): Promise<number> {
 
 /** The optional peers (and Node's types), as the application would add them; linked from this checkout: no network in tests. */
 async function linkPeers(): Promise<void> {
-  for (const dep of ["@xmpp", "ws", "acorn", "@types/node"]) {
+  for (const dep of ["@xmpp", "ws", "acorn", "@msimerson", "@types/node"]) {
     const target = join(consumer, "node_modules", dep);
     if (await stat(target).then(() => true, () => false)) continue;
     await mkdir(dirname(target), { recursive: true });
@@ -193,7 +193,7 @@ const { JITSI_APP_ID: appId, JITSI_APP_SECRET: secret, JITSI_DOMAIN: domain } = 
   it("without its optional peers the smoke test says what to install (exit 2); with them, /smoke loads", async () => {
     const missing = await run(join(consumer, "node_modules/.bin/jitsi-token"), ["smoke", "--url", "https://meet.example.test"], consumer);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("npm install @xmpp/client ws acorn");
+    expect(missing.stderr).toContain("npm install @xmpp/client ws acorn @msimerson/stun");
     expect(missing.stderr).not.toMatch(/\n\s+at /);
     await linkPeers();
     await writeFile(join(consumer, "smoke.mjs"), `import { runSmokeTest, formatText } from "${PACKAGE_NAME}/smoke";\nconsole.log(typeof runSmokeTest, typeof formatText);\n`);

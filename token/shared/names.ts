@@ -80,10 +80,25 @@ export const PORTS = {
   prosodyHttp: 5280,
   jicofoRest: 8888,
   jvbRest: 8080,
+  /** TURN and STUN over UDP (coturn's listening-port); opened to everyone when TURN is on. */
+  turnUdp: 3478,
+  /** coturn's TLS listener; nginx's stream proxy on 443 forwards `turn.<domain>` here over loopback. */
+  turnTls: 5349,
+  /** The site's HTTPS behind the 443 stream proxy when TURN is on (loopback only, PROXY protocol). */
+  siteBehindStream: 8443,
+  /** coturn's relay ports (min-port..max-port): one per allocation, opened to everyone when TURN is on. */
+  turnRelayMin: 49152,
+  turnRelayMax: 50175,
 } as const;
 
+/** Public name clients reach TURN over TLS by (SNI on 443); covered by the site's certificate. */
+export function turnHostname(domain: string): string {
+  return `turn.${domain}`;
+}
+
 /** systemd units, in the order they must restart: Jicofo and the bridge are XMPP clients of Prosody. */
-export const SERVICES = ["prosody", "jicofo", "jitsi-videobridge2", "nginx"] as const;
+/** coturn restarts before nginx, whose stream proxy forwards TURN over TLS to it. */
+export const SERVICES = ["prosody", "jicofo", "jitsi-videobridge2", "coturn", "nginx"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** Where each file lands on the host. */
@@ -108,6 +123,16 @@ export function hostPaths(domain: string) {
     prosodyPlugins: "/usr/share/jitsi-meet/prosody-plugins/",
     /** This project's own Prosody modules (templates/prosody-modules/), a second entry in plugin_paths. */
     projectProsodyPlugins: "/usr/local/share/jitsi-jwt-pulumi/prosody-plugins/",
+    /** Debian's coturn unit runs `turnserver -c /etc/turnserver.conf` as user turnserver. */
+    coturnConf: "/etc/turnserver.conf",
+    /** coturn's own copy of the certificate and key (owner turnserver, 0400), refreshed by the renewal hook. */
+    coturnCertificate: "/etc/coturn/certs/fullchain.pem",
+    coturnCertificateKey: "/etc/coturn/certs/privkey.pem",
+    /**
+     * nginx's `stream {}` for TURN on 443. Debian's nginx.conf includes modules-enabled/*.conf at its top level
+     * (where stream must be), after the 50-mod-stream.conf that loads the module.
+     */
+    nginxStream: "/etc/nginx/modules-enabled/90-jitsi-turn-stream.conf",
   } as const;
 }
 

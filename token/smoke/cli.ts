@@ -34,6 +34,8 @@ the server's own reason.
                        how long to wait for a later promotion to moderator (default ${DEFAULT_PROMOTION_WAIT_MS / 1000})
   --ca FILE            extra trusted CA certificate (PEM), e.g. a staging CA
   --resolve HOST:IP    connect to IP for HOST (repeatable), e.g. before DNS has propagated
+  --turn               also check TURN: credentials over XMPP (XEP-0215), a relay over TLS on the HTTPS port
+                       (turn.<domain>, pinned like the site's name when only that is given to --resolve)
 Environment: JITSI_APP_ID, JITSI_DOMAIN, JITSI_APP_SECRET (HS256) or JITSI_PRIVATE_KEY[_FILE] + JITSI_KEY_ID
 (RS256), JITSI_BASE_URL.
 Exit codes: 0 all steps passed, 1 a step failed, 2 usage or configuration error.`;
@@ -69,6 +71,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
     "promotion-wait": { type: "string" },
     ca: { type: "string" },
     resolve: { type: "string", multiple: true },
+    turn: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   const values = raw as {
@@ -82,6 +85,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
     "promotion-wait"?: string;
     ca?: string;
     resolve?: string[];
+    turn?: boolean;
     help?: boolean;
   };
   if (values.help) return "help";
@@ -96,7 +100,7 @@ async function options(argv: string[], io: SmokeCliIo): Promise<{ smoke: SmokeOp
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const smoke: SmokeOptions = { url, signing: config };
+  const smoke: SmokeOptions = { url, signing: config, ...(values.turn === true ? { turn: true } : {}) };
   if (values.tenant !== undefined) {
     if (!isTenant(values.tenant)) throw new UsageError("--tenant must be letters, digits and inner hyphens (one DNS label, at most 63 characters)");
     smoke.tenant = values.tenant;

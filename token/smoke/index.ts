@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { TokenSigningConfig } from "../options.ts";
 import { baseUrl, discover } from "./discover.ts";
 import type { NetworkOptions } from "./network.ts";
-import { guestStep, moderatorStep, participantStep, rejectionStep, STEP_TITLES, timed, type StepContext } from "./steps.ts";
+import { guestStep, moderatorStep, participantStep, rejectionStep, STEP_TITLES, timed, turnStep, type StepContext } from "./steps.ts";
 import { isTenant } from "../shared/names.ts";
 import { FieldError } from "../errors.ts";
 import { REJECTION_CASES, STEP_IDS, TENANT_REJECTION_CASE, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
@@ -31,6 +31,8 @@ export interface SmokeOptions extends NetworkOptions {
   settleMs?: number;
   /** Which rejection cases to run (default all four). */
   rejections?: readonly RejectionCase[];
+  /** Also check TURN (credentials over XMPP, a relay over TLS); default false: no TURN step in the report. */
+  turn?: boolean;
   /** Room to use (default a fresh `smoke-<random>`). */
   room?: string;
   /**
@@ -104,8 +106,9 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
       };
     });
     record(discovery);
+    // The TURN step only when asked for: a deployment without TURN keeps its report as it was.
     const defaultRejections = options.tenant === undefined ? REJECTION_CASES : [...REJECTION_CASES, TENANT_REJECTION_CASE];
-    const rest: StepId[] = ["moderator", "participant", "guest", ...(options.rejections ?? defaultRejections)];
+    const rest: StepId[] = ["moderator", "participant", "guest", ...(options.rejections ?? defaultRejections), ...(options.turn === true ? ["turn" as const] : [])];
     if (host === undefined) {
       for (const id of rest) record(skipped(id, "discovery failed"));
       return report();
@@ -128,13 +131,15 @@ export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> 
       // Without a host in the room only the login-time rejections can still be judged.
       const needsHost = (id: StepId) => id === "participant" || id === "guest" || id === "reject-other-room" || id === TENANT_REJECTION_CASE;
       const outOfTime = Date.now() >= deadline;
-      const runnable = outOfTime ? [] : rest.slice(1).filter((id) => hosted.session !== undefined || !needsHost(id));
-      for (const id of rest.slice(1)) {
+      const wanted = rest.slice(1);
+      const runnable = outOfTime ? [] : wanted.filter((id) => hosted.session !== undefined || !needsHost(id));
+      for (const id of wanted) {
         if (!runnable.includes(id)) record(skipped(id, outOfTime ? "the total timeout ran out before this step" : "no host in the room: the moderator step failed"));
       }
       // The remaining steps are independent: run them side by side.
       const pending = runnable.map(async (id) => {
-        const work = id === "participant" ? participantStep(ctx) : id === "guest" ? guestStep(ctx) : rejectionStep(ctx, id as RejectionCase);
+        const work =
+          id === "participant" ? participantStep(ctx) : id === "guest" ? guestStep(ctx) : id === "turn" ? turnStep(ctx) : rejectionStep(ctx, id as RejectionCase);
         // Whichever comes first is the step's result; a step finishing after the deadline is not recorded twice.
         record(await bounded(work, Math.max(0, deadline - Date.now()), late(id)));
       });

@@ -8,7 +8,9 @@ import { mintToken } from "../index.ts";
 import type { TokenSigningConfig } from "../options.ts";
 import type { NetworkOptions } from "./network.ts";
 import type { DiscoveredHost, RejectionCase, StepId, StepResult } from "./types.ts";
-import { XmppRefusal, XmppSession, type Occupancy } from "./xmppSession.ts";
+import { pinnedLookup, trustAnchors } from "./network.ts";
+import { TurnClient, TurnRefusal } from "./turnClient.ts";
+import { XmppRefusal, XmppSession, type ExternalService, type Occupancy } from "./xmppSession.ts";
 
 export interface StepContext {
   host: DiscoveredHost;
@@ -36,6 +38,7 @@ export const STEP_TITLES: Record<StepId, string> = {
   "reject-other-room": "token for another room is refused",
   "reject-no-token": "no token on the main domain is refused",
   "reject-other-tenant": "token for the same room in another tenant is refused",
+  turn: "TURN credentials over XMPP, relay allocated over TLS on the HTTPS port",
 };
 
 /** A step's outcome before timing is attached. */
@@ -211,6 +214,64 @@ export function rejectionStep(ctx: StepContext, id: RejectionCase): Promise<Step
       return { status: "passed", detail: `refused at ${error.stage}`, serverReason: error.reason };
     } finally {
       await session?.close();
+    }
+  });
+}
+
+/**
+ * Pins for the TURN name: the run's own, plus `turn.<domain>`-style names at the address the WebSocket's host is
+ * pinned to (one machine serves both), so `--resolve meet.example.com:ADDR` alone reaches TURN too.
+ */
+function turnPins(ctx: StepContext, turnHost: string): Record<string, string> | undefined {
+  const pins = ctx.network.resolve;
+  if (pins === undefined) return undefined;
+  const site = pins[new URL(ctx.host.websocketUrl).hostname];
+  return pins[turnHost] === undefined && site !== undefined ? { ...pins, [turnHost]: site } : { ...pins };
+}
+
+/**
+ * Step 6 (when asked for): TURN as a web client gets it. Logs in (as a guest where guests exist, else with a
+ * participant token), asks for the external services (XEP-0215), then allocates a relay over TLS at the `turns`
+ * service with the credentials it was given (TURN over TLS on 443 passes firewalls that allow only HTTPS).
+ */
+export function turnStep(ctx: StepContext): Promise<StepResult> {
+  return timed("turn", async () => {
+    const guest = ctx.host.guestDomain;
+    const domain = guest ?? ctx.host.domain;
+    const session = await open(ctx, domain, ctx.room, guest === undefined ? await mint(ctx, { room: ctx.room, moderator: false }) : undefined);
+    let services: ExternalService[];
+    try {
+      services = await session.externalServices(domain, Math.min(left(ctx), 10_000));
+    } catch (error) {
+      // A server without mod_external_services answers service-unavailable: no TURN at all.
+      if (!(error instanceof XmppRefusal) || error.stage !== "services") throw error;
+      return { status: "failed", detail: `${domain} answers no external services query (XEP-0215); is TURN turned off (jitsi:turn false)?`, serverReason: error.reason };
+    } finally {
+      await session.close();
+    }
+    const offered = services.map((s) => `${s.type}:${s.host}:${String(s.port ?? "")}`).join(", ") || "none";
+    const turns = services.find((s) => s.type === "turns");
+    if (turns === undefined) {
+      return { status: "failed", detail: `${domain} offers no TURN over TLS (XEP-0215 services: ${offered}); is TURN turned off (jitsi:turn false)?` };
+    }
+    const port = turns.port ?? 443;
+    if (turns.username === undefined || turns.password === undefined) {
+      return { status: "failed", detail: `${domain} offers turns:${turns.host}:${String(port)} without credentials (Prosody's external_service_secret is missing)` };
+    }
+    const lookup = pinnedLookup(turnPins(ctx, turns.host));
+    const ca = trustAnchors(ctx.network.ca);
+    const client = await TurnClient.connect(
+      { transport: "tls", host: turns.host, port, servername: turns.host, ...(ca ? { ca } : {}), ...(lookup ? { lookup } : {}) },
+      { timeoutMs: Math.min(left(ctx), 10_000) },
+    );
+    try {
+      const { relayed } = await client.allocate({ username: turns.username, password: turns.password });
+      return { status: "passed", detail: `credentials from ${domain}; relay ${relayed.address}:${String(relayed.port)} allocated over TLS at turns:${turns.host}:${String(port)}` };
+    } catch (error) {
+      if (!(error instanceof TurnRefusal)) throw error;
+      return { status: "failed", detail: `TURN server at ${turns.host}:${String(port)} refused the Allocate with the credentials ${domain} handed out`, serverReason: `${String(error.code)} ${error.reason}` };
+    } finally {
+      client.close();
     }
   });
 }

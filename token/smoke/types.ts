@@ -11,6 +11,7 @@ export const STEP_IDS = [
   "reject-other-room",
   "reject-no-token",
   "reject-other-tenant",
+  "turn",
 ] as const;
 export type StepId = (typeof STEP_IDS)[number];
 

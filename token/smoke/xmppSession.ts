@@ -19,7 +19,24 @@ const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /** How long to wait between conference requests answered with ready="false" (lib-jitsi-meet also retries). */
 const CONFERENCE_RETRY_MS = 250;
 
-export type SessionStage = "connect" | "sasl" | "bind" | "conference" | "join" | "timeout";
+export type SessionStage = "connect" | "sasl" | "bind" | "conference" | "join" | "services" | "timeout";
+
+/** XEP-0215 External Service Discovery, version 2 (what Prosody 0.12 and lib-jitsi-meet speak). */
+export const NS_EXTDISCO = "urn:xmpp:extdisco:2";
+
+/** One `<service/>` of a XEP-0215 answer. */
+export interface ExternalService {
+  /** "stun", "turn", "turns", ... */
+  readonly type: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  /** "udp" or "tcp". */
+  readonly transport: string | undefined;
+  readonly username?: string;
+  readonly password?: string;
+  /** ISO 8601 time the credentials expire. */
+  readonly expires?: string;
+}
 
 /** The server (or the network) said no. `condition`/`text` are the server's words when it gave any. */
 export class XmppRefusal extends Error {
@@ -203,6 +220,32 @@ export class XmppSession {
       timeoutMs,
       "join",
     );
+  }
+
+  /**
+   * The external services (STUN/TURN) the server offers, asked as lib-jitsi-meet asks (XEP-0215: an IQ get with
+   * `<services xmlns="urn:xmpp:extdisco:2"/>` to the session's own domain). TURN entries carry time-limited
+   * credentials when the server issues them (Prosody's mod_external_services with a secret).
+   */
+  async externalServices(domain: string, timeoutMs: number): Promise<ExternalService[]> {
+    let answer: Element | undefined;
+    try {
+      answer = await this.xmpp.iqCaller.get(xml("services", { xmlns: NS_EXTDISCO }), domain, timeoutMs);
+    } catch (error) {
+      throw refusalFrom(error, "services");
+    }
+    return (answer?.getChildren("service") ?? []).map((service) => {
+      const { type = "", host = "", port, transport, username, password, expires } = service.attrs;
+      return {
+        type,
+        host,
+        port: port === undefined ? undefined : Number(port),
+        transport,
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        ...(expires === undefined ? {} : { expires }),
+      };
+    });
   }
 
   /** Leaves politely and closes the stream; never throws, safe to call twice. */

@@ -14,6 +14,7 @@ interface MeetConfig {
   bosh: string;
   websocket: string;
   prejoinConfig: { enabled: boolean };
+  p2p?: { stunServers: { urls: string }[] };
   enableInsecureRoomNameWarning: boolean;
 }
 
@@ -44,6 +45,12 @@ describe("config.js", () => {
     const config = evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment({ guests: false }))).content);
     expect(config.hosts).not.toHaveProperty("anonymousdomain");
     expect(config.hosts.domain).toBe("meet.example.com");
+  });
+
+  it("points one-to-one calls' STUN at this host's 3478 when TURN is on, and leaves Jitsi's default otherwise", () => {
+    const on = evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment({ turn: { secret: "t".repeat(40), vpcCidr: "10.0.0.0/16" } }))).content);
+    expect(on.p2p).toEqual({ stunServers: [{ urls: "stun:meet.example.com:3478" }] });
+    expect(evaluate(renderMeetConfigJs(validateDeployment(sampleDeployment())).content).p2p).toBeUndefined();
   });
 
   it("puts a non-default HTTPS port into the endpoints", () => {

@@ -1,9 +1,10 @@
-import { execFile } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { execFile, execFileSync } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment } from "../../../templates/deployment.ts";
+import { runtimeHostPaths } from "../../../templates/files/hostRuntime.ts";
 import { renderRenewalHook } from "../../../templates/files/renewalHook.ts";
 import { hostPaths } from "jitsi-jwt-token/shared";
 import { sampleDeployment } from "../sampleDeployment.ts";
@@ -118,6 +119,32 @@ describe("renderRenewalHook", () => {
     expect(result.calls).toEqual(["nginx -t -q"]);
     expect(result.stderr).toContain("nginx rejects its configuration");
     expect(result.stderr).toContain("(ACME contact: ops@example.com)");
+  });
+
+  it("with TURN: refreshes coturn's copy (owner turnserver, 0400) and restarts coturn after reloading nginx", async () => {
+    const root = await mkdtemp(join(dir, "root-"));
+    const turnOn = sampleDeployment({ turn: { secret: "s".repeat(40), vpcCidr: "10.0.0.0/16" }, runtime: { rootDir: root } });
+    const paths = runtimeHostPaths(turnOn);
+    await mkdir(dirname(paths.certificate), { recursive: true });
+    await writeFile(paths.certificate, "CERTIFICATE v2\n");
+    await writeFile(paths.certificateKey, "KEY v2\n", { mode: 0o600 });
+    // An older copy is replaced.
+    await mkdir(dirname(paths.coturnCertificate), { recursive: true });
+    await writeFile(paths.coturnCertificate, "CERTIFICATE v1\n");
+    expect((await shellcheck(renderRenewalHook(turnOn).content)).output).toBe("");
+    const result = await runHook(turnOn, { RENEWED_LINEAGE: dirname(paths.certificate) });
+    expect(result.stderr).toBe("");
+    expect(result.calls).toEqual(["nginx -t -q", "systemctl reload nginx", "systemctl restart coturn"]);
+    const turnserver = Number(execFileSync("id", ["-u", "turnserver"], { encoding: "utf8" }).trim());
+    for (const [copy, content] of [[paths.coturnCertificate, "CERTIFICATE v2\n"], [paths.coturnCertificateKey, "KEY v2\n"]] as const) {
+      expect(await readFile(copy, "utf8")).toBe(content);
+      const info = await stat(copy);
+      expect(info.mode & 0o777).toBe(0o400);
+      expect(info.uid).toBe(turnserver);
+    }
+    expect((await stat(dirname(paths.coturnCertificate))).mode & 0o777).toBe(0o700);
+    // Without TURN the hook leaves coturn alone.
+    expect(renderRenewalHook(sampleDeployment()).content).not.toContain("coturn_certificate=");
   });
 
   it("treats hostile domain and contact as data", async () => {
