@@ -2,7 +2,7 @@
  * The layers and the direction of their dependencies, checked over every import of every source file:
  *
  *   token/shared/  (jitsi-jwt-token/shared)  names and field rules; imports nothing but itself and node: builtins
- *   token/         (jitsi-jwt-token)         imports only itself (the shared module included), zod and
+ *   token/         (jitsi-jwt-token)         imports only itself (the shared module included) and
  *                                            @hono/node-server (the Node adapter); smoke/
  *                                            also the optional peers @xmpp/client, ws, acorn and @msimerson/stun
  *   templates/     the renderer              imports only itself and jitsi-jwt-token/shared
@@ -31,7 +31,6 @@ const RULES: Record<Layer, { layers: readonly Layer[]; packages: (file: string) 
     layers: ["token", "shared"],
     // The XMPP stack only for the smoke test (optional peers of the package); tsx only for the checkout launcher.
     packages: (file) => [
-      "zod",
       // The Node adapter (toNodeHandler) is the endpoint branch's choice of library.
       "@hono/node-server",
       ...(file.startsWith("token/smoke/") ? ["@xmpp/client", "@xmpp/websocket", "@xmpp/xml", "ws", "acorn", "@msimerson/stun"] : []),
@@ -173,9 +172,9 @@ describe("layering", () => {
       }
     }
     expect(undeclared).toEqual([]);
-    // The token package brings zod and the Node adapter's @hono/node-server (with hono, its peer); signing is
+    // The token package brings only the Node adapter's @hono/node-server (with hono, its peer); signing is
     // node:crypto. What only the smoke test needs (the XMPP stack, the config.js parser) is an optional peer.
-    expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["@hono/node-server", "hono", "zod"]);
+    expect(Object.keys(token.dependencies ?? {}).sort()).toEqual(["@hono/node-server", "hono"]);
     expect(token.peerDependenciesMeta).toEqual({ "@msimerson/stun": { optional: true }, "@xmpp/client": { optional: true }, acorn: { optional: true }, ws: { optional: true } });
     expect(root.dependencies?.[TOKEN_PACKAGE]).toBe(token.version);
   });

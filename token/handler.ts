@@ -23,11 +23,19 @@ export interface AuthorizeContext {
   roomName: string;
   /** Its backend-safe form (what the token will carry). */
   room: string;
+  /** The tenant the request names (`/TENANT/room`); authorize must grant it explicitly (TokenGrant.tenant). */
   tenant?: string;
 }
 
-/** What the signed-in user may do in the requested room: the per-user part of the mint options. */
-export type TokenGrant = Pick<MintTokenOptions, "user" | "moderator" | "features" | "group" | "lobbyBypass" | "securityBypass" | "ttlSeconds">;
+/**
+ * What the signed-in user may do in the requested room: the per-user part of the mint options. `tenant` must be
+ * returned, equal to the requested one, for a request that names a tenant: the body is the client's word, so a
+ * grant that does not name the tenant (an authorize written for rooms only) is answered 403, never a token for
+ * another tenant's room.
+ */
+export type TokenGrant = Pick<MintTokenOptions, "user" | "moderator" | "features" | "group" | "lobbyBypass" | "securityBypass" | "ttlSeconds"> & {
+  tenant?: string;
+};
 
 export interface TokenDenial {
   status: 401 | 403;
@@ -47,6 +55,8 @@ export interface TokenHandlerLogEntry {
   status: number;
   room?: string;
   userId?: string;
+  /** The tenant of the request, when it names one. */
+  tenant?: string;
   field?: string;
   errorName?: string;
 }
@@ -211,6 +221,10 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
         return refuse(new HttpProblem(status, "authorization", result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room")));
       }
       const grant = result;
+      if (wanted.tenant !== grant.tenant) {
+        log({ level: "info", event: "denied", status: 403, room, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
+        return refuse(new HttpProblem(403, "tenant", wanted.tenant === undefined ? "the grant names a tenant the request did not ask for" : "this tenant was not granted: authorize() must return the requested tenant"));
+      }
       let minted: ReturnType<typeof mintTokenWithClaims>;
       try {
         minted = mintTokenWithClaims({
@@ -231,7 +245,7 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       if (baseUrl !== undefined) {
         body.url = meetingUrl({ base: baseUrl, room: wanted.roomName, token, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }), ...(tokenIn === undefined ? {} : { tokenIn }) });
       }
-      log({ level: "info", event: "issued", status: 200, room, userId: grant.user.id });
+      log({ level: "info", event: "issued", status: 200, room, userId: grant.user.id, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
       return new Response(JSON.stringify(body), { status: 200, headers: corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders } });
     } catch (error) {
       if (error instanceof HttpProblem) {

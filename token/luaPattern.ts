@@ -43,6 +43,7 @@ function matchClass(c: number, cl: number): boolean {
     case 0x75: res = isUpper(c); break; // u
     case 0x77: res = isAlpha(c) || isDigit(c); break; // w
     case 0x78: res = isXDigit(c); break; // x
+    case 0x7a: res = c === 0; break; // z: the NUL byte (deprecated in the manual, still in lstrlib.c's match_class)
     default: return cl === c;
   }
   return isUpper(cl) ? !res : res;
@@ -259,6 +260,9 @@ class MatchState {
     if (l < 0 || l >= this.level || this.capLen[l] === CAP_UNFINISHED) throw new LuaPatternError(`invalid capture index %${l + 1}`);
     const len = this.capLen[l] as number;
     const init = this.capInit[l] as number;
+    // A position capture's length is CAP_POSITION (-2), which lstrlib.c's match_capture compares as a size_t (a huge
+    // length): a back-reference to a position capture never matches.
+    if (len < 0) return null;
     if (this.src.length - s >= len && Buffer.compare(this.src.subarray(init, init + len), this.src.subarray(s, s + len)) === 0) return s + len;
     return null;
   }

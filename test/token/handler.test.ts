@@ -11,12 +11,15 @@ const handler = createTokenHandler({
   ...SIGNING,
   baseUrl: "https://meet.example.test",
   log: (entry) => logs.push(entry),
-  authorize: ({ request, room }) => {
+  authorize: ({ request, room, tenant }) => {
     const auth = request.headers.get("authorization");
     if (auth === null) return null;
     if (auth === "Bearer guest") return { status: 403, message: "guests cannot open rooms" };
     if (auth === "Bearer broken") throw new Error(`database down; secret ${SECRET}`);
     if (auth === "Bearer bad-grant") return { user: { id: "", name: "x" } };
+    // An authorize that checks tenants: this user belongs to tenant "acme" only.
+    if (auth === "Bearer always-acme") return { user: { id: "u-3", name: "Cy" }, tenant: "acme" };
+    if (auth === "Bearer acme-user") return tenant === "acme" ? { user: { id: "u-2", name: "Bo" }, moderator: true, tenant } : { status: 403 };
     // A grant that blows up when inspected: an unexpected failure, not a client mistake.
     if (auth === "Bearer weird") return new Proxy({}, { has: () => { throw new TypeError(`boom ${SECRET}`); } }) as never;
     return { user: { id: "u-1", name: "Ada", email: "ada@example.test", role: "coach" } as never, moderator: room === "coach-room", features: { recording: true } };
@@ -100,6 +103,23 @@ describe("createTokenHandler over node:http", () => {
     expect(seen).not.toMatch(/at .*:\d+/);
   });
 
+  it("mints for a tenant only when authorize grants that tenant: the body alone never picks one", async () => {
+    // The default authorize above ignores tenants (as a rooms-only application would): a tenant request is refused.
+    const ignored = await post({ room: "team-a", tenant: "othercorp" });
+    expect(ignored.status).toBe(403);
+    expect(fieldOf(ignored.body)).toBe("tenant");
+    expect(ignored.body.token).toBeUndefined();
+    // An authorize that grants the requested tenant gets a token whose sub is that tenant.
+    const granted = await post({ room: "team-a", tenant: "acme" }, { authorization: "Bearer acme-user" });
+    expect(granted.status).toBe(200);
+    expect((jwt.decode(granted.body.token as string) as { sub: string }).sub).toBe("acme");
+    expect((await post({ room: "team-a", tenant: "othercorp" }, { authorization: "Bearer acme-user" })).status).toBe(403);
+    // A grant naming a tenant the request did not ask for is refused too (no silent re-targeting).
+    const retargeted = await post({ room: "team-a" }, { authorization: "Bearer always-acme" });
+    expect(retargeted.status).toBe(403);
+    expect(fieldOf(retargeted.body)).toBe("tenant");
+  });
+
   it("names the bad field with a 400 (or 405/413/415)", async () => {
     const field = async (res: Promise<{ status: number; body: Record<string, unknown> }>) => {
       const { status, body } = await res;
@@ -163,7 +183,7 @@ describe("createTokenHandler over node:http", () => {
       fc.asyncProperty(bodies, fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", ""), async (body, type) => {
         const res = await fetch(`${origin}/t`, { method: "POST", headers: { authorization: "Bearer ok", ...(type ? { "content-type": type } : {}) }, body });
         const text = await res.text();
-        expect([200, 400, 413, 415]).toContain(res.status);
+        expect([200, 400, 403, 413, 415]).toContain(res.status); // 403: a tenant the default authorize does not grant
         if (res.status !== 200) expect(JSON.parse(text)).toMatchObject({ error: { code: expect.any(String), problems: [{ path: expect.any(String) }] } });
         expect(text).not.toContain(SECRET);
         expect(text).not.toMatch(/at .*\.ts:\d+/);

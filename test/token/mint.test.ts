@@ -1,13 +1,29 @@
-import { createPrivateKey } from "node:crypto";
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import fc from "fast-check";
+import { jwtVerify } from "jose";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
 import { JITSI_FEATURES, KeyError, mintToken, normalizeRoomName, TokenOptionsError, verifyToken } from "../../token/index.ts";
 import { decodePart, DOMAIN, rsaPair, SECRET, SIGNING, USER, APP_ID } from "./fixtures.ts";
 
-/** jsonwebtoken is the independent oracle: every token minted here must pass its verification too. */
-function oracle(token: string, key: string | Buffer | import("node:crypto").KeyObject, algorithm: "HS256" | "RS256", nowMs = Date.now()) {
-  return jwt.verify(token, key, { algorithms: [algorithm], issuer: APP_ID, audience: "jitsi", clockTimestamp: Math.floor(nowMs / 1000) }) as jwt.JwtPayload;
+type VerifyKey = string | KeyObject;
+
+/**
+ * The independent oracles: every token minted here must pass jsonwebtoken's verification and jose's (RFC 7515/7519,
+ * strict; the package itself verifies by the server's own decoding rules instead), and both must read the same
+ * header and claims.
+ */
+async function oracle(token: string, key: VerifyKey, algorithm: "HS256" | "RS256", nowMs = Date.now()): Promise<jwt.JwtPayload> {
+  const claims = jwt.verify(token, key, { algorithms: [algorithm], issuer: APP_ID, audience: "jitsi", clockTimestamp: Math.floor(nowMs / 1000) }) as jwt.JwtPayload;
+  const jose = await jwtVerify(token, typeof key === "string" ? new TextEncoder().encode(key) : key, { algorithms: [algorithm], issuer: APP_ID, audience: "jitsi", currentDate: new Date(nowMs) });
+  expect(jose.payload).toEqual(claims);
+  expect(jose.protectedHeader).toEqual(decodePart(token, 0));
+  return claims;
+}
+
+/** mintToken with the HS256 fixture's signing settings; the token's claims as both oracles verified them. */
+async function mintVerified(options: Record<string, unknown>, nowMs?: number): Promise<jwt.JwtPayload> {
+  return oracle(await mintToken({ ...SIGNING, user: USER, ...options } as never), SECRET, "HS256", nowMs);
 }
 
 describe("mintToken", () => {
@@ -16,23 +32,20 @@ describe("mintToken", () => {
     const token = await mintToken({ ...SIGNING, room: "Team Sync", user: { ...USER, email: "ada@example.test" }, now });
     expect(Object.keys(decodePart(token, 0))).toEqual(["alg", "typ"]);
     expect(decodePart(token, 0)).toEqual({ alg: "HS256", typ: "JWT" });
-    const claims = oracle(token, SECRET, "HS256", now);
+    const claims = await oracle(token, SECRET, "HS256", now);
     const iat = now / 1000;
     expect(claims).toMatchObject({ iss: APP_ID, aud: "jitsi", sub: DOMAIN, room: "team%20sync", iat, nbf: iat - 30, exp: iat + 7200, moderator: false });
     expect(claims.context).toEqual({ user: { id: "user-1", name: "Ada Lovelace", email: "ada@example.test", moderator: "false", affiliation: "member" } });
   });
 
   it("makes moderators owners in both conventions and keeps the seed's top-level flag", async () => {
-    const claims = decodePart(await mintToken({ ...SIGNING, room: "r", user: USER, moderator: true }), 1);
+    const claims = await mintVerified({ room: "r", moderator: true });
     expect(claims.context).toMatchObject({ user: { moderator: "true", affiliation: "owner" } });
     expect(claims.moderator).toBe(true);
   });
 
   it("types every claim the way the server reads it: user strings, feature strings, bypass booleans", async () => {
-    const claims = decodePart(
-      await mintToken({ ...SIGNING, room: "r", user: USER, features: { recording: true, "screen-sharing": false }, lobbyBypass: true, securityBypass: true, group: "g1" }),
-      1,
-    ) as { context: { user: Record<string, unknown>; features: Record<string, unknown>; group: string } };
+    const claims = (await mintVerified({ room: "r", features: { recording: true, "screen-sharing": false }, lobbyBypass: true, securityBypass: true, group: "g1" })) as unknown as { context: { user: Record<string, unknown>; features: Record<string, unknown>; group: string } };
     expect(claims.context.features).toEqual({ recording: "true", "screen-sharing": "false" });
     expect(claims.context.user.lobby_bypass).toBe(true);
     expect(claims.context.user.security_bypass).toBe(true);
@@ -41,12 +54,12 @@ describe("mintToken", () => {
   });
 
   it("uses the tenant (lowercased) as sub", async () => {
-    expect(decodePart(await mintToken({ ...SIGNING, tenant: "Acme", room: "r", user: USER }), 1).sub).toBe("acme");
+    expect((await mintVerified({ tenant: "Acme", room: "r" })).sub).toBe("acme");
   });
 
   it("accepts the seed guide's option names", async () => {
     const token = await mintToken({ ...SIGNING, roomName: "Fireteam 1", userId: "u9", userName: "Ann", userEmail: "", userAvatar: "https://a.test/x.png", moderator: true, expiresIn: 3600 });
-    const claims = oracle(token, SECRET, "HS256");
+    const claims = await oracle(token, SECRET, "HS256");
     expect(claims.room).toBe("fireteam%201");
     expect(claims.exp! - claims.iat!).toBe(3600);
     expect(claims.context).toEqual({ user: { id: "u9", name: "Ann", avatar: "https://a.test/x.png", moderator: "true", affiliation: "owner" } });
@@ -54,7 +67,10 @@ describe("mintToken", () => {
 
   it("can mint already-expired tokens via now", async () => {
     const token = await mintToken({ ...SIGNING, room: "r", user: USER, now: new Date(Date.now() - 3 * 3600_000), ttlSeconds: 60 });
-    expect(() => oracle(token, SECRET, "HS256")).toThrow(/expired/);
+    expect(() => jwt.verify(token, SECRET, { algorithms: ["HS256"] })).toThrow(/expired/);
+    await expect(jwtVerify(token, new TextEncoder().encode(SECRET), { algorithms: ["HS256"] })).rejects.toMatchObject({ code: "ERR_JWT_EXPIRED" });
+    // As of the instant it was minted for, both oracles accept it.
+    await oracle(token, SECRET, "HS256", Date.now() - 3 * 3600_000);
   });
 
   it.each([
@@ -90,7 +106,7 @@ describe("mintToken", () => {
     for (const key of inputs) {
       const token = await mintToken({ appId: APP_ID, domain: DOMAIN, privateKey: key, kid: "asap-key-1", room: "r", user: USER });
       expect(decodePart(token, 0)).toEqual({ alg: "RS256", typ: "JWT", kid: "asap-key-1" });
-      expect(oracle(token, publicKey, "RS256").room).toBe("r");
+      expect((await oracle(token, publicKey, "RS256")).room).toBe("r");
     }
   });
 
@@ -101,7 +117,7 @@ describe("mintToken", () => {
     await expect(mintToken({ appId: APP_ID, domain: DOMAIN, privateKey: ec, kid: "k", room: "r", user: USER })).rejects.toThrow(/RSA/);
   });
 
-  it("round-trips through verifyToken and jsonwebtoken for arbitrary users, rooms and features", async () => {
+  it("round-trips through verifyToken, jsonwebtoken and jose for arbitrary users, rooms and features", async () => {
     const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 24 });
     await fc.assert(
       fc.asyncProperty(
@@ -121,7 +137,7 @@ describe("mintToken", () => {
           const token = await mintToken({ ...SIGNING, room, user: { id, name }, moderator, features, ttlSeconds });
           const verified = await verifyToken(token, SECRET, { appId: APP_ID, sub: DOMAIN, room });
           expect(verified.claims.context.user).toMatchObject({ id, name, moderator: String(moderator) });
-          const claims = oracle(token, SECRET, "HS256");
+          const claims = await oracle(token, SECRET, "HS256");
           expect(claims.exp! - claims.iat!).toBe(ttlSeconds);
           expect(claims.context.features ?? {}).toEqual(Object.fromEntries(Object.entries(features).map(([k, v]) => [k, String(v)])));
         },

@@ -111,14 +111,14 @@ afterAll(async () => {
 });
 
 describe("the packed token package", () => {
-  it("installs into an empty application with zod and the Node adapter only: no @pulumi/*, no XMPP stack, no install script", async () => {
+  it("installs into an empty application with the Node adapter only: no @pulumi/*, no XMPP stack, no install script", async () => {
     const size = (await stat(tarball)).size;
     console.log(`npm install ${PACKAGE_NAME}: ${packages.length} packages (${packages.join(", ")}), ${(installBytes / 1024 / 1024).toFixed(2)} MB in node_modules; tarball ${(size / 1024).toFixed(0)} kB`);
-    expect(packages).toEqual([PACKAGE_NAME, "@hono/node-server", "hono", "zod"].sort());
+    expect(packages).toEqual([PACKAGE_NAME, "@hono/node-server", "hono"].sort());
     expect(packages.filter((p) => p.startsWith("@pulumi/") || p.startsWith("@xmpp/") || p === "ws" || p === "acorn")).toEqual([]);
     const manifest = JSON.parse(await readFile(join(installed, "package.json"), "utf8")) as { scripts?: Record<string, string> };
     expect(Object.keys(manifest.scripts ?? {}).filter((s) => /^(pre|post)?install$/.test(s))).toEqual([]);
-    expect(installBytes).toBeLessThan(10 * 1024 * 1024);
+    expect(installBytes).toBeLessThan(3 * 1024 * 1024); // measured 1.68 MB (it was 7.55 MB with zod)
   });
 
   it("ships JavaScript and declarations for every token/ source (shared module included), .js specifiers, no sources", async () => {

@@ -9,6 +9,7 @@ import { baseUrl, discover } from "./discover.ts";
 import type { NetworkOptions } from "./network.ts";
 import { guestStep, moderatorStep, participantStep, rejectionStep, STEP_TITLES, timed, turnStep, type StepContext } from "./steps.ts";
 import { isTenant } from "../shared/names.ts";
+import { canonicalRoom } from "../roomName.ts";
 import { FieldError } from "../errors.ts";
 import { REJECTION_CASES, STEP_IDS, TENANT_REJECTION_CASE, type DiscoveredHost, type RejectionCase, type SmokeReport, type StepId, type StepResult } from "./types.ts";
 
@@ -33,7 +34,11 @@ export interface SmokeOptions extends NetworkOptions {
   rejections?: readonly RejectionCase[];
   /** Also check TURN (credentials over XMPP, a relay over TLS); default false: no TURN step in the report. */
   turn?: boolean;
-  /** Room to use (default a fresh `smoke-<random>`). */
+  /**
+   * Room to use, as a user would type it (default a fresh `smoke-<random>`). The run uses its MUC node
+   * (token/roomName.ts canonicalRoom: "My Room" → `my%20room`), the form the web client joins from a link and the
+   * tokens' `room` claim carry, so the join, the tokens and the service URL's `?room=` agree.
+   */
   room?: string;
   /**
    * Run inside this tenant (`https://host/<tenant>/…`): discovery reads `/<tenant>/config.js`, tokens carry
@@ -68,16 +73,18 @@ function bounded<T>(work: Promise<T>, ms: number, fallback: () => T): Promise<T>
 /**
  * Runs the smoke matrix against `options.url` (and `options.tenant`, if given).
  * @throws FieldError("tenant") when the tenant is not one (token/shared/names.ts TENANT_PATTERN), before any request.
+ * @throws RoomNameError (a FieldError, field "room") when `options.room` is no room the web client could open (see
+ * canonicalRoom), before any request.
  */
 export async function runSmokeTest(options: SmokeOptions): Promise<SmokeReport> {
   if (options.tenant !== undefined && !isTenant(options.tenant)) {
     throw new FieldError("tenant", "must be letters, digits and inner hyphens (one DNS label, at most 63), not a static directory of the app");
   }
+  const room = options.room === undefined ? `smoke-${randomBytes(4).toString("hex")}` : canonicalRoom(options.room).node;
   const startedAt = (options.now ?? (() => new Date()))();
   const t0 = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
-  const room = options.room ?? `smoke-${randomBytes(4).toString("hex")}`;
   const network: NetworkOptions = {};
   if (options.ca !== undefined) network.ca = options.ca;
   if (options.resolve !== undefined) network.resolve = options.resolve;

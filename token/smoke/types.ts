@@ -59,7 +59,7 @@ export interface SmokeReport {
   ok: boolean;
   startedAt: string;
   durationMs: number;
-  /** The fresh room this run used. */
+  /** The room this run used, as its MUC node (a given name normalised by canonicalRoom, or a fresh one). */
   room: string;
   host?: DiscoveredHost;
   steps: StepResult[];

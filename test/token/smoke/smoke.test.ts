@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TOKEN_ENV } from "../../../token/config.ts";
+import { mintToken } from "../../../token/mint.ts";
+import { canonicalRoom, normalizeRoomName } from "../../../token/roomName.ts";
 import { runSmokeCli, SMOKE_EXIT } from "../../../token/smoke/cli.ts";
 import { runSmokeTest, type SmokeReport, type StepResult } from "../../../token/smoke/index.ts";
 import { freePort } from "../../support/ports.ts";
@@ -34,6 +36,8 @@ async function settledConnections(port: number, baseline: number): Promise<numbe
   }
   return establishedTo(port);
 }
+
+const decodeClaims = (token: string) => JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { room: string };
 
 const step = (report: SmokeReport, id: StepResult["id"]) => report.steps.find((s) => s.id === id) as StepResult;
 
@@ -169,6 +173,28 @@ describe("smoke test against stock Prosody + nginx + stand-in Jicofo", () => {
     const untrusted = await runSmokeTest({ url: stack.url, resolve: stack.reach.resolve, signing: stack.signing, timeoutMs: 5000 });
     expect(step(untrusted, "discovery").status).toBe("failed");
     expect(step(untrusted, "discovery").detail).toMatch(/self[- ]signed/i);
+  });
+
+  it("a given room name is used as its MUC node: the join, the focus request, the tokens' room and the report agree", async () => {
+    const named = await runSmokeTest({ ...stack.reach, signing: stack.signing, room: "Team Room ", timeoutMs: 20_000, promotionWaitMs: 3000, rejections: [] });
+    // "Team Room " made an invalid MUC address before (a space in the node); the web client joins team%20room%20.
+    const node = canonicalRoom("Team Room ").node;
+    expect(node).toBe("team%20room%20");
+    expect(named.room).toBe(node);
+    expect(step(named, "moderator").status, step(named, "moderator").detail).toBe("passed");
+    expect(stack.jicofo.requests).toContainEqual(expect.objectContaining({ room: `${node}@conference.meet.example.test`, answer: "ready" }));
+    expect(step(named, "participant").detail).toContain(`joined ${node}@conference.meet.example.test with role participant`);
+    // The steps mint with the node; mintToken's own normalisation leaves it unchanged, so the tokens' room is the node.
+    expect(normalizeRoomName(node)).toBe(node);
+    expect(decodeClaims(await mintToken({ ...stack.signing, room: named.room, user: { id: "u", name: "n" } })).room).toBe(node);
+  });
+
+  it("a room name the web client could not open is refused by field before any request", async () => {
+    const requests = stack.jicofo.requests.length;
+    for (const room of ["*", "..", "?#", "\u0000"]) {
+      await expect(runSmokeTest({ ...stack.reach, signing: stack.signing, room, timeoutMs: 5000 })).rejects.toMatchObject({ name: "RoomNameError", field: "room" });
+    }
+    expect(stack.jicofo.requests.length).toBe(requests);
   });
 });
 
