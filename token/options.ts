@@ -4,7 +4,7 @@
  */
 import { KeyObject } from "node:crypto";
 import { isTenant } from "./shared/names.ts";
-import type { Rule } from "./shared/rules.ts";
+import { appIdProblem, domainProblem, type Rule } from "./shared/rules.ts";
 import { JITSI_FEATURES, type FeatureFlags } from "./features.ts";
 import type { PrivateKeyInput } from "./keys.ts";
 
@@ -163,8 +163,9 @@ const featuresShape = shape(
 /** The options in the order their problems are reported. */
 const mintShape = shape(
   {
-    appId: nonEmpty("Prosody app_id"),
-    domain: nonEmpty("the XMPP domain"),
+    // The stack's own rules: a token for a domain or app id the server can never have is refused here, not at login.
+    appId: (v) => nonEmpty("Prosody app_id")(v) ?? appIdProblem(v as string),
+    domain: (v) => nonEmpty("the XMPP domain")(v) ?? domainProblem(v as string),
     secret: text(),
     privateKey: (v) => (typeof v === "string" || v instanceof KeyObject ? undefined : "must be a PEM string or a KeyObject"),
     kid: nonEmpty("the key id"),

@@ -129,7 +129,13 @@ export async function verifyToken(token: string, key: VerificationKey, expectati
   const roomClaim = payload.room;
   if (typeof roomClaim !== "string") throw new TokenVerificationError("room", "the room claim is missing or not a string");
   if (expectations.room !== undefined) {
-    const wanted = roomTarget(expectations.room).node;
+    const target = roomTarget(expectations.room);
+    const wanted = target.node;
+    // A tenant link (https://host/TENANT/room): the server compares sub with the tenant (domain verification).
+    const sub = payload.sub.toLowerCase();
+    if (target.tenant !== undefined && sub !== "*" && sub !== target.tenant.toLowerCase()) {
+      throw new TokenVerificationError("sub", `sub is ${JSON.stringify(payload.sub)}; the link's tenant is ${JSON.stringify(target.tenant)}`);
+    }
     const claimed = roomClaim.toLowerCase();
     if (claimed !== ANY_ROOM && claimed !== wanted) {
       throw new TokenVerificationError("room", `the token is for room ${JSON.stringify(roomClaim)}, not ${JSON.stringify(wanted)}`);

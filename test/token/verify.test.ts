@@ -22,9 +22,20 @@ describe("verifyToken", () => {
     await expect(verifyToken(token, { secret: SECRET }, { appId: APP_ID })).resolves.toBeDefined();
   });
 
-  it("accepts the wildcard room and sub", async () => {
-    const token = await mintToken({ ...SIGNING, domain: "*", allRooms: true, user: USER });
+  it("accepts the wildcard room and sub (the server does; mintToken makes sub \"*\" never, so the token is signed by hand)", async () => {
+    const minted = await mintToken({ ...SIGNING, allRooms: true, user: USER });
+    const claims = JSON.parse(Buffer.from(minted.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+    const token = await forge({ alg: "HS256", typ: "JWT" }, { ...claims, sub: "*" });
     await expect(verifyToken(token, SECRET, expectations)).resolves.toBeDefined();
+    await expect(mintToken({ ...SIGNING, domain: "*", allRooms: true, user: USER })).rejects.toThrow(/domain/);
+  });
+
+  it("holds a tenant link's token to that tenant, as explain and the server do", async () => {
+    const rootToken = await mintToken({ ...SIGNING, room: "team-a", user: USER });
+    const tenantLink = `https://${DOMAIN}/othercorp/team-a`;
+    expect(await failure(verifyToken(rootToken, SECRET, { appId: APP_ID, room: tenantLink }))).toBe("sub");
+    const tenantToken = await mintToken({ ...SIGNING, tenant: "othercorp", room: "team-a", user: USER });
+    await expect(verifyToken(tenantToken, SECRET, { appId: APP_ID, room: tenantLink })).resolves.toBeDefined();
   });
 
   it("says which check failed", async () => {
