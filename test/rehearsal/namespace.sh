@@ -22,8 +22,13 @@ log() { echo "rehearsal: $*" >&2; }
 # repository's address 127.0.0.2:443 is forwarded to its server's port, since nginx takes *:443 on this host.
 ip link set lo up
 ip addr add "$public_ip/32" dev lo
-# The private address is on the instance's own interface on EC2; coturn binds its relays to it.
-ip addr add "$private_ip/32" dev lo
+# The private address is on the instance's own interface on EC2 (ens5), and coturn binds its relays to it: coturn
+# refuses a relay address on the loopback interface ("Cannot configure any meaningful IP listener address"), so it
+# goes on one end of a veth pair that stays inside this namespace.
+ip link add ens5 type veth peer name ens5-peer
+ip link set ens5 up
+ip link set ens5-peer up
+ip addr add "$private_ip/32" dev ens5
 nft -f - <<'NFT'
 table ip rehearsal {
   chain output { type nat hook output priority -100; ip daddr 127.0.0.2 tcp dport 443 dnat to 127.0.0.2:8443; }
