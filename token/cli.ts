@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadTokenConfig, TokenConfigError, type TokenConfig } from "./config.ts";
 import { explainToken } from "./explain.ts";
-import { isJitsiFeature, type FeatureFlags } from "./features.ts";
+import { isJitsiFeature, JITSI_FEATURES, type FeatureFlags } from "./features.ts";
 import type { HostProfile } from "./explainTypes.ts";
 import { KeyError } from "./keys.ts";
 import { meetingUrl, MeetingUrlError, type TokenPlacement } from "./meetingUrl.ts";
@@ -156,7 +156,8 @@ function features(values: Values): FeatureFlags | undefined {
   const flags: FeatureFlags = {};
   for (const item of list) {
     const [name = "", value = "true"] = String(item).split("=", 2);
-    if (!isJitsiFeature(name)) throw new UsageError(`--feature ${name}: unknown feature`);
+    // Not echoed: whatever was typed may be a pasted secret. The known names are the help.
+    if (!isJitsiFeature(name)) throw new UsageError(`--feature: not a known Jitsi feature name (known: ${JITSI_FEATURES.join(", ")})`);
     if (value !== "true" && value !== "false") throw new UsageError(`--feature ${name}: value must be true or false`);
     flags[name] = value === "true";
   }
@@ -165,8 +166,9 @@ function features(values: Values): FeatureFlags | undefined {
 
 function mintOptions(values: Values, cfg: TokenConfig): MintTokenOptions {
   const ttlText = str(values, "ttl");
+  // Decimal digits only: Number() would also read "0x10" (16 s), "1e3" and " 60 ".
+  if (ttlText !== undefined && !/^\d{1,9}$/.test(ttlText)) throw new UsageError("--ttl must be a whole number of seconds, in decimal digits");
   const ttl = ttlText === undefined ? undefined : Number(ttlText);
-  if (ttlText !== undefined && !Number.isInteger(ttl)) throw new UsageError("--ttl must be a whole number of seconds");
   const user = { id: requireFlag(values, "user-id"), name: requireFlag(values, "user-name"), ...(str(values, "email") ? { email: str(values, "email") } : {}), ...(str(values, "avatar") ? { avatar: str(values, "avatar") } : {}) };
   const f = features(values);
   const optional = {

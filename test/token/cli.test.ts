@@ -85,6 +85,14 @@ describe("jitsi-token CLI (spawned)", () => {
     expect(weak.code).toBe(2);
     expect(weak.stderr).not.toContain("weak-secret");
     expect((await run(["mint", ...MINT, "--ttl", "0"])).code).toBe(2);
+    // Decimal seconds only ("0x10" would have been 16 s), and an unknown feature name is never echoed back.
+    const hex = await run(["mint", ...MINT, "--ttl", "0x10"]);
+    expect(hex.code).toBe(2);
+    expect(hex.stderr).toContain("--ttl must be a whole number of seconds");
+    const pasted = await run(["mint", ...MINT, "--feature", `${SECRET}=true`]);
+    expect(pasted.code).toBe(2);
+    expect(pasted.stderr).toContain("--feature: not a known Jitsi feature name");
+    expect(pasted.stderr + pasted.stdout).not.toContain(SECRET);
     // A missing JITSI_APP_ID: the same exit code and message from mint and smoke (smoke stops before any network).
     const noAppId = { JITSI_DOMAIN: DOMAIN, JITSI_APP_SECRET: SECRET };
     const mint = await run(["mint", ...MINT], noAppId);
