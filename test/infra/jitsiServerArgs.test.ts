@@ -68,6 +68,8 @@ const CASES: Record<string, Case> = {
   "IPv6 world as 0::/0": cidr("0::/0", /must not open SSH to the whole internet/),
   "IPv6 world as ::0/0": cidr("::0/0", /must not open SSH to the whole internet/),
   "IPv4 world with host bits, 1.2.3.4/0": cidr("1.2.3.4/0", /must not open SSH to the whole internet/),
+  "half the internet, 0.0.0.0/1 (two such blocks are all of it)": cidr("0.0.0.0/1", /must be a \/8 or narrower IPv4 block/),
+  "a quarter of IPv6, 4000::/2": cidr("4000::/2", /must be a \/32 or narrower IPv6 block/),
   "no address, :/64": cidr(":/64", /must be a CIDR block like 203\.0\.113\.7\/32/),
   "host bits set, 203.0.113.7/24": cidr("203.0.113.7/24", /has host bits set .*write 203\.0\.113\.7\/32 for that one host or 203\.0\.113\.0\/24 for its network/),
   "t3.nano server": {

@@ -133,10 +133,16 @@ export function parseCidr(value: string): Cidr | string {
 }
 
 /** One entry of the SSH allow-list: a CIDR block that is not the whole internet (any `/0`, however written). */
+/** The widest block adminCidrs may name: an ISP or corporate range at most (a /8 is 16.7 million addresses). */
+export const ADMIN_CIDR_MIN_PREFIX = { v4: 8, v6: 32 } as const;
+
 export const adminCidrProblem: Rule = (value) => {
   const cidr = parseCidr(value);
   if (typeof cidr === "string") return cidr;
   if (cidr.prefix === 0) return "must not open SSH to the whole internet (a /0 block matches every address): use your own address/32";
+  // A few short blocks cover the internet just as well (0.0.0.0/1 + 128.0.0.0/1): SSH is for admins' networks.
+  const widest = cidr.family === 4 ? ADMIN_CIDR_MIN_PREFIX.v4 : ADMIN_CIDR_MIN_PREFIX.v6;
+  if (cidr.prefix < widest) return `must be a /${widest} or narrower ${cidr.family === 4 ? "IPv4" : "IPv6"} block: SSH is opened to admins' own networks, not to large parts of the internet`;
   return undefined;
 };
 
