@@ -11,7 +11,7 @@ import type { Deployment } from "../../templates/deployment.ts";
 import { renderFiles } from "../../templates/render.ts";
 import { DeploymentError } from "../../templates/validate.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
-import { baseConfig, rsaPublicKeyPem } from "./harness.ts";
+import { baseConfig, MOCK, rsaPublicKeyPem } from "./harness.ts";
 
 const SECRET = "test-app-secret-6f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f";
 const PEM = rsaPublicKeyPem();
@@ -152,7 +152,7 @@ beforeEach(async () => {
       },
       call: (args) => {
         registered.push(`call ${args.token}`);
-        return { id: "mock-id", imageId: "ami-0123456789abcdef0", architecture: "x86_64", zoneId: "Z0EXAMPLE12345", vpcId: "vpc-0123456789abcdef0" };
+        return { id: "mock-id", imageId: "ami-0123456789abcdef0", architecture: "x86_64", zoneId: "Z0EXAMPLE12345", vpcId: "vpc-0123456789abcdef0", cidrBlock: MOCK.vpcCidr };
       },
     },
     "jitsi",
