@@ -9,6 +9,7 @@ import { FieldError } from "./errors.ts";
 import { assertHmacSecret, KeyError, rsaPrivateKey } from "./keys.ts";
 import type { TokenSigningConfig } from "./options.ts";
 import { appIdProblem, appSecretProblem, domainProblem, keyIdProblem, type Rule } from "./shared/rules.ts";
+import { pulumiFailureMessage } from "./shared/pulumiCli.ts";
 import { STACK_OUTPUTS } from "./shared/stackOutputs.ts";
 
 export interface TokenConfig extends TokenSigningConfig {
@@ -144,8 +145,9 @@ async function fromStack(stack: string, options: LoadTokenConfigOptions): Promis
   const cwd = options.cwd === undefined ? {} : { cwd: options.cwd };
   const result = await runner("pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], cwd);
   if (result.code !== 0) {
-    // Pulumi's stderr names the problem (no such stack, not logged in); it never holds output values.
-    const reason = result.stderr.trim().split("\n").slice(0, 3).join(" ").slice(0, 300);
+    // Pulumi's stderr names the problem (no such stack, not logged in, a CLI the npm package could not download);
+    // it never holds output values.
+    const reason = pulumiFailureMessage(result.stderr).split("\n").slice(0, 3).join(" ").slice(0, 600);
     throw new TokenConfigError("--stack", `pulumi stack output failed for ${stack}${reason ? `: ${reason}` : ""}`);
   }
   let outputs: Record<string, unknown>;

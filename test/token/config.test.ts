@@ -81,6 +81,9 @@ describe("loadTokenConfig from a Pulumi stack", () => {
   it("reports Pulumi failures, bad JSON, missing or weak outputs by name", async () => {
     expect((await configError(loadTokenConfig({ stack: "nope", runner: runner("", 255, "error: no stack named 'nope' found") }))).message).toMatch(/no stack named/);
     expect((await configError(loadTokenConfig({ stack: "dev", runner: runner("warning: not json") }))).message).toMatch(/JSON/);
+    // Offline, the pulumi npm package says only "fetch failed": the error says what to install instead.
+    const offline = await configError(loadTokenConfig({ stack: "dev", runner: runner("", 1, "Downloading pulumi v3.265.0...\npulumi: fetch failed\n") }));
+    expect(offline.message).toMatch(/the Pulumi CLI is not installed and the `pulumi` npm package could not download it \(fetch failed; offline\?\)/);
     expect((await configError(loadTokenConfig({ stack: "dev", runner: runner(JSON.stringify({ ...outputs, appSecret: undefined })) }))).field).toBe("stack output appSecret");
     expect((await configError(loadTokenConfig({ stack: "dev", runner: runner(JSON.stringify({ ...outputs, appSecret: "weak" })) }))).message).toMatch(/32/);
     expect((await configError(loadTokenConfig({ stack: "dev; rm -rf /", runner: runner("{}") }))).field).toBe("--stack");

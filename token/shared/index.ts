@@ -9,3 +9,4 @@ export { STACK_OUTPUTS, type StackOutputName } from "./stackOutputs.ts";
 export { FieldError, ProblemError, type Problem } from "./errors.ts";
 export * from "./rules.ts";
 export { EXIT_CODES, readArgs, UsageError, type ArgValues, type ExitCode, type OptionsConfig } from "./cli.ts";
+export { pulumiFailureMessage } from "./pulumiCli.ts";
