@@ -239,12 +239,6 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
   else cidrs.forEach((cidr, index) => text(`adminCidrs[${index}]`, cidr, adminCidrProblem, true));
 
   const jitsiVersion = text("jitsiVersion", given.jitsiVersion, jitsiVersionProblem, true);
-  // Prosody 0.12 fetches the ASAP public keys over HTTPS from this host and verifies its certificate (net/http.lua):
-  // a staging certificate fails that, so every join would be refused. Lifted once the key directory is also served
-  // on a loopback-only plain-HTTP listener for Prosody (issue 9, defect 8).
-  if (staging && (given.token as { algorithm?: unknown } | undefined)?.algorithm === "RS256") {
-    report("letsEncrypt.staging", "must be false with the RS256 token algorithm: Prosody fetches the public keys over HTTPS from this host and verifies its certificate, which a staging certificate fails (every join would be refused); use HS256 to try staging");
-  }
   const vpcId = text("vpcId", given.vpcId, vpcIdProblem, false);
   const subnetId = text("subnetId", given.subnetId, subnetIdProblem, false);
   if (given.vpcId !== undefined && given.subnetId === undefined) report("subnetId", "is required when vpcId is set: the public subnet of that VPC to put the server in");

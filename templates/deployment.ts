@@ -39,6 +39,8 @@ export interface RuntimeOverrides {
   readonly turnTlsPort?: number;
   /** Loopback port the site listens on behind the 443 stream proxy (production PORTS.siteBehindStream). */
   readonly siteBehindStreamPort?: number;
+  /** Loopback port nginx serves the ASAP public keys to Prosody on (production PORTS.asapKeysLocal). */
+  readonly asapKeysLocalPort?: number;
 }
 
 /** coturn on this host (TURN over UDP 3478 and over TLS on 443 by SNI); absent: no TURN anywhere. */

@@ -88,6 +88,7 @@ const runtime = z.strictObject({
   turnUdpPort: port.optional(),
   turnTlsPort: port.optional(),
   siteBehindStreamPort: port.optional(),
+  asapKeysLocalPort: port.optional(),
 });
 
 /** An IPv4 CIDR with its host bits zero (what an AWS VPC's CidrBlock is), prefix 8 to 28 as AWS allows. */

@@ -32,5 +32,6 @@ export function runtimePorts(d: Deployment) {
     turnUdp: runtime.turnUdpPort ?? PORTS.turnUdp,
     turnTls: runtime.turnTlsPort ?? PORTS.turnTls,
     siteBehindStream: runtime.siteBehindStreamPort ?? PORTS.siteBehindStream,
+    asapKeysLocal: runtime.asapKeysLocalPort ?? PORTS.asapKeysLocal,
   } as const;
 }

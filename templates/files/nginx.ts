@@ -37,7 +37,7 @@ interface NginxTemplateData {
   readonly tenantConfigJsRegex: string;
   readonly headerBuffers: { readonly count: number; readonly size: string };
   readonly xmppLocations: readonly XmppLocation[];
-  readonly asapKeys: { readonly path: string; readonly dir: string } | false;
+  readonly asapKeys: { readonly path: string; readonly dir: string; readonly localPort: number } | false;
 }
 
 /** One location proxying XMPP (WebSocket or BOSH) to Prosody, at the root or under a tenant. */
@@ -123,7 +123,11 @@ export function renderNginxSite(d: Deployment): RenderedFile {
     xmppLocations: xmppLocations(`http://${PROSODY_HTTP_HOST}:${String(port(ports.prosodyHttp, "runtime.prosodyHttpPort"))}`),
     asapKeys:
       d.auth.algorithm === "RS256"
-        ? { path: URL_PATHS.asapKeys, dir: nginxString(withTrailingSlash(paths.asapKeysDir), "ASAP key directory") }
+        ? {
+            path: URL_PATHS.asapKeys,
+            dir: nginxString(withTrailingSlash(paths.asapKeysDir), "ASAP key directory"),
+            localPort: port(ports.asapKeysLocal, "runtime.asapKeysLocalPort"),
+          }
         : false,
   });
   return nginxConfigFile(paths.nginxSite, content);

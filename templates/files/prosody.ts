@@ -32,12 +32,12 @@ const ALL_INTERFACES = ["*", "::"] as const;
 
 /**
  * Base URL Prosody fetches RS256 public keys from: `<base>/<sha256hex(kid)>.pem`. Prosody joins with "/", so
- * the base has no trailing slash. Served by this host's nginx from hostPaths().asapKeysDir.
+ * the base has no trailing slash. This host's nginx serves hostPaths().asapKeysDir there on 127.0.0.1, plain
+ * HTTP (PORTS.asapKeysLocal): Prosody 0.12's HTTP client verifies the peer's certificate (net/http.lua), which a
+ * Let's Encrypt staging certificate fails; the public https `/asap-keys/` stays for other verifiers.
  */
 export function asapKeyServerUrl(d: Deployment): string {
-  const httpsPort = runtimePorts(d).https;
-  const authority = httpsPort === 443 ? d.domain : `${d.domain}:${String(httpsPort)}`;
-  return `https://${authority}${URL_PATHS.asapKeys.replace(/\/+$/, "")}`;
+  return `http://127.0.0.1:${String(runtimePorts(d).asapKeysLocal)}${URL_PATHS.asapKeys.replace(/\/+$/, "")}`;
 }
 
 export function renderProsodyHostConfig(d: Deployment): RenderedFile {

@@ -311,8 +311,8 @@ describe("RS256 with Jitsi's real plugins: Prosody fetches the rendered public k
     });
     const port = await freePort();
     await new Promise<void>((resolve) => keyServer.listen(port, "127.0.0.1", resolve));
-    // The rendered asap_key_server is https://<domain>/asap-keys, which has no DNS here: only its authority is
-    // replaced; the path and the file names are the rendered ones.
+    // The rendered asap_key_server is http://127.0.0.1:<PORTS.asapKeysLocal>/asap-keys (nginx on loopback): only
+    // its port is replaced by a free one; the scheme, host, path and file names are the rendered ones.
     const keyServerUrl = `http://127.0.0.1:${String(port)}${URL_PATHS.asapKeys.replace(/\/+$/, "")}`;
     prosody = await startProsody({
       pluginsDir: requirePluginsDir(),

@@ -37,7 +37,6 @@ const CASES: [string, Record<string, string | undefined>, RegExp][] = [
   ["RS256 with an app secret", { "jitsi:tokenAlgorithm": "RS256", "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:appSecret: must not be set when jitsi:tokenAlgorithm is RS256/],
   ["RS256 with a non-PEM key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: "AAAA" }) }, /jitsi:tokenPublicKeys\.k: must be a PEM-encoded RSA public key/],
   ["RS256 with an Ed25519 key", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString() }) }, /jitsi:tokenPublicKeys\.k: must be an RSA public key \(RS256 verifies with RSA only\), got ed25519/],
-  ["RS256 with a staging certificate", { "jitsi:tokenAlgorithm": "RS256", "jitsi:appSecret": undefined, "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }), "jitsi:letsEncryptStaging": "true" }, /jitsi:letsEncryptStaging: must be false with the RS256 token algorithm: Prosody fetches the public keys over HTTPS/],
   ["public keys with HS256", { "jitsi:tokenPublicKeys": JSON.stringify({ k: PEM }) }, /jitsi:tokenPublicKeys: is only used with jitsi:tokenAlgorithm RS256/],
   ["guests not boolean", { "jitsi:guests": "on" }, /jitsi:guests: must be true or false/],
   ["turn not boolean", { "jitsi:turn": "udp" }, /jitsi:turn: must be true or false/],

@@ -24,12 +24,13 @@ const MIME_TYPES = "/etc/nginx/mime.types";
 
 /** Runtime overrides for a site on 127.0.0.1: fresh rootDir and ports. Merge in prosodyHttpPort as needed. */
 export async function nginxTestRuntime(): Promise<
-  Required<Pick<RuntimeOverrides, "rootDir" | "httpPort" | "httpsPort" | "bindAddress">>
+  Required<Pick<RuntimeOverrides, "rootDir" | "httpPort" | "httpsPort" | "bindAddress" | "asapKeysLocalPort">>
 > {
   return {
     rootDir: await mkdtemp(join(tmpdir(), "nginx-site-")),
     httpPort: await freePort(),
     httpsPort: await freePort(),
+    asapKeysLocalPort: await freePort(),
     bindAddress: "127.0.0.1",
   };
 }

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deployment, RenderedFile } from "../../templates/deployment.ts";
-import { hostPaths, xmppNames } from "jitsi-jwt-token/shared";
+import { hostPaths, PORTS, xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../../templates/render.ts";
 import { asapKeyFileName } from "../../templates/validate.ts";
 import { readProsodyOptions } from "./prosodyConfigReader.ts";
@@ -174,7 +174,7 @@ describe("Prosody options as Prosody reads them", () => {
     expect(content).not.toContain(`VirtualHost "${names.guest}"`);
   });
 
-  it("RS256: key server under the public domain, no secret, one public key file per kid", async () => {
+  it("RS256: key server on nginx's loopback listener (no certificate to verify), no secret, one public key file per kid", async () => {
     const pem = rsaPublicKeyPem();
     const d = sampleDeployment({ auth: { algorithm: "RS256", appId: "jitsi-app", publicKeys: { "key-2": pem, "key-1": pem } } });
     const values = await options(d, [
@@ -182,7 +182,7 @@ describe("Prosody options as Prosody reads them", () => {
       [DOMAIN, "signature_algorithm"],
       [DOMAIN, "app_secret"],
     ]);
-    expect(values).toEqual([`https://${DOMAIN}/asap-keys`, "RS256", undefined]);
+    expect(values).toEqual([`http://127.0.0.1:${String(PORTS.asapKeysLocal)}/asap-keys`, "RS256", undefined]);
     const files = renderFiles(d);
     const keyFiles = files.filter((f) => f.path.startsWith(`${paths.asapKeysDir}/`));
     expect(keyFiles.map((f) => f.path)).toEqual([`${paths.asapKeysDir}/${asapKeyFileName("key-1")}`, `${paths.asapKeysDir}/${asapKeyFileName("key-2")}`]);

@@ -86,6 +86,12 @@ export const PORTS = {
   turnTls: 5349,
   /** The site's HTTPS behind the 443 stream proxy when TURN is on (loopback only, PROXY protocol). */
   siteBehindStream: 8443,
+  /**
+   * nginx serves the RS256 public keys to Prosody here: 127.0.0.1 only, plain HTTP. Prosody 0.12's HTTP client
+   * verifies the peer (net/http.lua), so an https asap_key_server on this host would fail with a staging or expired
+   * certificate; on loopback there is nothing to verify.
+   */
+  asapKeysLocal: 5290,
   /** coturn's relay ports (min-port..max-port): one per allocation, opened to everyone when TURN is on. */
   turnRelayMin: 49152,
   turnRelayMax: 50175,

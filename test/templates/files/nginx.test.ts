@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { get as httpGet, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:http";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -283,12 +283,23 @@ describe("the rendered site in a real nginx", () => {
     expect((await fetchFrom(nginx, "https", URL_PATHS.asapKeys)).status).toBe(403);
   });
 
-  it("serves the keys where Prosody's asap_key_server points", async () => {
+  it("serves the keys where Prosody's asap_key_server points: 127.0.0.1, plain HTTP (no certificate to fail), and still on the public https path", async () => {
     const keyServer = new URL(asapKeyServerUrl(d));
-    expect(keyServer.host).toBe(`${DOMAIN}:${String(nginx.httpsPort)}`);
-    const key = await fetchFrom(nginx, "https", `${keyServer.pathname}/0123abcd.pem`);
-    expect(key.status).toBe(200);
-    expect(key.body).toContain("BEGIN PUBLIC KEY");
+    expect(keyServer.protocol).toBe("http:");
+    expect(keyServer.hostname).toBe("127.0.0.1");
+    const local = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      httpGet({ host: "127.0.0.1", port: Number(keyServer.port), path: `${keyServer.pathname}/0123abcd.pem`, agent: false }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      }).on("error", reject);
+    });
+    expect(local.status).toBe(200);
+    expect(local.body).toContain("BEGIN PUBLIC KEY");
+    const publicKey = await fetchFrom(nginx, "https", `${URL_PATHS.asapKeys}0123abcd.pem`);
+    expect(publicKey.status).toBe(200);
+    expect(publicKey.body).toBe(local.body);
   });
 
   it("reloads after a configuration change", async () => {
