@@ -28,7 +28,9 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-Environment=PATH=/snap/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# /snap/bin is not on systemd's default PATH; HOME is not set for a system service without User=, and the CLI
+# (and snap run) look for their per-user directories under it.
+Environment=PATH=/snap/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 ExecStart=/usr/local/sbin/jitsi-disk-metric
 UNIT
 
