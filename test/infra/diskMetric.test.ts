@@ -71,6 +71,11 @@ describe("disk-metric.sh, run for real against stand-ins", () => {
   let server: Server;
   let imdsUrl: string;
   const seen: string[] = [];
+  const answers: Record<string, string> = {};
+  const standardAnswers = {
+    "/latest/meta-data/instance-id": "i-0123456789abcdef0",
+    "/latest/meta-data/placement/region": "eu-central-1",
+  };
 
   beforeAll(async () => {
     // IMDSv2 as EC2 serves it: PUT for a token, every GET must present it.
@@ -85,10 +90,6 @@ describe("disk-metric.sh, run for real against stand-ins", () => {
         res.end();
         return;
       }
-      const answers: Record<string, string> = {
-        "/latest/meta-data/instance-id": "i-0123456789abcdef0",
-        "/latest/meta-data/placement/region": "eu-central-1",
-      };
       res.statusCode = answers[req.url ?? ""] === undefined ? 404 : 200;
       res.end(answers[req.url ?? ""] ?? "");
     });
@@ -116,6 +117,7 @@ describe("disk-metric.sh, run for real against stand-ins", () => {
 
   it("puts df's used percentage of / under the alarm's namespace, metric and InstanceId, in the instance's region", async () => {
     rmSync(record, { force: true });
+    Object.assign(answers, standardAnswers);
     const result = await publish({ JITSI_IMDS_URL: imdsUrl });
     expect(result).toEqual({ status: 0, stderr: "" });
     const dfPercent = execFileSync("df", ["--output=pcent", "/"], { encoding: "utf8" }).trim().split("\n").pop()!.replace(/\D/g, "");
@@ -136,6 +138,20 @@ describe("disk-metric.sh, run for real against stand-ins", () => {
       "InstanceId=i-0123456789abcdef0",
     ]);
     expect(seen).toContain("PUT /latest/api/token");
+  });
+
+  it("refuses an instance id or region that is not one, before calling AWS", async () => {
+    for (const [path, value, field] of [
+      ["/latest/meta-data/instance-id", "i-0123 --namespace Other", "instance id"],
+      ["/latest/meta-data/placement/region", "<html>", "region"],
+    ] as const) {
+      rmSync(record, { force: true });
+      Object.assign(answers, standardAnswers, { [path]: value });
+      const result = await publish({ JITSI_IMDS_URL: imdsUrl });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`unexpected ${field} from the metadata service`);
+      expect(() => readFileSync(record)).toThrow();
+    }
   });
 
   it("publishes nothing and fails when the metadata service does not answer", async () => {
