@@ -9,6 +9,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { METRIC_NAMESPACE } from "./diskMetric.ts";
 import type { Architecture } from "./jitsiServerArgs.ts";
 
 /** Canonical's AWS account, the publisher of the official Ubuntu images. */
@@ -52,12 +53,18 @@ export interface JitsiHostArgs {
 /**
  * The EC2 instance of one deployment (`jitsi:index:JitsiHost`): Ubuntu LTS AMI looked up per region and
  * architecture, IMDSv2 required, encrypted gp3 root volume, a generated or given SSH key, bound to the Elastic IP.
- * No user data. Children: `instance`, `association`; `amiId`, `privateKey` (secret, generated key only).
+ * No user data. Children: `instance`, `association`, `role` (+ its instance profile); `amiId`, `privateKey`
+ * (secret, generated key only).
  */
 export class JitsiHost extends pulumi.ComponentResource {
   readonly instance: aws.ec2.Instance;
   readonly amiId: pulumi.Output<string>;
   readonly association: aws.ec2.EipAssociation;
+  /**
+   * The instance's role: it may only put metrics into the project's own CloudWatch namespace (the disk-use
+   * publisher, infra/diskMetric.ts). Nothing else: no S3, no SSM, no describe calls.
+   */
+  readonly role: aws.iam.Role;
   /** Generated private key (OpenSSH format, secret); undefined when the caller supplied a public key (use ssh-agent). */
   readonly privateKey: pulumi.Output<string> | undefined;
   readonly user = UBUNTU_USER;
@@ -89,6 +96,40 @@ export class JitsiHost extends pulumi.ComponentResource {
       // The provider marks it secret too; wrapping it here keeps that true whatever the provider schema says.
       this.privateKey = pulumi.secret(key.privateKeyOpenssh);
     }
+    this.role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    // PutMetricData has no resource ARN ("*" is the only form); the cloudwatch:namespace condition key confines
+    // it to our namespace (IAM service authorization reference, "Actions, resources, and condition keys for
+    // Amazon CloudWatch").
+    new aws.iam.RolePolicy(
+      `${name}-put-metrics`,
+      {
+        role: this.role.id,
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: "cloudwatch:PutMetricData",
+              Resource: "*",
+              Condition: { StringEquals: { "cloudwatch:namespace": METRIC_NAMESPACE } },
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: this.role.name, tags: args.tags }, { parent: this });
+
     const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey, tags: args.tags }, { parent: this });
 
     this.instance = new aws.ec2.Instance(
@@ -99,6 +140,9 @@ export class JitsiHost extends pulumi.ComponentResource {
         subnetId: args.subnetId,
         vpcSecurityGroupIds: [args.securityGroupId],
         keyName: keyPair.keyName,
+        // Updated in place on a running instance (the provider replaces the profile association; hashicorp/terraform
+        // PR #11862), so adding the role to an existing deployment keeps its VM.
+        iamInstanceProfile: profile.name,
         // IMDSv2 only: a session token is required, and a hop limit of 1 keeps the credentials endpoint out of
         // reach of anything forwarded through the host.
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },

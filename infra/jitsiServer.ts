@@ -243,7 +243,11 @@ export class JitsiServer extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.provisioning.install] },
           );
 
-    this.monitoring = new JitsiMonitoring(name, { instanceId: this.host.instance.id, alarmEmail: settled.alarmEmail, tags }, { parent: this });
+    this.monitoring = new JitsiMonitoring(
+      name,
+      { instanceId: this.host.instance.id, alarmEmail: settled.alarmEmail, diskMetricPublisher: this.provisioning.diskMetric, tags },
+      { parent: this },
+    );
 
     this.meetingUrl = `https://${settled.domain}/`;
     this.publicIp = this.network.elasticIp.publicIp;

@@ -4,10 +4,9 @@
  *   onto healthy hardware: same instance id, private IP, Elastic IP association and EBS volumes, so DNS, the
  *   certificate and the Jitsi install all survive;
  * - the *instance* check (the guest: kernel, network config, exhausted memory) fails → EC2 **reboots** it.
- * With `alarmEmail`, both alarms (and their return to OK) are also sent to that address through an SNS topic.
- *
- * Not here: disk use. EC2 publishes no file-system metric; it needs the CloudWatch agent on the host and an
- * instance role allowed to put metrics (docs/deploy.md, "Monitoring").
+ * And, when the host publishes it (`diskMetricPublisher`), one on disk use: the root file system at or above
+ * 85 % for 10 minutes (infra/diskMetric.ts; EC2 measures no file-system metric, the host's own timer does).
+ * With `alarmEmail`, every alarm (and its return to OK) is also sent to that address through an SNS topic.
  *
  * AWS: "Recover your instance" / "Create alarms that stop, terminate, reboot, or recover an instance" in the EC2
  * user guide (action ARNs `arn:<partition>:automate:<region>:ec2:recover` and `…:ec2:reboot`).
@@ -15,6 +14,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { emailProblem } from "jitsi-jwt-token/shared";
+import { DISK_ALARM, DISK_METRIC_PERIOD_SECONDS, DISK_USED_METRIC, METRIC_NAMESPACE } from "./diskMetric.ts";
 
 export interface JitsiMonitoringArgs {
   /** The instance the alarms watch and act on. */
@@ -25,6 +25,12 @@ export interface JitsiMonitoringArgs {
    * Omitted: no topic, the alarms only recover or reboot.
    */
   readonly alarmEmail?: string;
+  /**
+   * The provisioning step that installs the disk-use publisher on this instance and has published once. Given:
+   * the disk alarm is created after it. Omitted: no disk alarm (an alarm on a metric nobody publishes would only
+   * ever report missing data).
+   */
+  readonly diskMetricPublisher?: pulumi.Resource;
   readonly tags?: Record<string, string>;
 }
 
@@ -36,6 +42,8 @@ export class JitsiMonitoring extends pulumi.ComponentResource {
   readonly systemCheckAlarm: aws.cloudwatch.MetricAlarm;
   /** Reboots the instance when its own (guest) status check fails. */
   readonly instanceCheckAlarm: aws.cloudwatch.MetricAlarm;
+  /** Root file system at or above DISK_ALARM.thresholdPercent; only with `diskMetricPublisher`. */
+  readonly diskAlarm: aws.cloudwatch.MetricAlarm | undefined;
   /** The notification topic, only with `alarmEmail`. */
   readonly alarmTopic: aws.sns.Topic | undefined;
 
@@ -98,6 +106,33 @@ export class JitsiMonitoring extends pulumi.ComponentResource {
       ec2Action("reboot"),
       `Jitsi server: instance status check failed ${STATUS_CHECK_MINUTES.instance} minutes in a row; rebooting it`,
     );
+
+    // Missing data counts as breaching: the publisher falling silent (timer stopped, CLI broken, role removed) must
+    // not leave the operator believing the disk is fine. A stopped instance alarms too, which is honest; before
+    // the first data point the alarm does not exist yet (created after the step that published once).
+    const minutes = (DISK_METRIC_PERIOD_SECONDS * DISK_ALARM.periods) / 60;
+    this.diskAlarm =
+      args.diskMetricPublisher === undefined
+        ? undefined
+        : new aws.cloudwatch.MetricAlarm(
+            `${name}-disk-used`,
+            {
+              namespace: METRIC_NAMESPACE,
+              metricName: DISK_USED_METRIC,
+              dimensions: { InstanceId: args.instanceId },
+              statistic: "Maximum",
+              period: DISK_METRIC_PERIOD_SECONDS,
+              evaluationPeriods: DISK_ALARM.periods,
+              threshold: DISK_ALARM.thresholdPercent,
+              comparisonOperator: "GreaterThanOrEqualToThreshold",
+              treatMissingData: "breaching",
+              alarmDescription: `Jitsi server: root file system at least ${DISK_ALARM.thresholdPercent} % full for ${minutes} minutes, or no disk figure from the host for that long (docs/deploy.md, "Monitoring and logs")`,
+              alarmActions: notify,
+              okActions: notify,
+              tags: args.tags,
+            },
+            { parent: this, dependsOn: [args.diskMetricPublisher] },
+          );
 
     this.registerOutputs({ alarmTopicArn: this.alarmTopic?.arn });
   }

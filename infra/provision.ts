@@ -152,6 +152,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
   readonly keyPrune: command.remote.Command;
   /** Sets focus@auth / jvb@auth passwords in Prosody (re-runs when they change: stdin is part of the state). */
   readonly accounts: command.remote.Command;
+  /** Installs the disk-use publisher (AWS CLI snap, script, systemd timer) and publishes once (diskMetric.ts). */
+  readonly diskMetric: command.remote.Command;
   /** Stops the host's own videobridge when a pool carries all media. */
   readonly localBridgeOff: command.remote.Command | undefined;
 
@@ -201,6 +203,9 @@ export class HostProvisioning extends pulumi.ComponentResource {
       },
       [this.prepare],
     );
+
+    // Independent of Jitsi: only needs a prepared host (and the instance role, which the instance carries).
+    this.diskMetric = step("disk-metric", { script: scriptText(SCRIPTS.installDiskMetric), stdin: scriptText(SCRIPTS.diskMetric) }, [this.prepare]);
 
     // A different Jitsi version may pull different Lua packages: check again after every install.
     this.luaFix = step("lua-fix", { script: scriptText(SCRIPTS.fixLuaModules), triggers: [args.jitsiVersion] }, [this.install]);

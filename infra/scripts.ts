@@ -18,6 +18,9 @@ export const SCRIPTS = {
   setXmppPasswords: "scripts/set-xmpp-passwords.sh",
   turnOff: "scripts/turn-off.sh",
   runRenewalHook: "scripts/run-renewal-hook.sh",
+  installDiskMetric: "scripts/install-disk-metric.sh",
+  /** Not run by a step itself: its text is the stdin of installDiskMetric, which installs it behind a timer. */
+  diskMetric: "scripts/disk-metric.sh",
 } as const;
 
 /** Scripts the bridge pool's user data installs on each bridge instance (relative to infra/). */

@@ -95,6 +95,9 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
       return { ...inputs, privateKeyOpenssh: MOCK.privateKey(name), publicKeyOpenssh: MOCK.publicKey };
     case "aws:ec2/keyPair:KeyPair":
       return { ...inputs, keyName: name };
+    case "aws:iam/role:Role":
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { ...inputs, name };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: `arn:aws:sns:eu-central-1:123456789012:${name}` };
     case "aws:route53/record:Record":

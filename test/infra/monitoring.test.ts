@@ -1,10 +1,11 @@
 /**
  * The CloudWatch alarms (infra/monitoring.ts) as the real program registers them under mocks: the system check
- * recovers, the instance check reboots, both watch this instance, and `jitsi:alarmEmail` adds exactly one SNS topic
- * with an e-mail subscription that both alarms notify.
+ * recovers, the instance check reboots, both watch this instance, the disk alarm watches what the host publishes,
+ * and `jitsi:alarmEmail` adds exactly one SNS topic with an e-mail subscription that every alarm notifies.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DISK_ALARM, DISK_METRIC_PERIOD_SECONDS, DISK_USED_METRIC, METRIC_NAMESPACE } from "../../infra/diskMetric.ts";
 import { JitsiMonitoring, STATUS_CHECK_MINUTES } from "../../infra/monitoring.ts";
 import { baseConfig, byType, only, runProgram, TYPES, type ProgramRun } from "./harness.ts";
 
@@ -48,15 +49,31 @@ describe("status-check alarms, no e-mail", () => {
     });
   });
 
+  it("alarms when the root file system is 85 % full for 10 minutes, or the host stops reporting it", () => {
+    expect(DISK_METRIC_PERIOD_SECONDS * DISK_ALARM.periods).toBe(600);
+    expect(alarm(run, DISK_USED_METRIC)).toMatchObject({
+      namespace: METRIC_NAMESPACE,
+      dimensions: { InstanceId: `${only(run, TYPES.instance).name}-id` },
+      statistic: "Maximum",
+      period: DISK_METRIC_PERIOD_SECONDS,
+      evaluationPeriods: DISK_ALARM.periods,
+      threshold: 85,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "breaching",
+      alarmActions: [],
+      okActions: [],
+    });
+  });
+
   it("creates no SNS topic and no other alarm", () => {
     expect(byType(run, TOPIC)).toEqual([]);
     expect(byType(run, SUBSCRIPTION)).toEqual([]);
-    expect(byType(run, ALARM)).toHaveLength(2);
+    expect(byType(run, ALARM)).toHaveLength(3);
   });
 });
 
 describe("with jitsi:alarmEmail", () => {
-  it("mails both alarms and their return to OK through one topic with an e-mail subscription", async () => {
+  it("mails every alarm and its return to OK through one topic with an e-mail subscription", async () => {
     const run = await runProgram({ ...baseConfig(), "jitsi:alarmEmail": "oncall@example.com" });
     const topic = only(run, TOPIC);
     const topicArn = `arn:aws:sns:eu-central-1:123456789012:${topic.name}`;
@@ -69,6 +86,7 @@ describe("with jitsi:alarmEmail", () => {
       alarmActions: ["arn:aws:automate:eu-central-1:ec2:reboot", topicArn],
       okActions: [topicArn],
     });
+    expect(alarm(run, DISK_USED_METRIC)).toMatchObject({ alarmActions: [topicArn], okActions: [topicArn] });
   });
 });
 

@@ -74,11 +74,12 @@ rm -f "$m/etc/apt/apt.conf.d/"*proxy* 2>/dev/null || true
 cp "$work/ca.pem" "$m/usr/local/share/ca-certificates/rehearsal-ca.crt"
 in_root update-ca-certificates >/dev/null 2>&1
 
-# Stand-ins: systemd (none in a PID namespace), cloud-init, journald — where the real ones live (apt runs
+# Stand-ins: systemd (none in a PID namespace), cloud-init, journald, snapd — where the real ones live (apt runs
 # maintainer scripts with its own PATH, DPkg::Path).
 install -m 0755 "$standins/systemctl" "$m/usr/bin/systemctl"
 install -m 0755 "$standins/cloud-init" "$m/usr/bin/cloud-init"
 install -m 0755 "$standins/journalctl" "$m/usr/bin/journalctl"
+install -m 0755 "$standins/snap" "$m/usr/bin/snap"
 
 # The AMI's login: user ubuntu, passwordless sudo, the deployer's key.
 in_root useradd -m -s /bin/bash ubuntu
