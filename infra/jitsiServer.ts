@@ -201,6 +201,7 @@ export class JitsiServer extends pulumi.ComponentResource {
         connection,
         domain: settled.domain,
         jitsiVersion: settled.jitsiVersion,
+        diskSizeGb: settled.diskSizeGb,
         letsEncryptEmail: settled.letsEncrypt.email,
         letsEncryptStaging: settled.letsEncrypt.staging,
         publicIp: this.network.elasticIp.publicIp,

@@ -88,6 +88,8 @@ export interface HostProvisioningArgs {
   readonly domain: string;
   /** jitsi-meet package version to install. */
   readonly jitsiVersion: string;
+  /** The root volume's size in GiB: the partition and file system are grown to it whenever it changes. */
+  readonly diskSizeGb: number;
   readonly letsEncryptEmail: string;
   readonly letsEncryptStaging: boolean;
   /** The Elastic IP the certificate step waits to see in DNS. */
@@ -137,6 +139,8 @@ interface Step {
  */
 export class HostProvisioning extends pulumi.ComponentResource {
   readonly prepare: command.remote.Command;
+  /** Grows the root partition and file system to the volume (re-runs when diskSizeGb changes). */
+  readonly growRootFs: command.remote.Command;
   readonly install: command.remote.Command;
   readonly luaFix: command.remote.Command;
   readonly certificate: command.remote.Command;
@@ -181,6 +185,13 @@ export class HostProvisioning extends pulumi.ComponentResource {
       // The only parameter of the first step (before sshd accepts any) comes on stdin; it is not secret.
       { script: scriptText(SCRIPTS.prepareHost), stdin: [OWN_ENV_PATTERN, ...CERTIFICATE_ENV].join(" ") + "\n" },
       args.hostReady,
+    );
+
+    // cloud-init grows the root file system only at boot; a larger diskSizeGb resizes the running instance's volume.
+    this.growRootFs = step(
+      "grow-root-fs",
+      { script: scriptText(SCRIPTS.growRootFs), env: { JITSI_DISK_SIZE_GB: String(args.diskSizeGb) }, triggers: [args.diskSizeGb] },
+      [this.prepare],
     );
 
     this.install = step(

@@ -16,6 +16,7 @@ export const SCRIPTS = {
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",
   setXmppPasswords: "scripts/set-xmpp-passwords.sh",
+  growRootFs: "scripts/grow-root-fs.sh",
   turnOff: "scripts/turn-off.sh",
   runRenewalHook: "scripts/run-renewal-hook.sh",
   installDiskMetric: "scripts/install-disk-metric.sh",
