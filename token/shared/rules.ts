@@ -218,10 +218,8 @@ export const diskSizeProblem: Rule<number> = (value) => {
   return undefined;
 };
 
-export const sshPublicKeyProblem: Rule = (value) =>
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=* ?[^\n]*$/.test(value)
-    ? undefined
-    : "must be one OpenSSH public key line like `ssh-ed25519 AAAA… you@host`";
+/** An OpenSSH public key line EC2 can import: parsed, type checked, key size checked (token/shared/sshPublicKey.ts). */
+export { SSH_RSA_MIN_BITS, sshPublicKeyProblem } from "./sshPublicKey.ts";
 
 // ---- tokens ---------------------------------------------------------------------------------------------------------
 
