@@ -146,11 +146,13 @@ export class JitsiServer extends pulumi.ComponentResource {
           : password("app-secret", 64)
         : undefined;
 
-    // coturn's shared secret (Prosody derives the credentials it hands out from it) and the VPC range its
-    // relays must never reach.
-    const turnValues = turn
-      ? pulumi.all([password("turn-secret", 64), aws.ec2.getVpcOutput({ id: vpcId }, { parent: this }).cidrBlock])
-      : undefined;
+    // coturn's shared secret (Prosody derives the credentials it hands out from it) and the VPC ranges its
+    // relays must never reach: the primary block and every secondary one (AWS allows public ranges there).
+    const vpc = turn ? aws.ec2.getVpcOutput({ id: vpcId }, { parent: this }) : undefined;
+    const turnValues =
+      turn && vpc
+        ? pulumi.all([password("turn-secret", 64), vpc.cidrBlock, vpc.cidrBlockAssociations.apply((blocks) => (blocks ?? []).map((block) => block.cidrBlock))])
+        : undefined;
 
     const keepLocalBridge = settled.localVideobridge;
     const deployment = (values: RendererRuntimeValues) => rendererInput(settled, values);
@@ -176,7 +178,7 @@ export class JitsiServer extends pulumi.ComponentResource {
     const files: pulumi.Output<readonly RenderedFile[]> = pulumi
       .all([this.appSecret, focusPassword, jvbPassword, this.host.instance.privateIp, this.network.elasticIp.publicIp, turnValues])
       .apply(([appSecret, focus, jvb, privateIp, publicIp, turnPair]) => {
-        const turnInput = turnPair === undefined ? undefined : { secret: turnPair[0], vpcCidr: turnPair[1] };
+        const turnInput = turnPair === undefined ? undefined : { secret: turnPair[0], vpcCidr: turnPair[1], vpcSecondaryCidrs: turnPair[2].filter((cidr) => cidr !== turnPair[1]) };
         const rendered = renderFiles(deployment({ appSecret, focusPassword: focus, jvbPassword: jvb, privateIp, publicIp, turn: turnInput }));
         const expected = layout.map((f) => f.path).join("\n");
         if (rendered.map((f) => f.path).join("\n") !== expected) {

@@ -21,8 +21,8 @@ export interface RendererRuntimeValues {
   readonly privateIp: string;
   /** The Elastic IP. */
   readonly publicIp: string;
-  /** coturn's shared secret and the VPC's CIDR; undefined when TURN is off. */
-  readonly turn?: { readonly secret: string; readonly vpcCidr: string };
+  /** coturn's shared secret and the VPC's CIDR blocks (primary, secondary); undefined when TURN is off. */
+  readonly turn?: { readonly secret: string; readonly vpcCidr: string; readonly vpcSecondaryCidrs?: readonly string[] };
 }
 
 /**
@@ -46,7 +46,9 @@ export function rendererInput(settings: RendererSettings, values: RendererRuntim
     accounts: { focusPassword: values.focusPassword, jvbPassword: values.jvbPassword },
     localVideobridge: settings.localVideobridge,
     // Missing values fail the renderer's validation by name rather than rendering an empty secret.
-    ...(settings.turn ? { turn: { secret: values.turn?.secret ?? "", vpcCidr: values.turn?.vpcCidr ?? "" } } : {}),
+    ...(settings.turn
+      ? { turn: { secret: values.turn?.secret ?? "", vpcCidr: values.turn?.vpcCidr ?? "", vpcSecondaryCidrs: values.turn?.vpcSecondaryCidrs ?? [] } }
+      : {}),
     letsEncryptEmail: settings.letsEncrypt.email,
   };
 }

@@ -49,6 +49,11 @@ export interface TurnSettings {
   readonly secret: string;
   /** The VPC's IPv4 CIDR (e.g. 10.0.0.0/16): coturn refuses to relay into it, and to its resolver (base + 2). */
   readonly vpcCidr: string;
+  /**
+   * The VPC's other IPv4 blocks (secondary CIDRs), denied too. AWS lets a VPC's blocks be any range, public ones
+   * included, which the fixed special-purpose list would not cover. Default: none.
+   */
+  readonly vpcSecondaryCidrs?: readonly string[];
 }
 
 export interface Deployment {

@@ -101,6 +101,8 @@ const turn = z.strictObject({
     .string({ error: "must be a string" })
     .regex(/^[A-Za-z0-9]{32,256}$/, "must be 32 to 256 letters and digits (a random secret; it is written into coturn's and Prosody's files)"),
   vpcCidr,
+  // AWS allows up to 50 IPv4 blocks per VPC (VPC quotas, "IPv4 CIDR blocks per VPC").
+  vpcSecondaryCidrs: z.array(vpcCidr).max(50, "must list at most 50 blocks (AWS's limit per VPC)").optional(),
 });
 
 const email = ruled(emailProblem);

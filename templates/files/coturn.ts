@@ -23,6 +23,7 @@ interface CoturnTemplateData {
   readonly relayMin: number;
   readonly relayMax: number;
   readonly vpcCidr: string;
+  readonly vpcSecondaryCidrs: readonly string[];
   readonly deniedPeers: readonly string[];
 }
 
@@ -61,9 +62,13 @@ export const SPECIAL_PURPOSE_PEERS: readonly string[] = [
   "ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", // multicast
 ];
 
-/** Every denied-peer-ip value for one deployment: its VPC (as a range) and resolver, then the fixed list. */
+/**
+ * Every denied-peer-ip value for one deployment: each of its VPC's blocks (as a range; the primary's resolver
+ * too), whatever range they are, then the fixed list.
+ */
 export function deniedPeerRanges(turn: TurnSettings): string[] {
-  return [cidrToRange(turn.vpcCidr), vpcResolver(turn.vpcCidr), "169.254.169.254", ...SPECIAL_PURPOSE_PEERS];
+  const secondary = (turn.vpcSecondaryCidrs ?? []).filter((cidr) => cidr !== turn.vpcCidr).map(cidrToRange);
+  return [cidrToRange(turn.vpcCidr), vpcResolver(turn.vpcCidr), ...secondary, "169.254.169.254", ...SPECIAL_PURPOSE_PEERS];
 }
 
 /** coturn's configuration; nothing when TURN is off. */
@@ -87,6 +92,7 @@ export function renderCoturnConf(d: Deployment): RenderedFile[] {
     relayMin: PORTS.turnRelayMin,
     relayMax: PORTS.turnRelayMax,
     vpcCidr: d.turn.vpcCidr,
+    vpcSecondaryCidrs: d.turn.vpcSecondaryCidrs ?? [],
     deniedPeers: deniedPeerRanges(d.turn),
   });
   return [

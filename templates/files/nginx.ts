@@ -1,7 +1,7 @@
 /**
  * The nginx site: ACME challenges and a redirect on plain HTTP; on HTTPS the Jitsi Meet web app with its
  * config.js, XMPP (WebSocket, BOSH) proxied to Prosody with the query string untouched, the ASAP key directory
- * for RS256, and access logs with tokens redacted.
+ * for RS256, and access and error logs with tokens redacted.
  */
 import type { Deployment, RenderedFile } from "../deployment.ts";
 import { nginxHostname, nginxString } from "../escape/nginx.ts";
@@ -13,6 +13,8 @@ import { siteBehindStream, STREAM_LOOPBACK } from "./nginxStream.ts";
 
 /** Access log of the site (Debian's logrotate already rotates /var/log/nginx/*.log). */
 export const NGINX_ACCESS_LOG = "/var/log/nginx/jitsi-access.log";
+/** Debian's nginx.conf sends errors here (error_log /var/log/nginx/error.log); the site logs its failures here too. */
+export const NGINX_ERROR_LOG = "/var/log/nginx/error.log";
 /** Prosody's HTTP server, reached over loopback only. */
 const PROSODY_HTTP_HOST = "127.0.0.1";
 
@@ -23,6 +25,7 @@ interface NginxTemplateData {
   readonly turnName: string | false;
   readonly serverName: string;
   readonly accessLog: string;
+  readonly errorLog: string;
   readonly acmeChallengePath: string;
   readonly acmeWebroot: string;
   readonly httpsBase: string;
@@ -103,6 +106,7 @@ export function renderNginxSite(d: Deployment): RenderedFile {
     turnName: d.turn === undefined ? false : nginxHostname(turnHostname(d.domain), "domain"),
     serverName: host,
     accessLog: nginxString(underRoot(d, NGINX_ACCESS_LOG), "access log path"),
+    errorLog: nginxString(underRoot(d, NGINX_ERROR_LOG), "error log path"),
     acmeChallengePath: URL_PATHS.acmeChallenge,
     acmeWebroot: nginxString(paths.acmeWebroot, "ACME webroot"),
     // Bare word: a validated hostname and a port hold nothing nginx would interpret.

@@ -13,6 +13,8 @@ interface ProsodyTemplateData {
   readonly guests: boolean;
   readonly pluginPaths: readonly string[];
   readonly modules: typeof PROJECT_PROSODY_MODULES;
+  /** mod_log_token_redaction's file, which the config runs (RunScript) before Prosody opens its log sinks. */
+  readonly logRedactionScript: string;
   readonly ports: { readonly http: number; readonly c2s: number };
   readonly httpInterface: string;
   readonly c2sInterfaces: readonly string[];
@@ -50,6 +52,7 @@ export function renderProsodyHostConfig(d: Deployment): RenderedFile {
     // Jitsi's plugins first, then this project's own modules (templates/files/prosodyModules.ts).
     pluginPaths: [d.runtime?.prosodyPluginsDir ?? runtimeHostPaths(d).prosodyPlugins, runtimeHostPaths(d).projectProsodyPlugins],
     modules: PROJECT_PROSODY_MODULES,
+    logRedactionScript: `${runtimeHostPaths(d).projectProsodyPlugins}mod_${PROJECT_PROSODY_MODULES.logTokenRedaction}.lua`,
     ports: { http: ports.prosodyHttp, c2s: ports.xmppClient },
     httpInterface: bindAddress ?? PROSODY_HTTP_INTERFACE,
     c2sInterfaces: bindAddress === undefined ? ALL_INTERFACES : [bindAddress],

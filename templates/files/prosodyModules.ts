@@ -1,8 +1,9 @@
 /**
  * This project's own Prosody modules (templates/prosody-modules/mod_*.lua), installed into their own plugin
  * directory (hostPaths().projectProsodyPlugins) that the Prosody host config lists after Jitsi's:
- *  - mod_log_token_redaction: no JSON Web Token in any log sink (Jitsi's token_verification logs the whole token
- *    at error level when it refuses a join);
+ *  - mod_log_token_redaction: no JSON Web Token nor configured secret in any log sink (Jitsi's token_verification
+ *    logs the whole token at error level when it refuses a join, and the app secret at debug level as it loads);
+ *    the host config also runs it with RunScript, so it acts before the first line is logged;
  *  - mod_token_room_bypass: the token claims context.user.lobby_bypass / security_bypass take effect.
  * The Lua sources are data: read as they are, never filled in, so nothing in them depends on the deployment.
  */

@@ -17,6 +17,8 @@ export const MOCK = {
   zoneId: "Z0EXAMPLE12345",
   vpcId: "vpc-0123456789abcdef0",
   vpcCidr: "172.31.0.0/16",
+  /** A secondary block of the VPC, in public address space (AWS allows it): coturn must deny it as well. */
+  vpcSecondaryCidr: "44.200.0.0/16",
   subnetId: "subnet-0123456789abcdef0",
   publicIp: "198.51.100.7",
   privateIp: "10.0.1.23",
@@ -155,7 +157,11 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
           case "aws:route53/getZone:getZone":
             return { id: MOCK.zoneId, zoneId: MOCK.zoneId, name: args.inputs.name ?? "example.com" };
           case "aws:ec2/getVpc:getVpc":
-            return { id: MOCK.vpcId, cidrBlock: MOCK.vpcCidr };
+            return {
+              id: MOCK.vpcId,
+              cidrBlock: MOCK.vpcCidr,
+              cidrBlockAssociations: [MOCK.vpcCidr, MOCK.vpcSecondaryCidr].map((cidrBlock, i) => ({ associationId: `vpc-cidr-assoc-${String(i)}`, cidrBlock, state: "associated" })),
+            };
           case "aws:index/getRegion:getRegion":
             return { id: "eu-central-1", region: "eu-central-1", name: "eu-central-1" };
           case "aws:index/getPartition:getPartition":

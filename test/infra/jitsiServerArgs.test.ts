@@ -82,6 +82,16 @@ const CASES: Record<string, Case> = {
     args: { change: (a) => ({ ...a, videobridges: { count: 2, instanceType: "t3.small" } }), path: "videobridges.instanceType" },
     message: /must have at least 4 GiB of memory \(the bridge's Java heap is 3 GiB\)/,
   },
+  "c7g.medium server (2 GiB: a Graviton medium of the compute class)": {
+    stack: { config: { "jitsi:instanceType": "c7g.medium", "jitsi:architecture": "arm64" }, key: "jitsi:instanceType" },
+    args: { change: (a) => ({ ...a, instanceType: "c7g.medium", architecture: "arm64" }), path: "instanceType" },
+    message: /must have at least 4 GiB of memory .*c7g\.medium has 2 GiB; use c7g\.large \(4 GiB\) or larger/,
+  },
+  "c6g.medium bridge": {
+    stack: { config: { "jitsi:instanceType": "t4g.large", "jitsi:architecture": "arm64", "jitsi:videobridges": JSON.stringify({ count: 2, instanceType: "c6g.medium" }) }, key: "jitsi:videobridges.instanceType" },
+    args: { change: (a) => ({ ...a, instanceType: "t4g.large", architecture: "arm64", videobridges: { count: 2, instanceType: "c6g.medium" } }), path: "videobridges.instanceType" },
+    message: /must have at least 4 GiB of memory \(the bridge's Java heap is 3 GiB\): c6g\.medium has 2 GiB; use c6g\.large/,
+  },
   "subnet id": {
     stack: { config: { "jitsi:subnetId": "subnet-xyz" }, key: "jitsi:subnetId" },
     args: { change: (a) => ({ ...a, subnetId: "subnet-xyz" }), path: "subnetId" },

@@ -274,7 +274,8 @@ describe("with a pool carrying all media", () => {
 
 describe("with a supplied SSH public key", () => {
   it("installs that key, generates none, and provisions through the ssh-agent", async () => {
-    const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperatorsOwnKeyForTests ops@laptop";
+    // A real ssh-keygen public key: the key line is parsed (token/shared/sshPublicKey.ts).
+    const publicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIwQLdiL2FpRAHVDK15pCij7o0UP2jKB//41ZEsYCppH ops@laptop";
     const own = await runProgram({ ...baseConfig(), "jitsi:sshPublicKey": publicKey });
     expect(byType(own, "tls:index/privateKey:PrivateKey")).toEqual([]);
     expect(only(own, TYPES.keyPair).inputs.publicKey).toBe(publicKey);

@@ -34,6 +34,9 @@ describe("jitsi:turn on (the default)", () => {
     const stdin = String(reveal(push!.inputs.stdin));
     expect(stdin).toContain(`static-auth-secret=${MOCK.password("dev-turn-secret")}`);
     expect(stdin).toContain("denied-peer-ip=172.31.0.0-172.31.255.255");
+    // The VPC's secondary block, public address space: denied as well, once.
+    expect(stdin.split("\n").filter((line) => line === "denied-peer-ip=44.200.0.0-44.200.255.255")).toHaveLength(1);
+    expect(stdin.split("\n").filter((line) => line === "denied-peer-ip=172.31.0.0-172.31.255.255")).toHaveLength(1);
     expect(stdin).toContain(`external-ip=${MOCK.publicIp}`);
     expect(stdin).toContain(`relay-ip=${MOCK.privateIp}`);
     // Health: its TLS port accepts TCP and its UDP port answers a STUN Binding (restart-service.sh).

@@ -1,5 +1,5 @@
 /**
- * mod_log_token_redaction in the real Prosody 0.12, with the `log` option of Debian's prosody.cfg.lua (info to a
+ * mod_log_token_redaction (JWTs and configured secrets) in the real Prosody 0.12, with the `log` option of Debian's prosody.cfg.lua (info to a
  * file, errors to a second file and to syslog, captured through a private /dev/log): a probe module logs lines
  * holding JSON Web Tokens (as an argument, inside a URL, inside the format string itself) and lines that merely
  * look technical; every sink must show the first kind redacted and the second unchanged. The refused join of
@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { luaString } from "../../templates/escape/lua.ts";
-import { startProsody, type RunningProsody } from "../support/prosody.ts";
+import { PROSODY_TEST_DEPLOYMENT, startProsody, type RunningProsody } from "../support/prosody.ts";
 
 const PROBE = "log_probe";
+const TURN = { secret: "probeTurnSecret0123456789abcdefghijklmnop", vpcCidr: "10.0.0.0/16" } as const;
 const PLAIN = [
   "plain conference.meet.example.test focus@auth.meet.example.test 100% done",
   "plain [acme]weekly-sync@conference.meet.example.test/abcd1234 v1.2.3",
@@ -34,6 +35,9 @@ describe("mod_log_token_redaction with Debian's log settings", () => {
     await writeFile(
       join(dir, `mod_${PROBE}.lua`),
       `local jwt = ${luaString(jwt)};
+-- While it loads (hosts and their modules load in no fixed order; the sinks redact from the first line on).
+module:log("error", "probe load secret %s", module:context(${luaString(PROSODY_TEST_DEPLOYMENT.domain)}):get_option_string("app_secret"));
+module:log("error", "probe load turn " .. ${luaString(TURN.secret)});
 module:hook_global("server-started", function ()
     module:log("error", "probe token %s not allowed to join", jwt);
     module:log("info", "probe url /xmpp-websocket?room=weekly-sync&token=%s&previd=x", jwt);
@@ -46,6 +50,7 @@ end);
     );
     prosody = await startProsody({
       logging: "debian",
+      deployment: { turn: TURN },
       extraConfig: `installer_plugin_path = ${luaString(dir)}\nComponent "probe.meet.example.test" ${luaString(PROBE)}`,
     });
     const { logFile, errorLogFile, syslogFile } = prosody.paths;
@@ -75,6 +80,18 @@ end);
     expect(sinks.logFile).toContain("probe url /xmpp-websocket?room=weekly-sync&token=[JWT redacted]&previd=x");
     expect(sinks.logFile).toContain(`probe ${PLAIN[0] ?? ""}`);
     expect(sinks.syslogFile).not.toContain("probe url");
+  });
+
+  it("replaces every configured secret in every sink, from the first line on", () => {
+    const auth = PROSODY_TEST_DEPLOYMENT.auth;
+    const appSecret = auth.algorithm === "HS256" ? auth.appSecret : "";
+    expect(appSecret.length).toBeGreaterThan(8);
+    for (const [name, text] of Object.entries(sinks)) {
+      expect(text, name).toContain("probe load secret [secret redacted]");
+      expect(text, name).toContain("probe load turn [secret redacted]");
+      expect(text, name).not.toContain(appSecret);
+      expect(text, name).not.toContain(TURN.secret);
+    }
   });
 
   it("says so when it loads", () => {

@@ -62,7 +62,7 @@ export const ACCOUNTS = { focus: "focus", jvb: "jvb" } as const;
 
 /** This project's own Prosody modules: the name Prosody loads each by (the file is `mod_<name>.lua`). */
 export const PROJECT_PROSODY_MODULES = {
-  /** Keeps JSON Web Tokens out of every log sink (loaded on the main VirtualHost; acts process-wide). */
+  /** Keeps JSON Web Tokens and configured secrets out of every log sink (run by the host config, RunScript; acts process-wide). */
   logTokenRedaction: "log_token_redaction",
   /** Gives context.user.lobby_bypass / security_bypass their effect (loaded on the conference MUC). */
   tokenRoomBypass: "token_room_bypass",

@@ -9,6 +9,7 @@
  */
 import { createPublicKey } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";
+import { instanceMemoryGib, smallestSizeWith } from "./instanceMemory.ts";
 
 /** A rule: `undefined` when `value` is allowed, else the problem (what is wrong, what is allowed). */
 export type Rule<T = string> = (value: T) => string | undefined;
@@ -164,23 +165,39 @@ export const regionProblem: Rule = (value) =>
 export type InstanceRole = "server" | "videobridge";
 
 const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
-/** Sizes with 2 GiB of memory or less (nano 0.5, micro 1, small 2). */
-const TOO_SMALL = /\.(nano|micro|small)$/;
 
 /**
- * An EC2 instance type for the signalling server or a pool bridge. Sizes under 4 GiB are refused: the
- * videobridge's launcher starts Java with -Xmx3072m (jitsi-videobridge's jvb.sh) and Jicofo's with up to 3 GiB.
+ * Least memory of the server and of a pool bridge, in GiB. Jitsi's handbook (jitsi/handbook,
+ * docs/devops-guide/requirements.md): "it's usually suggested to get 8 GB. For small meetings you can get away
+ * with 4 GB", 2 GB only "for test servers or very small meetings"; and the videobridge's launcher starts Java
+ * with -Xmx3072m (jitsi-videobridge's jvb.sh), Jicofo's with up to 3 GiB.
+ */
+export const INSTANCE_MIN_MEMORY_GIB = 4;
+
+/** Types that fit, of the role's usual families, for the message (the architecture of the refused type). */
+const FITTING_EXAMPLES: Readonly<Record<InstanceRole, Readonly<Record<"x86_64" | "arm64", string>>>> = {
+  server: { x86_64: "t3.large or m6i.large", arm64: "t4g.large or m7g.medium" },
+  videobridge: { x86_64: "c6i.large or c6i.xlarge", arm64: "c7g.large or c7g.xlarge" },
+};
+
+/**
+ * An EC2 instance type for the signalling server or a pool bridge. Types with less than
+ * INSTANCE_MIN_MEMORY_GIB are refused, their memory derived from the name (token/shared/instanceMemory.ts:
+ * c7g.medium 2 GiB, t3.small 2 GiB, c4.large 3.75 GiB); the message names a size of the same family that fits.
  */
 export function instanceTypeProblem(value: string, role: InstanceRole): string | undefined {
   if (!EC2_INSTANCE_TYPE.test(value)) {
     return role === "server" ? "must be an EC2 instance type like t3.large or t4g.large" : "must be an EC2 instance type like c6i.xlarge or c7g.xlarge";
   }
-  if (TOO_SMALL.test(value)) {
-    return role === "server"
-      ? "must have at least 4 GiB of memory (the server runs Prosody, Jicofo and a videobridge, Java heaps of up to 3 GiB each); nano, micro and small sizes are too small"
-      : "must have at least 4 GiB of memory (the bridge's Java heap is 3 GiB); nano, micro and small sizes are too small";
-  }
-  return undefined;
+  const memory = instanceMemoryGib(value);
+  if (memory === undefined || memory >= INSTANCE_MIN_MEMORY_GIB) return undefined;
+  const why =
+    role === "server"
+      ? "the server runs Prosody, Jicofo and a videobridge, Java heaps of up to 3 GiB each; Jitsi's handbook: 4 GB for small meetings, 8 GB suggested"
+      : "the bridge's Java heap is 3 GiB";
+  const bigger = smallestSizeWith(value, INSTANCE_MIN_MEMORY_GIB);
+  const examples = FITTING_EXAMPLES[role][instanceArchitecture(value)];
+  return `must have at least ${String(INSTANCE_MIN_MEMORY_GIB)} GiB of memory (${why}): ${value} has ${String(memory)} GiB; use ${bigger === undefined ? "" : `${bigger} (${String(instanceMemoryGib(bigger))} GiB) or larger, or `}another type with ${String(INSTANCE_MIN_MEMORY_GIB)} GiB or more, such as ${examples}`;
 }
 
 export type Architecture = "x86_64" | "arm64";
@@ -201,10 +218,8 @@ export const diskSizeProblem: Rule<number> = (value) => {
   return undefined;
 };
 
-export const sshPublicKeyProblem: Rule = (value) =>
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=* ?[^\n]*$/.test(value)
-    ? undefined
-    : "must be one OpenSSH public key line like `ssh-ed25519 AAAA… you@host`";
+/** An OpenSSH public key line EC2 can import: parsed, type checked, key size checked (token/shared/sshPublicKey.ts). */
+export { SSH_RSA_MIN_BITS, sshPublicKeyProblem } from "./sshPublicKey.ts";
 
 // ---- tokens ---------------------------------------------------------------------------------------------------------
 

@@ -79,6 +79,15 @@ describe("coturn configuration (rendered)", () => {
     for (const entry of denied) expect(entry, entry).not.toContain("/");
   });
 
+  it("denies every block of the VPC, a public secondary one too (the fixed list covers only special-purpose space)", () => {
+    const turn = { ...TURN, vpcSecondaryCidrs: ["44.20.0.0/16", "100.64.0.0/16"] };
+    const denied = values(conf(sampleDeployment({ turn })), "denied-peer-ip");
+    expect(denied).toEqual(deniedPeerRanges(turn));
+    expect(denied.slice(0, 4)).toEqual(["10.0.0.0-10.0.255.255", "10.0.0.2", "44.20.0.0-44.20.255.255", "100.64.0.0-100.64.255.255"]);
+    // A public primary block is denied as it is.
+    expect(deniedPeerRanges({ ...TURN, vpcCidr: "44.10.0.0/16" }).slice(0, 2)).toEqual(["44.10.0.0-44.10.255.255", "44.10.0.2"]);
+  });
+
   it("rejects bad TURN settings, naming the field, before rendering", () => {
     const issues = (turn: unknown) => {
       try {
@@ -92,6 +101,7 @@ describe("coturn configuration (rendered)", () => {
     expect(issues({ ...TURN, secret: "short" })).toMatch(/^turn\.secret: must be 32 to 256 letters and digits/);
     expect(issues({ ...TURN, secret: `${"a".repeat(40)}\nallow-loopback-peers` })).toMatch(/^turn\.secret:/);
     expect(issues({ ...TURN, vpcCidr: "10.0.0.1/16" })).toMatch(/^turn\.vpcCidr: must be an IPv4 CIDR/);
+    expect(issues({ ...TURN, vpcSecondaryCidrs: ["100.64.0.0/16", "44.0.0.1/16"] })).toMatch(/^turn\.vpcSecondaryCidrs\.1: must be an IPv4 CIDR/);
     expect(issues({ ...TURN, relay: true })).toMatch(/^turn\.relay: is not a known field/);
     expect(issues({ vpcCidr: TURN.vpcCidr })).toMatch(/^turn\.secret: /);
   });
@@ -173,7 +183,8 @@ describe("real coturn relaying between network namespaces", () => {
     // Ports are the namespace's own: production's numbers fit.
     coturn = await startCoturn(
       sampleDeployment({
-        turn: { secret: SECRET, vpcCidr: "10.77.0.0/16" },
+        // A public secondary block: AWS allows it, and only its own entry keeps relays out of it.
+        turn: { secret: SECRET, vpcCidr: "10.77.0.0/16", vpcSecondaryCidrs: ["44.20.0.0/16"] },
         network: { privateIp: SERVER, publicIp: "198.51.100.30" },
         runtime: { rootDir: root, bindAddress: SERVER, turnUdpPort: udpPort, turnTlsPort: 5349 },
       }),
@@ -188,19 +199,20 @@ describe("real coturn relaying between network namespaces", () => {
     if (root !== undefined) await rm(root, { recursive: true, force: true });
   });
 
-  it("relays to a permitted peer and back, and still refuses loopback, this host, the VPC and metadata", async () => {
+  it("relays to a permitted peer and back, and still refuses loopback, this host, the VPC (every block) and metadata", async () => {
     expect(coturn!.conf.content).not.toMatch(/^\s*allow-loopback-peers/m);
     const request = {
       server: { transport: "udp", host: SERVER, port: udpPort },
       credentials: turnRestCredentials(SECRET, hour(), "guest"),
-      permissions: [PEER, "127.0.0.1", SERVER, "10.77.200.1", "169.254.169.254"],
+      permissions: [PEER, "44.21.0.5", "127.0.0.1", SERVER, "10.77.200.1", "44.20.0.5", "169.254.169.254"],
       echo: { address: PEER, port: 4000, text: "hello through the relay" },
     };
     const script = fileURLToPath(new URL("../../support/turnProbe.ts", import.meta.url));
     const result = JSON.parse(await runNodeInNamespace(nets!.server, script, [JSON.stringify(request)])) as ProbeResult;
     expect(result.allocate).toMatchObject({ ok: true, detail: { relayed: { address: "198.51.100.30" } } });
     expect(result.permissions[PEER]).toEqual({ ok: true });
-    for (const denied of ["127.0.0.1", SERVER, "10.77.200.1", "169.254.169.254"]) {
+    expect(result.permissions["44.21.0.5"]).toEqual({ ok: true }); // next to the secondary block, outside it
+    for (const denied of ["127.0.0.1", SERVER, "10.77.200.1", "44.20.0.5", "169.254.169.254"]) {
       expect(result.permissions[denied], denied).toMatchObject({ ok: false, code: 403 });
     }
     expect(result.echo).toMatchObject({ ok: true, detail: { text: "hello through the relay", from: { address: PEER, port: 4000 } } });
