@@ -6,7 +6,10 @@
  * does), errors carry `__type`, and any other ARN is not found. Requests are recorded (operation and secret id,
  * whether they were SigV4-signed) so a test can count what the client did.
  */
-import { createServer, type Server } from "node:http";
+import { readFileSync } from "node:fs";
+import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import { listenOn } from "./ports.ts";
 
 export interface StandInSecret {
   value?: string;
@@ -27,14 +30,24 @@ export interface SecretsManagerStandIn {
   stop(): Promise<void>;
 }
 
-/** Starts the stand-in on a free loopback port with one empty secret in `region`. */
-export async function startSecretsManager(region = "eu-central-1"): Promise<SecretsManagerStandIn> {
-  const arn = `arn:aws:secretsmanager:${region}:123456789012:secret:jitsi-certificate-a1b2c3`;
+export interface SecretsManagerOptions {
+  /** The secret's ARN (default: one in eu-central-1). */
+  readonly arn?: string;
+  /** Where to listen (default 127.0.0.1, a free port). */
+  readonly host?: string;
+  readonly port?: number;
+  /** Serve HTTPS with this certificate and key (PEM files), as under the real endpoint's name in the rehearsal. */
+  readonly tls?: { readonly certificate: string; readonly key: string };
+}
+
+/** Starts the stand-in with one empty secret. */
+export async function startSecretsManager(options: SecretsManagerOptions = {}): Promise<SecretsManagerStandIn> {
+  const arn = options.arn ?? "arn:aws:secretsmanager:eu-central-1:123456789012:secret:jitsi-certificate-a1b2c3";
   const secret: StandInSecret = { versions: 0, tags: new Map() };
   const requests: SecretsManagerStandIn["requests"] = [];
   const state = { failWith: undefined as string | undefined };
 
-  const server: Server = createServer((request, response) => {
+  const listener: RequestListener = (request, response) => {
     let body = "";
     request.setEncoding("utf8");
     request.on("data", (chunk: string) => (body += chunk));
@@ -74,15 +87,15 @@ export async function startSecretsManager(region = "eu-central-1"): Promise<Secr
           return fail("UnknownOperationException", `the stand-in does not serve ${operation}`);
       }
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("stand-in has no port");
+  };
+  const server: Server =
+    options.tls === undefined
+      ? createServer(listener)
+      : createTlsServer({ cert: readFileSync(options.tls.certificate), key: readFileSync(options.tls.key) }, listener);
+  const host = options.host ?? "127.0.0.1";
+  const port = await listenOn(server, host, options.port);
   return {
-    endpoint: `http://127.0.0.1:${String(address.port)}`,
+    endpoint: `${options.tls === undefined ? "http" : "https"}://${host}:${String(port)}`,
     arn,
     secret,
     requests,
