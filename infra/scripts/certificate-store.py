@@ -49,6 +49,10 @@ class StoreError(Exception):
     """A problem to report in one line (exit 1), without a traceback."""
 
 
+class Unusable(StoreError):
+    """The stored value cannot be used (not ours, damaged, unsafe): restore ignores it, store overwrites it."""
+
+
 def say(message):
     print(f"certificate-store: {message}", flush=True)
 
@@ -167,9 +171,9 @@ def fetch(settings):
     try:
         payload = json.loads(answer["SecretString"])
     except ValueError:
-        raise StoreError("the stored value is not this program's JSON; leaving it alone")
+        raise Unusable("the stored value is not this program's JSON")
     if payload.get("format") != FORMAT:
-        raise StoreError(f"the stored value has format {payload.get('format')!r}, this client reads {FORMAT}")
+        raise Unusable(f"the stored value has format {payload.get('format')!r}, this client reads {FORMAT}")
     return payload
 
 
@@ -283,14 +287,16 @@ def unpack(encoded, domain):
         for info in tar.getmembers():
             path = info.name
             if os.path.isabs(path) or ".." in path.split("/"):
-                raise StoreError(f"stored lineage holds an unsafe path {path!r}")
+                raise Unusable(f"stored lineage holds an unsafe path {path!r}")
             if info.issym():
-                if not path.startswith(f"live/{domain}/") or not info.linkname.startswith(f"../../archive/{domain}/"):
-                    raise StoreError(f"stored lineage holds an unexpected link {path!r}")
+                target = os.path.normpath(os.path.join(os.path.dirname(path), info.linkname))
+                if (os.path.dirname(path) != f"live/{domain}" or not info.linkname.startswith("../../")
+                        or os.path.dirname(target) != f"archive/{domain}"):
+                    raise Unusable(f"stored lineage holds an unexpected link {path!r}")
                 entries.append((path, "link", info.linkname))
             elif info.isfile():
                 if not (path == f"renewal/{domain}.conf" or path.startswith((f"archive/{domain}/", "accounts/"))):
-                    raise StoreError(f"stored lineage holds an unexpected file {path!r}")
+                    raise Unusable(f"stored lineage holds an unexpected file {path!r}")
                 entries.append((path, "file", tar.extractfile(info).read()))
     return sorted(entries)
 
@@ -318,12 +324,25 @@ def store(config_dir):
     if not os.path.isfile(os.path.join(config_dir, "renewal", f"{domain}.conf")):
         raise StoreError(f"no certbot lineage for {domain} in {config_dir}")
     payload = payload_of(config_dir, domain)
-    stored = fetch(settings)
-    if stored is not None and stored.get("sha256") == payload["sha256"]:
+    try:
+        stored = fetch(settings)
+    except Unusable as error:
+        say(f"the stored value is replaced: {error}")
+        stored = None
+    # Current only if both its checksum field and what it really holds match (restore checks the same two).
+    if stored is not None and stored.get("sha256") == payload["sha256"] == stored_digest(stored, domain, config_dir):
         say(f"the stored lineage for {domain} is current (expires {payload['notAfter']})")
         return
     put(settings, payload)
     say(f"stored the lineage for {' '.join(payload['names'])} (expires {payload['notAfter']}, {payload['server']})")
+
+
+def stored_digest(stored, domain, config_dir):
+    """The digest of what the stored value really holds (not its own sha256 field); None when unreadable."""
+    try:
+        return digest(unpack(stored["lineage"], domain), stored.get("configDir", config_dir))
+    except (Unusable, KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError):
+        return None
 
 
 def restore(config_dir):
@@ -337,19 +356,34 @@ def restore(config_dir):
     if existing:
         say(f"a local lineage exists ({', '.join(existing)}); nothing restored")
         return
-    payload = fetch(settings)
+    try:
+        restore_payload(config_dir, domain, wanted_names, wanted_server, fetch(settings))
+    except Unusable as error:
+        say(f"the stored value is not used: {error}; certbot obtains a new certificate")
+
+
+def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
     if payload is None:
         say(f"nothing stored yet for {domain}: certbot obtains a new certificate")
         return
-    entries = unpack(payload["lineage"], domain)
+    try:
+        entries = unpack(payload["lineage"], domain)
+    except (KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError) as error:
+        raise Unusable(f"its lineage cannot be read ({type(error).__name__})")
     if digest(entries, payload.get("configDir", config_dir)) != payload.get("sha256"):
-        raise StoreError("the stored lineage does not match its own checksum; leaving it alone")
+        raise Unusable("the stored lineage does not match its own checksum")
     files = dict((path, content) for path, kind, content in entries if kind == "file")
     links = dict((path, target) for path, kind, target in entries if kind == "link")
-    if sorted(links) != sorted(f"live/{domain}/{name}" for name in LIVE_FILES):
-        raise StoreError("the stored lineage lacks live/ links")
-    names, not_after = certificate_facts(files[os.path.normpath(os.path.join(f"live/{domain}", links[f"live/{domain}/cert.pem"]))])
-    params = renewal_params(files[f"renewal/{domain}.conf"].decode())
+    targets = {path: os.path.normpath(os.path.join(f"live/{domain}", target)) for path, target in links.items()}
+    if sorted(links) != sorted(f"live/{domain}/{name}" for name in LIVE_FILES) or not all(t in files for t in targets.values()):
+        raise Unusable("the stored lineage lacks live/ links or the files they point at")
+    if f"renewal/{domain}.conf" not in files:
+        raise Unusable("the stored lineage lacks its renewal file")
+    try:
+        names, not_after = certificate_facts(files[targets[f"live/{domain}/cert.pem"]])
+        params = renewal_params(files[f"renewal/{domain}.conf"].decode())
+    except Exception as error:  # cryptography's parse errors, a certificate without names: all "unusable"
+        raise Unusable(f"the stored certificate cannot be read ({type(error).__name__})")
     reason = None
     if names != wanted_names:
         reason = f"it is for {' '.join(names)}, not {' '.join(wanted_names)}"

@@ -309,7 +309,62 @@ describe("certificate store: certbot + pebble + the store client against a Secre
       store!.failWith = undefined;
     }
   });
+
+  it.each([
+    ["a path outside the lineage", { file: "../../evil" }, "stored lineage holds an unsafe path"],
+    ["a live link leaving the archive", { link: "../../archive/store.example.test/../../../../evil" }, "stored lineage holds an unexpected link"],
+    ["not this program's JSON", { raw: "{not json" }, "is not this program's JSON"],
+    ["a checksum that does not match", { sha256: "0".repeat(64) }, "does not match its own checksum"],
+  ])("a damaged or hostile stored value (%s) is not restored, and the step goes on to certbot", async (_case, tamper, message) => {
+    const good = store!.secret.value!;
+    const host = hostUnder(join(scratch, `tampered-${String(Math.random()).slice(2, 8)}`));
+    try {
+      store!.secret.value = await tamperedValue(good, tamper);
+      const clientEnv = env(host);
+      await mkdir(host.configDir, { recursive: true });
+      expect((await runWithStdin("/usr/bin/python3", [CLIENT, "configure", "--config-dir", host.configDir], clientEnv)).code).toBe(0);
+      const result = await runWithStdin("/usr/bin/python3", [CLIENT, "restore", "--config-dir", host.configDir], clientEnv);
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain("the stored value is not used");
+      expect(result.output).toContain(message);
+      // Nothing was written but the settings: no lineage, no staging directory, nothing outside.
+      expect((await run("find", [host.configDir, "-mindepth", "1"])).stdout.trim()).toBe(join(host.configDir, "jitsi-certificate-store.json"));
+      expect((await run("find", [scratch, "-name", "evil"])).stdout).toBe("");
+      // The next store replaces it.
+      const stored = await runWithStdin("/usr/bin/python3", [CLIENT, "store", "--config-dir", first.configDir], env(first));
+      expect(stored.code, stored.output).toBe(0);
+      expect(stored.output).toContain("stored the lineage");
+      expect(JSON.parse(store!.secret.value!)).toMatchObject({ names: [DOMAIN] });
+    } finally {
+      store!.secret.value = good;
+    }
+  });
 });
+
+/**
+ * A stored value made from `good` with one change: an extra file or a replaced cert.pem link (a tarball rebuilt
+ * by Python's tarfile, the client's own format), raw text, or another checksum.
+ */
+async function tamperedValue(good: string, tamper: { file?: string; link?: string; raw?: string; sha256?: string }): Promise<string> {
+  if (tamper.raw !== undefined) return tamper.raw;
+  const payload = JSON.parse(good) as Record<string, unknown>;
+  if (tamper.sha256 !== undefined) return JSON.stringify({ ...payload, sha256: tamper.sha256 });
+  const rebuild = [
+    "import base64, io, json, sys, tarfile",
+    "payload = json.loads(sys.stdin.read()); extra_file, extra_link = sys.argv[1], sys.argv[2]",
+    "source = tarfile.open(fileobj=io.BytesIO(base64.b64decode(payload['lineage'])), mode='r:gz')",
+    "out = io.BytesIO(); tar = tarfile.open(fileobj=out, mode='w:gz')",
+    "for info in source.getmembers():",
+    "    if extra_link and info.name.endswith('/cert.pem') and info.issym(): info.linkname = extra_link",
+    "    tar.addfile(info, source.extractfile(info) if info.isfile() else None)",
+    "if extra_file:",
+    "    info = tarfile.TarInfo(extra_file); info.size = 4; tar.addfile(info, io.BytesIO(b'evil'))",
+    "tar.close(); payload['lineage'] = base64.b64encode(out.getvalue()).decode(); print(json.dumps(payload))",
+  ].join("\n");
+  const result = await runWithStdin("/usr/bin/python3", ["-c", rebuild, tamper.file ?? "", tamper.link ?? ""], process.env, good);
+  if (result.code !== 0) throw new Error(result.output);
+  return result.output;
+}
 
 /** `nginx -t` and `systemctl reload` stand-ins for the deploy hook: they record the call and succeed. */
 async function reloadStandIns(dir: string): Promise<{ dir: string; calls: string }> {
