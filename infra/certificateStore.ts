@@ -87,6 +87,12 @@ export function issuanceNotice(stored: StoredCertificate | undefined, wanted: Wa
   };
 }
 
+/** An invoke's error in one line (under the engine its message may be empty; then its string form). */
+function describeError(error: unknown): string {
+  const text = error instanceof Error && error.message !== "" ? error.message : String(error);
+  return text.split("\n")[0] ?? text;
+}
+
 /** Reads the host's tags into a StoredCertificate; undefined when the host has not stored anything yet. */
 export function storedFromTags(tags: Readonly<Record<string, string>> | undefined): StoredCertificate | undefined {
   const names = tags?.[STORE_TAGS.names];
@@ -179,7 +185,7 @@ export class CertificateStore extends pulumi.ComponentResource {
       const tags = arn === undefined ? undefined : (await aws.secretsmanager.getSecret({ arn }, { parent: this })).tags;
       notice = issuanceNotice(storedFromTags(tags), wanted, new Date());
     } catch (error) {
-      notice = { level: "warn", message: `Could not read what the certificate store holds (${error instanceof Error ? error.message : String(error)}); a replaced instance may need a new certificate from Let's Encrypt.` };
+      notice = { level: "warn", message: `Could not read what the certificate store holds (${describeError(error)}); a replaced instance may need a new certificate from Let's Encrypt.` };
     }
     if (notice !== undefined) pulumi.log[notice.level](notice.message, this);
     return notice;

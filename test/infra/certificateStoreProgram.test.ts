@@ -109,6 +109,15 @@ describe("the preview notice (mocked invokes)", () => {
     }
   });
 
+  it("a lookup the deployer may not make: one warning, and the program still runs", async () => {
+    capture();
+    const run = await runProgram(baseConfig(), { certificateStoreLookupFails: true });
+    expect(byType(run, SECRET)).toHaveLength(1);
+    // (The mocks pass the invoke's error on without its message; under the engine the line carries AWS's reason.)
+    expect(lines(warn)).toEqual([expect.stringMatching(/Could not read what the certificate store holds \(.+\); a replaced instance may need a new certificate/)]);
+    expect(lines(info)).toEqual([]);
+  });
+
   it("a secret the host has not written yet counts as nothing stored", async () => {
     capture();
     await runProgram(baseConfig(), { certificateStoreTags: { [STORE_TAGS.store]: "jitsi/dev/dev" } });

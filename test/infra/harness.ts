@@ -88,6 +88,8 @@ export interface RunOptions {
    * secret without the host's tags, or one with these tags.
    */
   readonly certificateStoreTags?: Record<string, string>;
+  /** The preview lookup fails (e.g. the deployer may not call secretsmanager:ListSecrets). */
+  readonly certificateStoreLookupFails?: boolean;
 }
 
 function computedState(type: string, name: string, inputs: Record<string, unknown>, passwordSuffix = ""): Record<string, unknown> {
@@ -170,6 +172,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
           case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
           case "aws:secretsmanager/getSecrets:getSecrets":
+            if (options.certificateStoreLookupFails === true) throw new Error("AccessDeniedException: not authorized to perform: secretsmanager:ListSecrets");
             return options.certificateStoreTags === undefined
               ? { id: "eu-central-1", arns: [], names: [] }
               : { id: "eu-central-1", arns: [MOCK.certificateSecretArn], names: ["stored"] };
