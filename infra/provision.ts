@@ -237,7 +237,7 @@ export class HostProvisioning extends pulumi.ComponentResource {
     };
     // The store's ARN is not secret (JITSI_* is accepted by sshd); the store client travels on stdin.
     const store = args.certificateStore;
-    if (store !== undefined) certificateEnv.JITSI_CERT_STORE_SECRET = store.secretArn;
+    if (store !== undefined) certificateEnv.JITSI_CERT_STORE_ARN = store.secretArn;
     // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
     this.certificate = step(
       "certificate",

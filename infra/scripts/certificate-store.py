@@ -9,7 +9,7 @@ run as root by that script and by the certbot deploy hook (templates/renewal-hoo
   jitsi-certificate-store restore   --config-dir DIR   no local lineage: restore the stored one if it fits (env below)
   jitsi-certificate-store store     --config-dir DIR   store the local lineage when it differs from the stored one
 
-env for configure: JITSI_CERT_STORE_SECRET (the secret's ARN; its region is the client's), DOMAIN,
+env for configure: JITSI_CERT_STORE_ARN (the secret's ARN; its region is the client's), DOMAIN,
   JITSI_CERT_STORE_ENDPOINT (optional: Secrets Manager endpoint URL, tests only)
 env for restore: DOMAIN, EXTRA_DOMAINS (space-separated), ACME_SERVER: the names and CA the lineage must match
 env (optional): JITSI_CERT_STORE_WAIT_SECONDS [120] how long to retry while the instance role is not usable yet
@@ -75,10 +75,10 @@ def read_settings(config_dir):
 
 
 def configure(config_dir):
-    secret = os.environ.get("JITSI_CERT_STORE_SECRET", "")
+    secret = os.environ.get("JITSI_CERT_STORE_ARN", "")
     parts = secret.split(":")
     if len(parts) < 7 or parts[0] != "arn" or parts[2] != "secretsmanager" or not parts[3]:
-        raise StoreError(f"JITSI_CERT_STORE_SECRET must be a Secrets Manager secret ARN, got '{secret}'")
+        raise StoreError(f"JITSI_CERT_STORE_ARN must be a Secrets Manager secret ARN, got '{secret}'")
     endpoint = os.environ.get("JITSI_CERT_STORE_ENDPOINT", "")
     if endpoint and not endpoint.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
         raise StoreError(f"JITSI_CERT_STORE_ENDPOINT must be an https:// URL, got '{endpoint}'")

@@ -30,7 +30,7 @@
 #   RENEWAL_TIMER [certbot.timer]  systemd timer that renews; empty: leave renewal scheduling alone
 #   REQUESTS_CA_BUNDLE  read by certbot itself: CA bundle for the ACME server's TLS (tests: the test CA)
 # env (optional; the certificate store, infra/certificateStore.ts):
-#   JITSI_CERT_STORE_SECRET  ARN of the Secrets Manager secret that keeps the lineage across replaced instances;
+#   JITSI_CERT_STORE_ARN  ARN of the Secrets Manager secret that keeps the lineage across replaced instances;
 #                 stdin then carries the store client (certificate-store.py), installed as JITSI_CERT_STORE_CLIENT
 #                 [/usr/local/sbin/jitsi-certificate-store]. Unset: no store, as before.
 #   JITSI_CERT_STORE_ENDPOINT  Secrets Manager endpoint URL (tests: a loopback stand-in)
@@ -200,7 +200,7 @@ echo "obtain-certificate: nginx serves the ACME webroot $webroot"
 # and this ACME server and not expired; certbot below then keeps it (--keep-until-expiring) instead of spending
 # one of Let's Encrypt's 5 certificates per set of names per week. The client prints why it restores nothing.
 store_client=${JITSI_CERT_STORE_CLIENT:-/usr/local/sbin/jitsi-certificate-store}
-if [[ -n "${JITSI_CERT_STORE_SECRET:-}" ]]; then
+if [[ -n "${JITSI_CERT_STORE_ARN:-}" ]]; then
   [[ "$store_client" == /* ]] || die "JITSI_CERT_STORE_CLIENT must be an absolute path, got '$store_client'"
   # Ubuntu 24.04 packages no AWS CLI; boto3 is in universe (the client reads the instance role through IMDSv2).
   if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
@@ -209,7 +209,7 @@ if [[ -n "${JITSI_CERT_STORE_SECRET:-}" ]]; then
   client_text=$(mktemp)
   trap 'rm -f "$client_text"' EXIT
   cat >"$client_text"
-  [[ -s "$client_text" ]] || die "JITSI_CERT_STORE_SECRET is set but no store client came on stdin"
+  [[ -s "$client_text" ]] || die "JITSI_CERT_STORE_ARN is set but no store client came on stdin"
   install -D -m 0755 -o root -g root "$client_text" "$store_client"
   "$store_client" configure --config-dir "$config_dir" || die "could not configure the certificate store"
   "$store_client" restore --config-dir "$config_dir" ||
@@ -244,7 +244,7 @@ certificate="$config_dir/live/$DOMAIN/cert.pem"
 echo "obtain-certificate: $(openssl x509 -in "$certificate" -noout -subject -issuer -enddate | tr '\n' ' ')"
 
 # Keep what certbot now holds (a new issuance, or a renewal of a due one) for the next replaced instance.
-if [[ -n "${JITSI_CERT_STORE_SECRET:-}" ]]; then
+if [[ -n "${JITSI_CERT_STORE_ARN:-}" ]]; then
   "$store_client" store --config-dir "$config_dir" ||
     die "the certificate is in place, but storing it failed; a replaced instance would need a new one (re-run to store it)"
 fi

@@ -113,7 +113,7 @@ describe("certificate store: certbot + pebble + the store client against a Secre
       DNS_WAIT_SECONDS: "20",
       RENEWAL_TIMER: "",
       REQUESTS_CA_BUNDLE: pebble!.tlsCaFile,
-      JITSI_CERT_STORE_SECRET: store!.arn,
+      JITSI_CERT_STORE_ARN: store!.arn,
       JITSI_CERT_STORE_ENDPOINT: store!.endpoint,
       JITSI_CERT_STORE_CLIENT: host.client,
       ...overrides,
@@ -220,7 +220,7 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     const traced = await readFile(trace, "utf8");
     // The trace holds every exec's argv and environment (the store's ARN travels in the environment).
     expect(traced).toContain("certbot");
-    expect(traced).toContain(`JITSI_CERT_STORE_SECRET=${store!.arn}`);
+    expect(traced).toContain(`JITSI_CERT_STORE_ARN=${store!.arn}`);
     for (const part of secretParts) {
       expect(traced.includes(part)).toBe(false);
       expect(result.output.includes(part)).toBe(false);

@@ -48,8 +48,8 @@ describe("the store in the program (mocked)", () => {
   it("reaches the certificate step as a non-secret ARN, with the client on stdin, after the role's access", () => {
     const step = byType(run, COMMAND).find((c) => c.name.endsWith("-certificate"))!;
     const environment = step.inputs.environment as Record<string, string>;
-    expect(environment.JITSI_CERT_STORE_SECRET).toBe(only(run, SECRET).state.arn);
-    expect(step.inputs.create).toContain("--preserve-env=DOMAIN,EMAIL,EXPECTED_IP,ACME_SERVER,EXTRA_DOMAINS,JITSI_CERT_STORE_SECRET");
+    expect(environment.JITSI_CERT_STORE_ARN).toBe(only(run, SECRET).state.arn);
+    expect(step.inputs.create).toContain("--preserve-env=DOMAIN,EMAIL,EXPECTED_IP,ACME_SERVER,EXTRA_DOMAINS,JITSI_CERT_STORE_ARN");
     expect(step.inputs.stdin).toBe(scriptText(SCRIPTS.certificateStore));
     expect(run.dependsOn.get(step.name)).toContain("dev-certificate-store-access");
   });

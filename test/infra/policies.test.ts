@@ -157,7 +157,7 @@ describe("provisioning order", () => {
       EXPECTED_IP: MOCK.publicIp,
       ACME_SERVER: "https://acme-v02.api.letsencrypt.org/directory",
       EXTRA_DOMAINS: "turn.meet.example.com",
-      JITSI_CERT_STORE_SECRET: only(run, "aws:secretsmanager/secret:Secret").state.arn,
+      JITSI_CERT_STORE_ARN: only(run, "aws:secretsmanager/secret:Secret").state.arn,
     });
   });
 

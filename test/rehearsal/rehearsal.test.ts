@@ -156,7 +156,7 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
       sshKey: join(work, "id_ed25519"),
       merged: join(work, "root", "merged"),
       aws: {
-        secretArn: first.find((s) => s.name.endsWith("-certificate"))!.env.JITSI_CERT_STORE_SECRET!,
+        secretArn: first.find((s) => s.name.endsWith("-certificate"))!.env.JITSI_CERT_STORE_ARN!,
         certificate: join(work, "tls", `${secretsHost}.pem`),
         key: join(work, "tls", `${secretsHost}.key`),
       },
