@@ -61,8 +61,9 @@ export class JitsiHost extends pulumi.ComponentResource {
   readonly amiId: pulumi.Output<string>;
   readonly association: aws.ec2.EipAssociation;
   /**
-   * The instance's role: it may only put metrics into the project's own CloudWatch namespace (the disk-use
-   * publisher, infra/diskMetric.ts). Nothing else: no S3, no SSM, no describe calls.
+   * The instance's role: here it may only put metrics into the project's own CloudWatch namespace (the disk-use
+   * publisher, infra/diskMetric.ts). The certificate store (infra/certificateStore.ts) adds read/write of its one
+   * secret. Nothing else: no S3, no SSM, no describe calls.
    */
   readonly role: aws.iam.Role;
   /** Generated private key (OpenSSH format, secret); undefined when the caller supplied a public key (use ssh-agent). */

@@ -25,12 +25,13 @@ import { turnHostname, xmppNames } from "jitsi-jwt-token/shared";
 import { renderFiles } from "../templates/render.ts";
 import { DeploymentError } from "../templates/validate.ts";
 import { VideobridgePool } from "./bridges.ts";
+import { CertificateStore } from "./certificateStore.ts";
 import { JitsiDns } from "./dns.ts";
 import { JitsiHost } from "./host.ts";
 import { settleJitsiServerArgs, type JitsiServerArgs } from "./jitsiServerArgs.ts";
 import { JitsiMonitoring } from "./monitoring.ts";
 import { JitsiNetwork } from "./network.ts";
-import { HostProvisioning } from "./provision.ts";
+import { ACME_DIRECTORIES, HostProvisioning } from "./provision.ts";
 import { rendererInput, type RendererRuntimeValues } from "./rendererInput.ts";
 
 export {
@@ -77,6 +78,8 @@ export class JitsiServer extends pulumi.ComponentResource {
   readonly host: JitsiHost;
   readonly dns: JitsiDns;
   readonly provisioning: HostProvisioning;
+  /** Keeps the certificate across replaced instances (a sibling of the host, so a replacement keeps it). */
+  readonly certificateStore: CertificateStore;
   readonly videobridgePool: VideobridgePool | undefined;
   readonly monitoring: JitsiMonitoring;
 
@@ -187,6 +190,20 @@ export class JitsiServer extends pulumi.ComponentResource {
         return rendered;
       });
 
+    // The certificate the host holds, kept across replaced instances; warns at preview when a new one is due.
+    this.certificateStore = new CertificateStore(
+      name,
+      {
+        role: this.host.role,
+        wanted: {
+          names: [settled.domain, ...(turn ? [turnHostname(settled.domain)] : [])],
+          acmeServer: settled.letsEncrypt.staging ? ACME_DIRECTORIES.staging : ACME_DIRECTORIES.production,
+        },
+        tags,
+      },
+      { parent: this },
+    );
+
     const connection = {
       host: this.network.elasticIp.publicIp,
       user: this.host.user,
@@ -218,6 +235,7 @@ export class JitsiServer extends pulumi.ComponentResource {
           this.dns.turnRecord === undefined ? [] : [{ name: turnHostname(args.domain), record: this.dns.turnRecord }],
         localVideobridge: keepLocalBridge,
         turn,
+        certificateStore: { secretArn: this.certificateStore.secret.arn, ready: this.certificateStore.policy },
       },
       { parent: this },
     );

@@ -119,6 +119,11 @@ export interface HostProvisioningArgs {
   readonly localVideobridge: boolean;
   /** jitsi:turn. Off: a step removes the stream proxy file and disables coturn before nginx reloads. */
   readonly turn?: boolean;
+  /**
+   * The certificate store (certificateStore.ts): the certificate step restores the lineage from this secret on a
+   * fresh instance and stores it after every issuance; it waits for the role's access (`ready`). Omitted: no store.
+   */
+  readonly certificateStore?: { readonly secretArn: pulumi.Input<string>; readonly ready: pulumi.Resource };
 }
 
 /** The host's own videobridge unit (typed, so a typo fails to compile). */
@@ -230,11 +235,18 @@ export class HostProvisioning extends pulumi.ComponentResource {
       // Only when there are any: a stack without TURN keeps exactly its former certificate step.
       ...(extraNames.length > 0 ? { EXTRA_DOMAINS: extraNames.map((extra) => extra.name).join(" ") } : {}),
     };
+    // The store's ARN is not secret (JITSI_* is accepted by sshd); the store client travels on stdin.
+    const store = args.certificateStore;
+    if (store !== undefined) certificateEnv.JITSI_CERT_STORE_ARN = store.secretArn;
     // After the DNS record: the script waits for the name to resolve to the Elastic IP, then runs HTTP-01.
     this.certificate = step(
       "certificate",
-      { script: scriptText(SCRIPTS.obtainCertificate), env: certificateEnv },
-      [this.install, args.dnsRecord, ...extraNames.map((extra) => extra.record)],
+      {
+        script: scriptText(SCRIPTS.obtainCertificate),
+        env: certificateEnv,
+        ...(store === undefined ? {} : { stdin: scriptText(SCRIPTS.certificateStore) }),
+      },
+      [this.install, args.dnsRecord, ...extraNames.map((extra) => extra.record), ...(store === undefined ? [] : [store.ready])],
     );
 
     // The service whose restart step confirms a file (none for the local bridge when a pool carries the media).

@@ -12,6 +12,8 @@ export const SCRIPTS = {
   installJitsi: "scripts/install-jitsi.sh",
   fixLuaModules: "scripts/fix-lua-modules.sh",
   obtainCertificate: "scripts/obtain-certificate.sh",
+  /** Not run by a step itself: its text is the stdin of obtainCertificate, which installs it (certificateStore.ts). */
+  certificateStore: "scripts/certificate-store.py",
   installFile: "scripts/install-file.sh",
   restartService: "scripts/restart-service.sh",
   pruneDir: "scripts/prune-dir.sh",

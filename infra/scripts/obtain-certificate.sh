@@ -29,7 +29,13 @@
 #                 before the record existed keeps it for the zone's SOA TTL (900 s in a default Route53 zone)
 #   RENEWAL_TIMER [certbot.timer]  systemd timer that renews; empty: leave renewal scheduling alone
 #   REQUESTS_CA_BUNDLE  read by certbot itself: CA bundle for the ACME server's TLS (tests: the test CA)
-# Nothing here is secret: the ACME account key and the certificate key are created by certbot, root-only.
+# env (optional; the certificate store, infra/certificateStore.ts):
+#   JITSI_CERT_STORE_ARN  ARN of the Secrets Manager secret that keeps the lineage across replaced instances;
+#                 stdin then carries the store client (certificate-store.py), installed as JITSI_CERT_STORE_CLIENT
+#                 [/usr/local/sbin/jitsi-certificate-store]. Unset: no store, as before.
+#   JITSI_CERT_STORE_ENDPOINT  Secrets Manager endpoint URL (tests: a loopback stand-in)
+# Nothing here is secret: the ACME account key and the certificate key are created by certbot (or restored by the
+# store client), root-only, and never pass through this script.
 set -euo pipefail
 
 die() { echo "obtain-certificate: $*" >&2; exit 2; }
@@ -190,6 +196,26 @@ for name in "${extra_domains[@]}"; do
 done
 echo "obtain-certificate: nginx serves the ACME webroot $webroot"
 
+# A replaced instance: restore the lineage the previous one kept in the store, if it is for exactly these names
+# and this ACME server and not expired; certbot below then keeps it (--keep-until-expiring) instead of spending
+# one of Let's Encrypt's 5 certificates per set of names per week. The client prints why it restores nothing.
+store_client=${JITSI_CERT_STORE_CLIENT:-/usr/local/sbin/jitsi-certificate-store}
+if [[ -n "${JITSI_CERT_STORE_ARN:-}" ]]; then
+  [[ "$store_client" == /* ]] || die "JITSI_CERT_STORE_CLIENT must be an absolute path, got '$store_client'"
+  # Ubuntu 24.04 packages no AWS CLI; boto3 is in universe (the client reads the instance role through IMDSv2).
+  if ! /usr/bin/python3 -c 'import boto3' 2>/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends python3-boto3
+  fi
+  client_text=$(mktemp)
+  trap 'rm -f "$client_text"' EXIT
+  cat >"$client_text"
+  [[ -s "$client_text" ]] || die "JITSI_CERT_STORE_ARN is set but no store client came on stdin"
+  install -D -m 0755 -o root -g root "$client_text" "$store_client"
+  "$store_client" configure --config-dir "$config_dir" || die "could not configure the certificate store"
+  "$store_client" restore --config-dir "$config_dir" ||
+    die "could not read the certificate store; not asking $ACME_SERVER for a new certificate, which would count against its limits (re-run once the store is readable)"
+fi
+
 # The staging switch: a lineage from another ACME server is re-issued from the requested one, even if it is
 # not yet due (--break-my-certs allows a deliberate switch back to staging).
 force=()
@@ -216,3 +242,9 @@ fi
 certificate="$config_dir/live/$DOMAIN/cert.pem"
 [[ -s "$certificate" ]] || die "certbot finished but $certificate is missing"
 echo "obtain-certificate: $(openssl x509 -in "$certificate" -noout -subject -issuer -enddate | tr '\n' ' ')"
+
+# Keep what certbot now holds (a new issuance, or a renewal of a due one) for the next replaced instance.
+if [[ -n "${JITSI_CERT_STORE_ARN:-}" ]]; then
+  "$store_client" store --config-dir "$config_dir" ||
+    die "the certificate is in place, but storing it failed; a replaced instance would need a new one (re-run to store it)"
+fi

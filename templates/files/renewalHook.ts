@@ -19,6 +19,7 @@ export const CERTIFICATE_CONSUMERS: readonly ServiceName[] = ["nginx"];
 interface RenewalHookTemplateData {
   readonly lineage: string;
   readonly contact: string;
+  readonly storeClient: string;
   readonly reloads: readonly string[];
   readonly reloadedNames: string;
   readonly coturn: { readonly certificate: string; readonly key: string } | false;
@@ -31,6 +32,7 @@ export function renderRenewalHook(d: Deployment): RenderedFile {
   const content = template({
     lineage: shellQuote(dirname(paths.certificate), "domain"),
     contact: shellQuote(d.letsEncryptEmail ?? "", "letsEncryptEmail"),
+    storeClient: shellQuote(paths.certificateStoreClient, "certificate store client"),
     reloads: CERTIFICATE_CONSUMERS.map((service) => shellQuote(service, "service")),
     // Service names are fixed identifiers (names.ts), safe inside the double-quoted message.
     reloadedNames: CERTIFICATE_CONSUMERS.join(" "),

@@ -26,14 +26,16 @@ describe("the instance role (mocked program)", () => {
     run = await runProgram(baseConfig());
   });
 
-  it("is assumable by EC2 only and may only put metrics into the project's namespace", () => {
+  it("is assumable by EC2 only and may put metrics only into the project's namespace (its other policy: certificateStoreProgram.test.ts)", () => {
     const role = only(run, ROLE);
     expect(JSON.parse(role.inputs.assumeRolePolicy as string)).toEqual({
       Version: "2012-10-17",
       Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
     expect(role.inputs.managedPolicyArns).toBeUndefined();
-    const policy = only(run, ROLE_POLICY);
+    const policies = byType(run, ROLE_POLICY);
+    expect(policies.map((p) => p.name).sort()).toEqual(["dev-certificate-store-access", "dev-put-metrics"]);
+    const policy = policies.find((p) => p.name === "dev-put-metrics")!;
     expect(policy.inputs.role).toBe(`${role.name}-id`);
     expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual([
       {

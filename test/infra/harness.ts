@@ -27,6 +27,8 @@ export const MOCK = {
   privateKey: (name: string) =>
     `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCKPRIVATEKEY${name.replace(/[^A-Za-z0-9]/g, "")}b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n`,
   publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKeyForTests",
+  /** The certificate store secret that getSecrets finds when a scenario says one exists. */
+  certificateSecretArn: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:stored-Zz99Yy",
 } as const;
 
 let rsaKey: string | undefined;
@@ -83,6 +85,13 @@ export interface RunOptions {
   readonly editRendered?: (files: RenderedFile[]) => RenderedFile[];
   /** Appended to every generated password: stands in for passwords regenerated (stack recreated, imported). */
   readonly passwordSuffix?: string;
+  /**
+   * The certificate store as AWS would answer at preview: absent (default: no secret yet, a first deployment), a
+   * secret without the host's tags, or one with these tags.
+   */
+  readonly certificateStoreTags?: Record<string, string>;
+  /** The preview lookup fails (e.g. the deployer may not call secretsmanager:ListSecrets). */
+  readonly certificateStoreLookupFails?: boolean;
 }
 
 function computedState(type: string, name: string, inputs: Record<string, unknown>, passwordSuffix = ""): Record<string, unknown> {
@@ -100,6 +109,8 @@ function computedState(type: string, name: string, inputs: Record<string, unknow
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
       return { ...inputs, name };
+    case "aws:secretsmanager/secret:Secret":
+      return { ...inputs, arn: `arn:aws:secretsmanager:eu-central-1:123456789012:secret:${name}-Ab12Cd` };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: `arn:aws:sns:eu-central-1:123456789012:${name}` };
     case "aws:route53/record:Record":
@@ -166,6 +177,13 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
             return { id: "eu-central-1", region: "eu-central-1", name: "eu-central-1" };
           case "aws:index/getPartition:getPartition":
             return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
+          case "aws:secretsmanager/getSecrets:getSecrets":
+            if (options.certificateStoreLookupFails === true) throw new Error("AccessDeniedException: not authorized to perform: secretsmanager:ListSecrets");
+            return options.certificateStoreTags === undefined
+              ? { id: "eu-central-1", arns: [], names: [] }
+              : { id: "eu-central-1", arns: [MOCK.certificateSecretArn], names: ["stored"] };
+          case "aws:secretsmanager/getSecret:getSecret":
+            return { id: args.inputs.arn, arn: args.inputs.arn, name: "stored", tags: options.certificateStoreTags ?? {} };
           case "aws:ec2/getSubnet:getSubnet":
             return { id: args.inputs.id, vpcId: MOCK.vpcId };
           default:

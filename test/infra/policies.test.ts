@@ -83,8 +83,8 @@ describe("instance", () => {
 
   it("is not replaced for a newer AMI, but is for a new domain", () => {
     expect(run.lifecycle.get(only(run, INSTANCE).name)).toEqual({ ignoreChanges: ["ami"], replacementTrigger: "meet.example.com" });
-    // Nothing else in the program overrides update behaviour.
-    expect([...run.lifecycle.keys()]).toEqual([only(run, INSTANCE).name]);
+    // Nothing else in the program overrides update behaviour, except the certificate store keeping the host's tags.
+    expect([...run.lifecycle.keys()].sort()).toEqual([only(run, INSTANCE).name, "dev-certificate-store"].sort());
   });
 
   it("has no user data and is bound to the Elastic IP", () => {
@@ -157,6 +157,7 @@ describe("provisioning order", () => {
       EXPECTED_IP: MOCK.publicIp,
       ACME_SERVER: "https://acme-v02.api.letsencrypt.org/directory",
       EXTRA_DOMAINS: "turn.meet.example.com",
+      JITSI_CERT_STORE_ARN: only(run, "aws:secretsmanager/secret:Secret").state.arn,
     });
   });
 

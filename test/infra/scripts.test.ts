@@ -29,7 +29,8 @@ describe("shellcheck", () => {
 
   it("finds the scripts the program ships", () => {
     expect(Object.values(SCRIPTS)).toContain(SCRIPTS.obtainCertificate);
-    for (const rel of Object.values(SCRIPTS)) expect(scripts).toContain(rel.replace("scripts/", ""));
+    // certificate-store.py is Python (compiled and run in certificateStore.test.ts).
+    for (const rel of Object.values(SCRIPTS).filter((r) => r.endsWith(".sh"))) expect(scripts).toContain(rel.replace("scripts/", ""));
   });
 
   it.each(scripts)("%s passes shellcheck", (script) => {

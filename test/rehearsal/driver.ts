@@ -10,6 +10,8 @@ import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { client } from "@xmpp/client";
+import { startInstanceMetadata } from "../support/instanceMetadata.ts";
+import { startSecretsManager, type SecretsManagerStandIn } from "../support/secretsManager.ts";
 
 export interface PlannedStep {
   readonly name: string;
@@ -21,7 +23,21 @@ export interface PlannedStep {
 export type Check =
   | { readonly kind: "root"; readonly name: string; readonly command: string }
   | { readonly kind: "xmpp"; readonly name: string; readonly jid: string; readonly password: string }
-  | { readonly kind: "http"; readonly name: string; readonly url: string };
+  | { readonly kind: "http"; readonly name: string; readonly url: string }
+  /** What the Secrets Manager stand-in holds and was asked (JSON): operations, versions, tags. */
+  | { readonly kind: "store"; readonly name: string };
+
+/**
+ * The AWS endpoints the host reaches, as stand-ins in this namespace (namespace.sh gives them their names and
+ * addresses): Secrets Manager over HTTPS under its regional name (127.0.0.5:443 → :8444), the instance metadata
+ * service at 169.254.169.254 (:80 → :8080) handing out the instance role's credentials.
+ */
+export interface AwsStandIns {
+  readonly secretArn: string;
+  /** PEM files of the endpoint's certificate (signed by the namespace's throwaway CA) and key. */
+  readonly certificate: string;
+  readonly key: string;
+}
 
 export interface Phase {
   readonly name: string;
@@ -33,6 +49,7 @@ export interface Plan {
   readonly sshKey: string;
   readonly merged: string;
   readonly phases: readonly Phase[];
+  readonly aws?: AwsStandIns;
 }
 
 export interface StepResult {
@@ -112,8 +129,18 @@ function httpGet(url: string): Promise<{ ok: boolean; output: string }> {
   });
 }
 
-async function check(plan: Plan, c: Check): Promise<{ ok: boolean; output: string }> {
+async function check(plan: Plan, c: Check, store: SecretsManagerStandIn | undefined): Promise<{ ok: boolean; output: string }> {
   switch (c.kind) {
+    case "store":
+      if (store === undefined) return { ok: false, output: "no Secrets Manager stand-in in this plan" };
+      return {
+        ok: true,
+        output: JSON.stringify({
+          operations: store.requests.map((r) => r.operation),
+          versions: store.secret.versions,
+          tags: Object.fromEntries(store.secret.tags),
+        }),
+      };
     case "root": {
       const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root" };
       const r = await run("chroot", [plan.merged, "/bin/bash", "--norc", "--noprofile", "-c", c.command], env, "");
@@ -131,6 +158,11 @@ async function main(): Promise<void> {
   const plan = JSON.parse(readFileSync(planFile, "utf8")) as Plan;
   // Prosody's auth-domain certificate is self-signed on the host (as in production); only this check accepts it.
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0";
+  const store =
+    plan.aws === undefined
+      ? undefined
+      : await startSecretsManager({ arn: plan.aws.secretArn, host: "127.0.0.5", port: 8444, tls: { certificate: plan.aws.certificate, key: plan.aws.key } });
+  if (plan.aws !== undefined) await startInstanceMetadata({ host: "169.254.169.254", port: 8080 });
   const results: PhaseResult[] = [];
   for (const phase of plan.phases) {
     const started = Date.now();
@@ -143,13 +175,14 @@ async function main(): Promise<void> {
     }
     const ms = Date.now() - started;
     const checks: PhaseResult["checks"] = {};
-    for (const c of phase.checks) checks[c.name] = await check(plan, c);
+    for (const c of phase.checks) checks[c.name] = await check(plan, c, store);
     results.push({ name: phase.name, ms, steps, checks });
     writeFileSync(resultFile, JSON.stringify(results, null, 2), { mode: 0o600 });
   }
 }
 
-main().catch((error: unknown) => {
+// Exit explicitly: the AWS stand-ins would keep the event loop alive.
+main().then(() => process.exit(0), (error: unknown) => {
   process.stderr.write(`rehearsal driver: ${String(error)}\n`);
   process.exit(1);
 });

@@ -8,13 +8,16 @@
 #
 # WORK holds: repo/www (build-repo.sh), id_ed25519.pub (the deployer's key). Writes WORK/ca.pem (throwaway CA).
 # Environment: REHEARSAL_PUBLIC_IP (the Elastic IP the DNS A record points at; "public DNS" answers it for every name),
-#              REHEARSAL_PRIVATE_IP (the instance's private address: coturn relays from it).
+#              REHEARSAL_PRIVATE_IP (the instance's private address: coturn relays from it),
+#              REHEARSAL_AWS_REGION (the region of the AWS endpoints the host reaches; their stand-ins run in DRIVER:
+#              Secrets Manager at 127.0.0.5 under its regional name, instance metadata at 169.254.169.254).
 set -euo pipefail
 work=$1
 shift
 
 public_ip=${REHEARSAL_PUBLIC_IP:?}
 private_ip=${REHEARSAL_PRIVATE_IP:?}
+secrets_host="secretsmanager.${REHEARSAL_AWS_REGION:?}.amazonaws.com"
 standins=$(cd "$(dirname "$0")" && pwd)/standins
 log() { echo "rehearsal: $*" >&2; }
 
@@ -22,6 +25,7 @@ log() { echo "rehearsal: $*" >&2; }
 # repository's address 127.0.0.2:443 is forwarded to its server's port, since nginx takes *:443 on this host.
 ip link set lo up
 ip addr add "$public_ip/32" dev lo
+ip addr add 169.254.169.254/32 dev lo
 # The private address is on the instance's own interface on EC2 (ens5), and coturn binds its relays to it: coturn
 # refuses a relay address on the loopback interface ("Cannot configure any meaningful IP listener address"), so it
 # goes on one end of a veth pair that stays inside this namespace.
@@ -31,7 +35,12 @@ ip link set ens5-peer up
 ip addr add "$private_ip/32" dev ens5
 nft -f - <<'NFT'
 table ip rehearsal {
-  chain output { type nat hook output priority -100; ip daddr 127.0.0.2 tcp dport 443 dnat to 127.0.0.2:8443; }
+  chain output {
+    type nat hook output priority -100;
+    ip daddr 127.0.0.2 tcp dport 443 dnat to 127.0.0.2:8443;
+    ip daddr 127.0.0.5 tcp dport 443 dnat to 127.0.0.5:8444;
+    ip daddr 169.254.169.254 tcp dport 80 dnat to 169.254.169.254:8080;
+  }
 }
 NFT
 
@@ -40,7 +49,7 @@ tls="$work/tls"
 mkdir -p "$tls"
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
 openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=rehearsal throwaway CA" -keyout "$tls/ca.key" -out "$work/ca.pem" 2>/dev/null
-for name in download.jitsi.org pebble.rehearsal; do
+for name in download.jitsi.org pebble.rehearsal "$secrets_host"; do
   openssl req "${ec[@]}" -subj "/CN=$name" -keyout "$tls/$name.key" -out "$tls/$name.csr" 2>/dev/null
   printf 'subjectAltName=DNS:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$name" >"$tls/$name.ext"
   openssl x509 -req -in "$tls/$name.csr" -CA "$work/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial -days 2 \
@@ -61,10 +70,10 @@ mount -t tmpfs tmpfs "$m/tmp"
 echo "$m" >"$work/merged"
 in_root() { chroot "$m" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root "$@"; }
 
-# Names: the repository and the CA by /etc/hosts; everything else through "public DNS" (challtestsrv, which
+# Names: the repository, the CA and Secrets Manager by /etc/hosts; everything else through "public DNS" (challtestsrv, which
 # answers every A query with the Elastic IP).
 rm -f "$m/etc/hosts" "$m/etc/resolv.conf"
-printf '127.0.0.1 localhost\n127.0.0.2 download.jitsi.org\n127.0.0.4 pebble.rehearsal\n' >"$m/etc/hosts"
+printf '127.0.0.1 localhost\n127.0.0.2 download.jitsi.org\n127.0.0.4 pebble.rehearsal\n127.0.0.5 %s\n' "$secrets_host" >"$m/etc/hosts"
 printf 'nameserver 127.0.0.53\n' >"$m/etc/resolv.conf"
 # Only Jitsi's (stand-in) repository: there is no other network.
 mkdir -p "$m/root/apt-sources-offline"

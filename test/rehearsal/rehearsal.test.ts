@@ -10,8 +10,13 @@
  * One deviation from the program's own values: the certificate step's ACME_SERVER points at pebble (a local ACME
  * CA) instead of Let's Encrypt, which cannot be reached or imitated here.
  *
- * Phases: first deploy pinned to a non-newest release → re-run unchanged → app-secret rotation → service-account
- * password change → a broken Prosody push and a broken nginx push, each rolled back → upgrade across the holds.
+ * The AWS endpoints the host calls (Secrets Manager for the certificate store, the instance metadata service for
+ * the role's credentials) are stand-ins under their real names and addresses inside the namespace (driver.ts).
+ *
+ * Phases: first deploy pinned to a non-newest release → re-run unchanged → retried install steps → the certificate
+ * step on a "replaced instance" (certbot's lineage removed: restored from the store, no new issuance) →
+ * app-secret rotation → service-account password change → a broken Prosody push and a broken nginx push, each
+ * rolled back → upgrade across the holds.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -129,7 +134,16 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
       { kind: "root", name: "nginx site", command: `cat ${paths.nginxSite}` },
       { kind: "root", name: "https", command: `curl -ksS --resolve ${DOMAIN}:443:127.0.0.1 -o /dev/null -w '%{http_code}' https://${DOMAIN}/` },
       { kind: "root", name: "certificate issuer", command: `openssl x509 -in /etc/letsencrypt/live/${DOMAIN}/cert.pem -noout -issuer` },
+      { kind: "root", name: "certificate serial", command: `openssl x509 -in /etc/letsencrypt/live/${DOMAIN}/cert.pem -noout -serial` },
+      { kind: "store", name: "certificate store" },
     ];
+    // What a replaced instance lacks: certbot's lineage and account, the store client and its settings (the
+    // deploy hook stays: on a new instance it is pushed after the certificate step, which this phase does not run).
+    const replaceInstance: Check = {
+      kind: "root",
+      name: "replace instance",
+      command: `rm -rf /etc/letsencrypt/{live,archive,renewal,accounts} /etc/letsencrypt/jitsi-certificate-store.json ${paths.certificateStoreClient} && echo removed`,
+    };
     const phase = (name: string, steps: HostStep[], checks: Check[] = []): Phase => ({
       name,
       steps: steps.map(({ name: n, command, env, stdin }) => ({ name: n, command, env, stdin })),
@@ -137,9 +151,15 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
     });
     const firstFocus = passwordOf(first, "focus");
     const rotatedFocus = passwordOf(passwords, "focus");
+    const secretsHost = `secretsmanager.${baseConfig()["aws:region"]!}.amazonaws.com`;
     const plan: Plan = {
       sshKey: join(work, "id_ed25519"),
       merged: join(work, "root", "merged"),
+      aws: {
+        secretArn: first.find((s) => s.name.endsWith("-certificate"))!.env.JITSI_CERT_STORE_ARN!,
+        certificate: join(work, "tls", `${secretsHost}.pem`),
+        key: join(work, "tls", `${secretsHost}.key`),
+      },
       phases: [
         phase("first deploy", first, [
           { kind: "xmpp", name: "focus login", jid: focusJid, password: firstFocus },
@@ -152,7 +172,8 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
           },
         ]),
         phase("re-run unchanged", changedSteps(first, again)),
-        phase("retry install (idempotent)", again.filter((s) => /-(install|lua-fix|xmpp-accounts|certificate)$/.test(s.name))),
+        phase("retry install (idempotent)", again.filter((s) => /-(install|lua-fix|xmpp-accounts|certificate)$/.test(s.name)), [replaceInstance]),
+        phase("replaced instance's certificate", again.filter((s) => s.name.endsWith("-certificate"))),
         phase("app secret rotation", changedSteps(again, secret)),
         phase("password change", changedSteps(secret, passwords), [
           { kind: "xmpp", name: "focus login, new password", jid: focusJid, password: rotatedFocus },
@@ -176,7 +197,7 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
         "unshare",
         ["--mount", "--net", "--pid", "--fork", "--kill-child", "--propagation", "private", "bash", join(here, "namespace.sh"), work,
           process.execPath, "--import", "tsx", join(here, "driver.ts"), planFile, resultFile],
-        { cwd: repoRoot, env: { ...process.env, REHEARSAL_PUBLIC_IP: MOCK.publicIp, REHEARSAL_PRIVATE_IP: MOCK.privateIp }, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: repoRoot, env: { ...process.env, REHEARSAL_PUBLIC_IP: MOCK.publicIp, REHEARSAL_PRIVATE_IP: MOCK.privateIp, REHEARSAL_AWS_REGION: baseConfig()["aws:region"] }, stdio: ["ignore", "pipe", "pipe"] },
       );
       const collect = (d: Buffer) => {
         log += d.toString();
@@ -229,6 +250,31 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
     for (const step of retry.steps) expect(step.code, `${step.name}: ${step.stderr}`).toBe(0);
     expect(retry.steps.find((s) => s.name.endsWith("-install"))!.stdout).toContain("already installed");
     expect(restartedIn(retry)).toEqual([]);
+  });
+
+  it("the certificate store: the first deploy stores the lineage; a replaced instance restores it without a new issuance", () => {
+    const certificateStep = (phase: string) => byName(results, phase).steps.find((s) => s.name.endsWith("-certificate"))!;
+    const store = (phase: string) =>
+      JSON.parse(byName(results, phase).checks["certificate store"]!.output) as { operations: string[]; versions: number; tags: Record<string, string> };
+    const first = certificateStep("first deploy");
+    expect(first.stdout).toContain(`nothing stored yet for ${DOMAIN}`);
+    expect(first.stdout).toContain(`stored the lineage for ${DOMAIN} turn.${DOMAIN}`);
+    expect(store("first deploy").versions).toBe(1);
+    expect(store("first deploy").tags["jitsi:certificate-names"]).toBe(`${DOMAIN} turn.${DOMAIN}`);
+    expect(store("first deploy").tags["jitsi:certificate-acme-server"]).toBe(PEBBLE_DIRECTORY);
+
+    expect(byName(results, "retry install (idempotent)").checks["replace instance"]!.output.trim()).toBe("removed");
+    const replaced = byName(results, "replaced instance's certificate");
+    expect(replaced.steps).toHaveLength(1);
+    const restored = replaced.steps[0]!;
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`restored the lineage for ${DOMAIN} turn.${DOMAIN}`);
+    expect(restored.stdout).toMatch(/not yet due for renewal/i);
+    expect(replaced.checks["certificate serial"]!.output).toBe(byName(results, "first deploy").checks["certificate serial"]!.output);
+    expect(replaced.checks.https!.output).toBe("200");
+    // Nothing new stored (same lineage), and pebble issued exactly one certificate in the whole rehearsal.
+    expect(store("replaced instance's certificate").versions).toBe(1);
+    expect(readFileSync(join(work, "pebble.log"), "utf8").match(/Issued certificate serial/g)).toHaveLength(1);
   });
 
   it("an app secret rotation re-runs only Prosody's file and restart", () => {
@@ -290,6 +336,6 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
       restarted: restartedIn(p).join("; "),
     }));
     writeFileSync(join(tmpdir(), "jitsi-rehearsal-figures.json"), JSON.stringify(figures, null, 2));
-    expect(figures.length).toBe(9);
+    expect(figures.length).toBe(10);
   });
 });

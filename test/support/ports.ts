@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 
 /** A TCP port on 127.0.0.1 that was free a moment ago; tests run in parallel, so never hard-code one. */
 export function freePort(): Promise<number> {
@@ -16,4 +16,18 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(address.port));
     });
   });
+}
+
+/**
+ * Starts `server` listening on `host`:`port` (default 127.0.0.1 and a port the kernel picks, so nothing races for
+ * it) and resolves with the port it got.
+ */
+export async function listenOn(server: Server, host = "127.0.0.1", port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error(`${host}: no port`);
+  return address.port;
 }

@@ -121,6 +121,8 @@ export function hostPaths(domain: string) {
     renewalHook: "/etc/letsencrypt/renewal-hooks/deploy/jitsi-reload.sh",
     certificate: `/etc/letsencrypt/live/${domain}/fullchain.pem`,
     certificateKey: `/etc/letsencrypt/live/${domain}/privkey.pem`,
+    /** The certificate store client (infra/scripts/certificate-store.py), installed by the certificate step. */
+    certificateStoreClient: "/usr/local/sbin/jitsi-certificate-store",
     /** HTTP-01 challenges are served from here on port 80. */
     acmeWebroot: "/var/www/acme",
     /** Public keys for Prosody's ASAP key server (RS256), served by nginx. */

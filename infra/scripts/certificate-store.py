@@ -1,0 +1,462 @@
+#!/usr/bin/python3
+"""Keeps this host's certbot lineage in the deployment's AWS Secrets Manager secret, so a replaced instance
+restores the certificate instead of asking Let's Encrypt for a new one (5 per exact set of names per 7 days).
+
+Installed by obtain-certificate.sh as /usr/local/sbin/jitsi-certificate-store (names.ts certificateStoreClient);
+run as root by that script and by the certbot deploy hook (templates/renewal-hook.sh.hbs).
+
+  jitsi-certificate-store configure --config-dir DIR   settings from env (below) into DIR/jitsi-certificate-store.json
+  jitsi-certificate-store restore   --config-dir DIR   no local lineage: restore the stored one if it fits (env below)
+  jitsi-certificate-store store     --config-dir DIR   store the local lineage when it differs from the stored one
+
+env for configure: JITSI_CERT_STORE_ARN (the secret's ARN; its region is the client's), DOMAIN,
+  JITSI_CERT_STORE_ENDPOINT (optional: Secrets Manager endpoint URL, tests only)
+env for restore: DOMAIN, EXTRA_DOMAINS (space-separated), ACME_SERVER: the names and CA the lineage must match
+env (optional): JITSI_CERT_STORE_WAIT_SECONDS [120] how long to retry while the instance role is not usable yet
+  (IAM is eventually consistent after the role or its policy changed)
+
+The secret's value is JSON: format, sha256 (of the lineage's files), names, notAfter, server, configDir and lineage
+(base64 of a tar.gz: accounts/, renewal/<domain>.conf, the archive/<domain>/ files live/ points at, live/<domain>/
+as symlinks). Non-secret metadata (names, notAfter, ACME server) also goes into tags on the secret, which the Pulumi
+program reads at preview (infra/certificateStore.ts). The value only ever lives in this process: never on a command
+line, in the environment, in a file outside certbot's root-only directories, or in the output.
+Credentials: boto3's default chain, on EC2 the instance role through IMDSv2.
+"""
+import base64
+import datetime
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+
+FORMAT = 1
+SETTINGS_FILE = "jitsi-certificate-store.json"
+# Tag keys, the contract with infra/certificateStore.ts (a test compares them).
+TAG_NAMES = "jitsi:certificate-names"
+TAG_NOT_AFTER = "jitsi:certificate-not-after"
+TAG_SERVER = "jitsi:certificate-acme-server"
+LIVE_FILES = ("cert.pem", "chain.pem", "fullchain.pem", "privkey.pem")
+# SecretString holds at most 65,536 bytes.
+MAX_VALUE = 65536
+
+
+class StoreError(Exception):
+    """A problem to report in one line (exit 1), without a traceback."""
+
+
+class Unusable(StoreError):
+    """The stored value cannot be used (not ours, damaged, unsafe): restore ignores it, store overwrites it."""
+
+
+def say(message):
+    print(f"certificate-store: {message}", flush=True)
+
+
+def die(message, code=1):
+    print(f"certificate-store: {message}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def read_settings(config_dir):
+    path = os.path.join(config_dir, SETTINGS_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            settings = json.load(handle)
+    except FileNotFoundError:
+        raise StoreError(f"{path} is missing: the certificate step writes it")
+    if not str(settings.get("secret", "")).startswith("arn:"):
+        raise StoreError(f"{path} names no secret ARN")
+    return settings
+
+
+def configure(config_dir):
+    secret = os.environ.get("JITSI_CERT_STORE_ARN", "")
+    parts = secret.split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "secretsmanager" or not parts[3]:
+        raise StoreError(f"JITSI_CERT_STORE_ARN must be a Secrets Manager secret ARN, got '{secret}'")
+    endpoint = os.environ.get("JITSI_CERT_STORE_ENDPOINT", "")
+    if endpoint and not endpoint.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+        raise StoreError(f"JITSI_CERT_STORE_ENDPOINT must be an https:// URL, got '{endpoint}'")
+    settings = {"secret": secret, "domain": required_env("DOMAIN")}
+    if endpoint:
+        settings["endpoint"] = endpoint
+    os.makedirs(config_dir, mode=0o755, exist_ok=True)
+    write_atomically(os.path.join(config_dir, SETTINGS_FILE), (json.dumps(settings, indent=2) + "\n").encode(), 0o644)
+
+
+def required_env(name):
+    value = os.environ.get(name, "")
+    if not value:
+        raise StoreError(f"{name} is required")
+    return value
+
+
+def write_atomically(path, data, mode):
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".jitsi-")
+    try:
+        os.fchmod(handle, mode)
+        os.write(handle, data)
+        os.fsync(handle)
+        os.close(handle)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+# --- Secrets Manager ------------------------------------------------------------------------------------------
+
+def client(settings):
+    import boto3
+    from botocore.config import Config
+
+    region = settings["secret"].split(":")[3]
+    return boto3.client(
+        "secretsmanager",
+        region_name=region,
+        endpoint_url=settings.get("endpoint") or None,
+        config=Config(connect_timeout=10, read_timeout=30, retries={"max_attempts": 5, "mode": "standard"}),
+    )
+
+
+def patiently(call):
+    """Runs call(), retrying while the instance role's credentials or permissions are not there yet."""
+    from botocore.exceptions import ClientError, NoCredentialsError
+
+    deadline = time.monotonic() + int(os.environ.get("JITSI_CERT_STORE_WAIT_SECONDS", "120"))
+    while True:
+        try:
+            return call()
+        except (ClientError, NoCredentialsError) as error:
+            code = error.response["Error"]["Code"] if isinstance(error, ClientError) else "NoCredentials"
+            if code not in ("AccessDeniedException", "UnrecognizedClientException", "NoCredentials") or time.monotonic() >= deadline:
+                raise StoreError(f"Secrets Manager: {code}: {describe(error)}")
+            say(f"Secrets Manager answered {code}; the instance role may not be in effect yet, retrying")
+            time.sleep(10)
+
+
+def describe(error):
+    """What went wrong, never the request (which may hold the value): the service's message, a file system or
+    connection error's own text, else only the error's type (botocore's parameter errors quote values)."""
+    response = getattr(error, "response", None)
+    if response:
+        return response.get("Error", {}).get("Message", "")
+    if isinstance(error, (OSError, StoreError)) or (type(error).__module__.startswith("botocore") and "Param" not in type(error).__name__):
+        return str(error)
+    return type(error).__name__
+
+
+def fetch(settings):
+    """The stored payload (dict), or None when the secret holds no value yet."""
+    from botocore.exceptions import ClientError
+
+    sm = client(settings)
+
+    def get():
+        try:
+            return sm.get_secret_value(SecretId=settings["secret"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+
+    answer = patiently(get)
+    if answer is None or "SecretString" not in answer:
+        return None
+    try:
+        payload = json.loads(answer["SecretString"])
+    except ValueError:
+        raise Unusable("the stored value is not this program's JSON")
+    if payload.get("format") != FORMAT:
+        raise Unusable(f"the stored value has format {payload.get('format')!r}, this client reads {FORMAT}")
+    return payload
+
+
+def put(settings, payload):
+    sm = client(settings)
+    value = json.dumps(payload, separators=(",", ":"))
+    if len(value.encode()) > MAX_VALUE:
+        raise StoreError(f"the lineage is {len(value)} bytes, more than a secret holds ({MAX_VALUE})")
+    patiently(lambda: sm.put_secret_value(SecretId=settings["secret"], SecretString=value))
+    patiently(
+        lambda: sm.tag_resource(
+            SecretId=settings["secret"],
+            Tags=[
+                {"Key": TAG_NAMES, "Value": " ".join(payload["names"])},
+                {"Key": TAG_NOT_AFTER, "Value": payload["notAfter"]},
+                {"Key": TAG_SERVER, "Value": payload["server"]},
+            ],
+        )
+    )
+
+
+# --- the lineage -----------------------------------------------------------------------------------------------
+
+def renewal_params(text):
+    """key = value pairs of a certbot renewal configuration (top level and [renewalparams])."""
+    params = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith(("#", "[")):
+            params.setdefault(key.strip(), value.strip())
+    return params
+
+
+def certificate_facts(pem):
+    """(sorted DNS names, notAfter as aware datetime) of a PEM certificate."""
+    from cryptography import x509
+
+    certificate = x509.load_pem_x509_certificate(pem)
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    not_after = getattr(certificate, "not_valid_after_utc", None)
+    if not_after is None:
+        not_after = certificate.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+    return sorted(names), not_after
+
+
+def iso(moment):
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def collect(config_dir, domain):
+    """The lineage's entries: sorted list of (relative path, "file"|"link", bytes|target)."""
+    entries = []
+    renewal = f"renewal/{domain}.conf"
+    with open(os.path.join(config_dir, renewal), "rb") as handle:
+        entries.append((renewal, "file", handle.read()))
+    for name in LIVE_FILES:
+        link = f"live/{domain}/{name}"
+        target = os.readlink(os.path.join(config_dir, link))
+        archived = os.path.normpath(os.path.join(f"live/{domain}", target))
+        if not archived.startswith(f"archive/{domain}/"):
+            raise StoreError(f"{link} points outside archive/{domain}/: {target}")
+        entries.append((link, "link", target))
+        with open(os.path.join(config_dir, archived), "rb") as handle:
+            entries.append((archived, "file", handle.read()))
+    for top, _dirs, files in os.walk(os.path.join(config_dir, "accounts")):
+        for name in files:
+            path = os.path.relpath(os.path.join(top, name), config_dir)
+            with open(os.path.join(config_dir, path), "rb") as handle:
+                entries.append((path, "file", handle.read()))
+    return sorted(entries)
+
+
+def digest(entries, config_dir):
+    """SHA-256 over the entries, with the renewal file's own paths made relative to config_dir: the same lineage
+    restored on a host whose config dir differs (tests) is the same lineage."""
+    hash_ = hashlib.sha256()
+    for path, kind, content in entries:
+        data = content if isinstance(content, bytes) else content.encode()
+        if path.startswith("renewal/"):
+            data = rewrite_paths(data.decode(), config_dir, "@CONFIG_DIR@").encode()
+        hash_.update(f"{path}\0{kind}\0{len(data)}\0".encode() + data)
+    return hash_.hexdigest()
+
+
+def mode_of(path):
+    if path.startswith("accounts/") and path.endswith("private_key.json"):
+        return 0o400
+    if os.path.basename(path).startswith("privkey"):
+        return 0o600
+    return 0o644
+
+
+def pack(entries):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, kind, content in entries:
+            info = tarfile.TarInfo(path)
+            if kind == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, content
+                tar.addfile(info)
+            else:
+                info.size, info.mode = len(content), mode_of(path)
+                tar.addfile(info, io.BytesIO(content))
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def unpack(encoded, domain):
+    """Entries from the stored tarball, refusing anything outside the lineage's own paths."""
+    entries = []
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(encoded)), mode="r:gz") as tar:
+        for info in tar.getmembers():
+            path = info.name
+            if os.path.isabs(path) or ".." in path.split("/"):
+                raise Unusable(f"stored lineage holds an unsafe path {path!r}")
+            if info.issym():
+                target = os.path.normpath(os.path.join(os.path.dirname(path), info.linkname))
+                if (os.path.dirname(path) != f"live/{domain}" or not info.linkname.startswith("../../")
+                        or os.path.dirname(target) != f"archive/{domain}"):
+                    raise Unusable(f"stored lineage holds an unexpected link {path!r}")
+                entries.append((path, "link", info.linkname))
+            elif info.isfile():
+                if not (path == f"renewal/{domain}.conf" or path.startswith((f"archive/{domain}/", "accounts/"))):
+                    raise Unusable(f"stored lineage holds an unexpected file {path!r}")
+                entries.append((path, "file", tar.extractfile(info).read()))
+    return sorted(entries)
+
+
+def payload_of(config_dir, domain):
+    entries = collect(config_dir, domain)
+    files = dict((path, content) for path, kind, content in entries if kind == "file")
+    live_cert = os.path.normpath(os.path.join(f"live/{domain}", os.readlink(os.path.join(config_dir, f"live/{domain}/cert.pem"))))
+    names, not_after = certificate_facts(files[live_cert])
+    server = renewal_params(files[f"renewal/{domain}.conf"].decode()).get("server", "")
+    return {
+        "format": FORMAT,
+        "sha256": digest(entries, config_dir),
+        "names": names,
+        "notAfter": iso(not_after),
+        "server": server,
+        "configDir": config_dir,
+        "lineage": pack(entries),
+    }
+
+
+def store(config_dir):
+    settings = read_settings(config_dir)
+    domain = settings["domain"]
+    if not os.path.isfile(os.path.join(config_dir, "renewal", f"{domain}.conf")):
+        raise StoreError(f"no certbot lineage for {domain} in {config_dir}")
+    payload = payload_of(config_dir, domain)
+    try:
+        stored = fetch(settings)
+    except Unusable as error:
+        say(f"the stored value is replaced: {error}")
+        stored = None
+    # Current only if both its checksum field and what it really holds match (restore checks the same two).
+    if stored is not None and stored.get("sha256") == payload["sha256"] == stored_digest(stored, domain, config_dir):
+        say(f"the stored lineage for {domain} is current (expires {payload['notAfter']})")
+        return
+    put(settings, payload)
+    say(f"stored the lineage for {' '.join(payload['names'])} (expires {payload['notAfter']}, {payload['server']})")
+
+
+def stored_digest(stored, domain, config_dir):
+    """The digest of what the stored value really holds (not its own sha256 field); None when unreadable."""
+    try:
+        return digest(unpack(stored["lineage"], domain), stored.get("configDir", config_dir))
+    except (Unusable, KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError):
+        return None
+
+
+def restore(config_dir):
+    settings = read_settings(config_dir)
+    domain = settings["domain"]
+    if domain != required_env("DOMAIN"):
+        raise StoreError(f"settings name {domain}, DOMAIN is {os.environ['DOMAIN']}")
+    wanted_names = sorted([domain] + os.environ.get("EXTRA_DOMAINS", "").split())
+    wanted_server = required_env("ACME_SERVER")
+    existing = [p for p in (f"renewal/{domain}.conf", f"live/{domain}", f"archive/{domain}") if os.path.lexists(os.path.join(config_dir, p))]
+    if existing:
+        say(f"a local lineage exists ({', '.join(existing)}); nothing restored")
+        return
+    try:
+        restore_payload(config_dir, domain, wanted_names, wanted_server, fetch(settings))
+    except Unusable as error:
+        say(f"the stored value is not used: {error}; certbot obtains a new certificate")
+
+
+def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
+    if payload is None:
+        say(f"nothing stored yet for {domain}: certbot obtains a new certificate")
+        return
+    try:
+        entries = unpack(payload["lineage"], domain)
+    except (KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError) as error:
+        raise Unusable(f"its lineage cannot be read ({type(error).__name__})")
+    if digest(entries, payload.get("configDir", config_dir)) != payload.get("sha256"):
+        raise Unusable("the stored lineage does not match its own checksum")
+    files = dict((path, content) for path, kind, content in entries if kind == "file")
+    links = dict((path, target) for path, kind, target in entries if kind == "link")
+    targets = {path: os.path.normpath(os.path.join(f"live/{domain}", target)) for path, target in links.items()}
+    if sorted(links) != sorted(f"live/{domain}/{name}" for name in LIVE_FILES) or not all(t in files for t in targets.values()):
+        raise Unusable("the stored lineage lacks live/ links or the files they point at")
+    if f"renewal/{domain}.conf" not in files:
+        raise Unusable("the stored lineage lacks its renewal file")
+    try:
+        names, not_after = certificate_facts(files[targets[f"live/{domain}/cert.pem"]])
+        params = renewal_params(files[f"renewal/{domain}.conf"].decode())
+    except Exception as error:  # cryptography's parse errors, a certificate without names: all "unusable"
+        raise Unusable(f"the stored certificate cannot be read ({type(error).__name__})")
+    reason = None
+    if names != wanted_names:
+        reason = f"it is for {' '.join(names)}, not {' '.join(wanted_names)}"
+    elif params.get("server") != wanted_server:
+        reason = f"it was issued by {params.get('server')}, not {wanted_server}"
+    elif not_after <= datetime.datetime.now(datetime.timezone.utc):
+        reason = f"it expired at {iso(not_after)}"
+    if reason is not None:
+        say(f"the stored certificate is not used: {reason}; certbot obtains a new one")
+        return
+    install(config_dir, domain, entries, payload.get("configDir", config_dir))
+    say(f"restored the lineage for {' '.join(names)} (expires {iso(not_after)}); certbot keeps it until it is due")
+
+
+def install(config_dir, domain, entries, stored_config_dir):
+    """Writes the entries under a root-only temp dir in config_dir, then renames them into place (renewal last)."""
+    staging = tempfile.mkdtemp(dir=config_dir, prefix=".jitsi-restore-")
+    placed = []
+    try:
+        for path, kind, content in entries:
+            target = os.path.join(staging, path)
+            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+            if kind == "link":
+                os.symlink(content, target)
+                continue
+            if path == f"renewal/{domain}.conf" and stored_config_dir != config_dir:
+                # certbot's renewal file names its files (and its config dir) by absolute path.
+                content = rewrite_paths(content.decode(), stored_config_dir, config_dir).encode()
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode_of(path))
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+        accounts = sorted({os.path.dirname(p) for p, kind, _ in entries if kind == "file" and p.startswith("accounts/")})
+        moves = [a for a in accounts if not os.path.exists(os.path.join(config_dir, a))]
+        moves += [f"archive/{domain}", f"live/{domain}", f"renewal/{domain}.conf"]
+        for path in moves:
+            parent = os.path.dirname(os.path.join(config_dir, path))
+            os.makedirs(parent, mode=0o755 if path.startswith("renewal/") else 0o700, exist_ok=True)
+            os.rename(os.path.join(staging, path), os.path.join(config_dir, path))
+            placed.append(path)
+    except BaseException:
+        for path in reversed(placed):
+            target = os.path.join(config_dir, path)
+            shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) else os.unlink(target)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def rewrite_paths(text, old, new):
+    lines = []
+    for line in text.splitlines(keepends=True):
+        key, sep, value = line.partition("=")
+        stripped = value.strip()
+        if sep and (stripped == old or stripped.startswith(old + "/")):
+            line = f"{key}={value.replace(old, new, 1)}"
+        lines.append(line)
+    return "".join(lines)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[0] not in ("configure", "restore", "store") or argv[1] != "--config-dir" or not argv[2].startswith("/"):
+        die("usage: jitsi-certificate-store configure|restore|store --config-dir /absolute/dir", 2)
+    command, config_dir = argv[0], argv[2].rstrip("/")
+    os.umask(0o077)
+    try:
+        {"configure": configure, "restore": restore, "store": store}[command](config_dir)
+    except StoreError as error:
+        die(f"{command}: {error}")
+    except Exception as error:  # boto3/botocore, file system: one line, no traceback (it could show values)
+        die(f"{command}: {type(error).__name__}: {describe(error)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
