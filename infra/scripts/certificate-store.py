@@ -352,6 +352,7 @@ def restore(config_dir):
         raise StoreError(f"settings name {domain}, DOMAIN is {os.environ['DOMAIN']}")
     wanted_names = sorted([domain] + os.environ.get("EXTRA_DOMAINS", "").split())
     wanted_server = required_env("ACME_SERVER")
+    set_aside_incomplete(config_dir, domain)
     existing = [p for p in (f"renewal/{domain}.conf", f"live/{domain}", f"archive/{domain}") if os.path.lexists(os.path.join(config_dir, p))]
     if existing:
         say(f"a local lineage exists ({', '.join(existing)}); nothing restored")
@@ -360,6 +361,21 @@ def restore(config_dir):
         restore_payload(config_dir, domain, wanted_names, wanted_server, fetch(settings))
     except Unusable as error:
         say(f"the stored value is not used: {error}; certbot obtains a new certificate")
+
+
+def set_aside_incomplete(config_dir, domain):
+    """A live/ or archive/ lineage without its renewal file is what an interrupted restore (or certbot run) leaves:
+    both write the renewal file last. certbot cannot use it and refuses to create the lineage over it ("live
+    directory exists"), so every later deployment would fail. Moves it into a root-only .jitsi-incomplete-* dir."""
+    if os.path.lexists(os.path.join(config_dir, f"renewal/{domain}.conf")):
+        return
+    partial = [p for p in (f"live/{domain}", f"archive/{domain}") if os.path.lexists(os.path.join(config_dir, p))]
+    if not partial:
+        return
+    aside = tempfile.mkdtemp(dir=config_dir, prefix=".jitsi-incomplete-")
+    for path in partial:
+        os.rename(os.path.join(config_dir, path), os.path.join(aside, path.split("/")[0]))
+    say(f"an incomplete lineage ({', '.join(partial)} without renewal/{domain}.conf) was moved aside to {aside}")
 
 
 def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):

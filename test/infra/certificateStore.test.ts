@@ -229,6 +229,24 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     for (const part of secretParts) expect(certbotLog.includes(part)).toBe(false);
   }, TIMEOUT_MS);
 
+  it("an interrupted restore (live/ and archive/ without the renewal file) is moved aside, and the lineage restored", async () => {
+    const interrupted = hostUnder(join(scratch, "interrupted"));
+    // What a restore or a certbot run killed before its last rename leaves: both write the renewal file last.
+    await mkdir(join(interrupted.configDir, "archive", DOMAIN), { recursive: true, mode: 0o700 });
+    await writeFile(join(interrupted.configDir, "archive", DOMAIN, "cert1.pem"), "partial");
+    await mkdir(join(interrupted.configDir, "live", DOMAIN), { recursive: true, mode: 0o700 });
+    const result = await step(interrupted);
+    expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
+    expect(result.output).toMatch(/an incomplete lineage \(live\/store\.example\.test, archive\/store\.example\.test without renewal\/store\.example\.test\.conf\) was moved aside/);
+    expect(result.output).toMatch(/restored the lineage for store\.example\.test/);
+    expect(issuances()).toBe(1);
+    expect((await live(interrupted)).serialNumber).toBe(firstSerial);
+    const aside = (await run("find", [interrupted.configDir, "-maxdepth", "1", "-name", ".jitsi-incomplete-*"])).stdout.trim();
+    expect(aside).not.toBe("");
+    expect((await stat(aside)).mode & 0o777).toBe(0o700);
+    expect(await readFile(join(aside, "archive", "cert1.pem"), "utf8")).toBe("partial");
+  }, TIMEOUT_MS);
+
   it("other names (TURN turned on): the stored certificate is not used, certbot issues a new one, which is stored", async () => {
     const third = hostUnder(join(scratch, "third"));
     const result = await step(third, { EXTRA_DOMAINS: turnHostname(DOMAIN) });
