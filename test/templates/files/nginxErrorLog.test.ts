@@ -6,7 +6,8 @@
  * Prosody is down (nothing listens on its port) while clients connect with ?token= and pages load with ?jwt=.
  */
 import { request as httpsRequest } from "node:https";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { URL_PATHS } from "jitsi-jwt-token/shared";
 import { NGINX_ERROR_LOG } from "../../../templates/files/nginx.ts";
@@ -19,19 +20,22 @@ import { sampleDeployment } from "../sampleDeployment.ts";
 const DOMAIN = "meet.example.com";
 const TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoid2Vla2x5In0.bG9nLXByb2JlLXNpZ25hdHVyZQ";
 
-function get(nginx: RunningNginx, path: string, headers: Record<string, string> = {}): Promise<number> {
+function send(nginx: RunningNginx, path: string, headers: Record<string, string> = {}, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
+    const method = body === undefined ? "GET" : "POST";
+    const length: Record<string, string> = body === undefined ? {} : { "Content-Type": "text/xml", "Content-Length": String(Buffer.byteLength(body)) };
     const req = httpsRequest(
-      { host: "127.0.0.1", port: nginx.httpsPort, path, headers: { ...headers, Host: DOMAIN }, ca: nginx.certificatePem, servername: DOMAIN, agent: false },
+      { method, host: "127.0.0.1", port: nginx.httpsPort, path, headers: { ...headers, ...length, Host: DOMAIN }, ca: nginx.certificatePem, servername: DOMAIN, agent: false },
       (response) => {
         response.resume();
         response.on("end", () => resolve(response.statusCode ?? 0));
       },
     );
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
+const get = (nginx: RunningNginx, path: string, headers: Record<string, string> = {}) => send(nginx, path, headers);
 
 describe("nginx's error log while Prosody is down", () => {
   let nginx: RunningNginx;
@@ -86,5 +90,41 @@ describe("nginx's error log while Prosody is down", () => {
     // nginx's own lines for these failures (which print the token) are not written.
     expect(logs).not.toContain("while connecting to upstream");
     expect(logs).not.toContain("is forbidden");
+  });
+});
+
+describe("nginx's error log when a request body cannot be spooled (a full disk)", () => {
+  let nginx: RunningNginx;
+  let logs = "";
+  let status = 0;
+
+  beforeAll(async () => {
+    const runtime = { ...(await nginxTestRuntime()), prosodyHttpPort: await freePort() };
+    const d = sampleDeployment({ domain: DOMAIN, runtime });
+    await mkdir(runtimeHostPaths(d).jitsiMeetWebRoot, { recursive: true });
+    nginx = await startNginx(d);
+    // A file where nginx wants its client-body temp directory: opening the temp file fails, which nginx logs at
+    // crit with the request line (as it does for "No space left on device").
+    const bodyDir = join(nginx.prefixDir, "body");
+    await rm(bodyDir, { recursive: true, force: true });
+    await writeFile(bodyDir, "not a directory\n");
+    // A BOSH body above client_body_buffer_size, so nginx spools it.
+    status = await send(nginx, `${URL_PATHS.bosh}?room=weekly&token=${TOKEN}`, {}, `<body rid='1'>${"x".repeat(64 * 1024)}</body>`);
+    const siteErrorLog = underRoot(d, NGINX_ERROR_LOG);
+    for (let i = 0; i < 40; i++) {
+      logs = [await readFile(nginx.errorLog, "utf8").catch(() => ""), await readFile(siteErrorLog, "utf8").catch(() => "")].join("\n");
+      if (logs.includes("request failed")) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+  });
+
+  it("answers 500 with a token-free failure line, and nginx's own crit line (with the token) is not written", () => {
+    expect(status).toBe(500);
+    expect(logs).toMatch(new RegExp(`request failed: status 500, client: 127\\.0\\.0\\.1, server: ${DOMAIN.replaceAll(".", "\\.")}, request: "POST ${URL_PATHS.bosh}\\?\\[redacted\\] HTTP/1\\.1"`));
+    expect(logs).not.toContain(TOKEN);
+    for (const part of TOKEN.split(".")) expect(logs).not.toContain(part);
   });
 });
