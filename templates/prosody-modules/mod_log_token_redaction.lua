@@ -100,14 +100,23 @@ local function configured_secrets()
 	return secrets_cache.list;
 end
 
---- `text` with every JWT-shaped run of [A-Za-z0-9_-.] and every configured secret replaced.
+--- A run with every spelling of a part separator Jitsi's token parser accepts as ".": its split_token splits at
+--- a dot and at a backslash (luajwtjitsi.lib.lua), and a URL may carry either percent-encoded (%2E, %5C).
+local function separators_as_dots(run)
+	return (run:gsub("%%2[eE]", "."):gsub("%%5[cC]", "."):gsub("\\", "."));
+end
+
+--- `text` with every JWT-shaped run of [A-Za-z0-9_-.%=] and backslashes, and every configured secret replaced. A run that starts
+--- with a query parameter's "name=" keeps it (token=[JWT redacted]).
 local function redact(text)
 	for _, secret in ipairs(configured_secrets()) do
 		if text:find(secret.plain, 1, true) then text = text:gsub(secret.pattern, SECRET_REPLACEMENT); end
 	end
-	if not text:find("[%w_-]%.[%w_-]") then return text; end
-	return (text:gsub("[%w_%-%.]+", function (run)
-		if jwt_shaped(run) then return REPLACEMENT; end
+	if not (text:find("[%w_-][%.\\%%][%w_-]")) then return text; end
+	return (text:gsub("[%w_%-%.\\%%=]+", function (run)
+		local name, rest = run:match("^([%w_%-]*=)(.*)$");
+		if name ~= nil and jwt_shaped(separators_as_dots(rest)) then return name .. REPLACEMENT; end
+		if jwt_shaped(separators_as_dots(run)) then return REPLACEMENT; end
 	end));
 end
 

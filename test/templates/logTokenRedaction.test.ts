@@ -42,6 +42,9 @@ module:hook_global("server-started", function ()
     module:log("error", "probe token %s not allowed to join", jwt);
     module:log("info", "probe url /xmpp-websocket?room=weekly-sync&token=%s&previd=x", jwt);
     module:log("error", "probe inline " .. jwt:gsub("%%", "%%%%") .. " end");
+    -- Other spellings Jitsi's parser accepts: parts split at a backslash, and either separator percent-encoded.
+    module:log("error", "probe backslash %s end", (jwt:gsub("%.", "\\\\")));
+    module:log("error", "probe encoded /http-bind?token=%s end", (jwt:gsub("%.", "%%5C", 1):gsub("%.", "%%2E")));
     module:log("warn", "probe %s", ${luaString(PLAIN[0] ?? "")});
     module:log("error", "probe %s", ${luaString(PLAIN[1] ?? "")});
     module:log("error", "probe done");
@@ -75,6 +78,8 @@ end);
       expect(text, name).not.toContain(String(signature));
       expect(text, name).toContain("probe token [JWT redacted] not allowed to join");
       expect(text, name).toContain("probe inline [JWT redacted] end");
+      expect(text, name).toContain("probe backslash [JWT redacted] end");
+      expect(text, name).toContain("probe encoded /http-bind?token=[JWT redacted] end");
       expect(text, name).toContain(`probe ${PLAIN[1] ?? ""}`);
     }
     expect(sinks.logFile).toContain("probe url /xmpp-websocket?room=weekly-sync&token=[JWT redacted]&previd=x");
