@@ -14,6 +14,8 @@ import {
   emailProblem,
   instanceArchitecture,
   instanceTypeProblem,
+  normalizeInstanceType,
+  normalizeSshPublicKey,
   keyIdProblem,
   parseHostedZone,
   rsaPublicKeyProblem,
@@ -152,7 +154,8 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
     problems.push({ path, message: message + shown });
   };
   /** A required or optional string field checked by a shared rule; returns it when it passes. */
-  function text(path: string, value: unknown, rule: Rule, required: boolean): string | undefined {
+  /** A string option: normalised first (when the field has a normal form), then checked. */
+  function text(path: string, value: unknown, rule: Rule, required: boolean, normalize: (v: string) => string = (v) => v): string | undefined {
     if (value === undefined) {
       if (required) report(path, "is required");
       return undefined;
@@ -161,8 +164,9 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
       report(path, "must be a string", SECRET_PATHS.has(path) ? undefined : value);
       return undefined;
     }
-    const problem = rule(value);
-    if (problem === undefined) return value;
+    const normal = normalize(value);
+    const problem = rule(normal);
+    if (problem === undefined) return normal;
     report(path, problem, value);
     return undefined;
   }
@@ -187,7 +191,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
     } else hostedZone = parsed;
   }
 
-  const instanceType = text("instanceType", given.instanceType ?? DEFAULTS.instanceType, (v) => instanceTypeProblem(v, "server"), true);
+  const instanceType = text("instanceType", given.instanceType ?? DEFAULTS.instanceType, (v) => instanceTypeProblem(v, "server"), true, normalizeInstanceType);
   const architectureValue = given.architecture ?? DEFAULTS.architecture;
   let architecture: Architecture | undefined;
   if (architectureValue !== "x86_64" && architectureValue !== "arm64") report("architecture", 'must be "x86_64" or "arm64"', architectureValue);
@@ -242,7 +246,7 @@ export function settleJitsiServerArgs(args: JitsiServerArgs): SettledJitsiServer
   const vpcId = text("vpcId", given.vpcId, vpcIdProblem, false);
   const subnetId = text("subnetId", given.subnetId, subnetIdProblem, false);
   if (given.vpcId !== undefined && given.subnetId === undefined) report("subnetId", "is required when vpcId is set: the public subnet of that VPC to put the server in");
-  const sshPublicKey = text("sshPublicKey", given.sshPublicKey, sshPublicKeyProblem, false);
+  const sshPublicKey = text("sshPublicKey", given.sshPublicKey, sshPublicKeyProblem, false, normalizeSshPublicKey);
   const alarmEmail = text("alarmEmail", given.alarmEmail, emailProblem, false);
 
   let videobridges: VideobridgesConfig | undefined;

@@ -8,6 +8,7 @@ import {
   domainProblem,
   instanceArchitecture,
   instanceTypeProblem,
+  normalizeInstanceType,
   subnetIdProblem,
   type Architecture,
 } from "jitsi-jwt-token/shared";
@@ -59,10 +60,13 @@ const flag = z.preprocess(
   z.boolean({ error: "must be true or false" }),
 );
 
-const instanceType = z.string({ error: "must be an EC2 instance type like c6i.xlarge" }).superRefine((value, ctx) => {
-  const problem = instanceTypeProblem(value, "videobridge");
-  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-});
+const instanceType = z
+  .string({ error: "must be an EC2 instance type like c6i.xlarge" })
+  .transform(normalizeInstanceType)
+  .superRefine((value, ctx) => {
+    const problem = instanceTypeProblem(value, "videobridge");
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 const schema = z.strictObject({
   count: wholeNumber,
@@ -171,11 +175,12 @@ export function instanceProblems(count: unknown, type: unknown, architecture: Ar
         const field = String(issue.path[0]);
         return problem(`${VIDEOBRIDGES_KEY}.${field}`, issue.message, field === "count" ? count : type);
       });
-  if (typeof type === "string" && instanceTypeProblem(type, "videobridge") === undefined && instanceArchitecture(type) !== architecture) {
+  const normal = typeof type === "string" ? normalizeInstanceType(type) : undefined;
+  if (normal !== undefined && instanceTypeProblem(normal, "videobridge") === undefined && instanceArchitecture(normal) !== architecture) {
     problems.push(
       problem(
         `${VIDEOBRIDGES_KEY}.instanceType`,
-        `must be an ${architecture} type like the signalling node's AMI: ${type} is ${instanceArchitecture(type)}`,
+        `must be an ${architecture} type like the signalling node's AMI: ${normal} is ${instanceArchitecture(normal)}`,
         type,
       ),
     );

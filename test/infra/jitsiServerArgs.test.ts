@@ -3,6 +3,7 @@
  * and the render command feed it), by `new JitsiServer(...)` called directly, and — for the values the renderer
  * takes — by the renderer, each naming the field in its own terms, with zero resources registered.
  */
+import { generateKeyPairSync } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { readStackConfig, StackConfigError } from "../../infra/config.ts";
@@ -209,6 +210,18 @@ describe("one rule set: stack reader, JitsiServer and renderer refuse the same v
       const problems = (error as DeploymentError).problems;
       expect(problems.find((p) => p.path === c.renderer!.path)?.message, JSON.stringify(problems)).toMatch(c.message);
     }
+  });
+
+  it("normalises before it checks: instance types in any case with white space, a key line with its newline", () => {
+    // An Ed25519 public key in OpenSSH form (RFC 8709: string "ssh-ed25519", string key) as a .pub file holds it.
+    const raw = Buffer.from(generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x ?? "", "base64url");
+    const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    const line = `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(raw)]).toString("base64")} ops@laptop`;
+    const settled = settleJitsiServerArgs({ ...BASE_ARGS, instanceType: " T3.Large ", sshPublicKey: `${line}\n` });
+    expect(settled.instanceType).toBe("t3.large");
+    expect(settled.sshPublicKey).toBe(line);
+    const error = thrown(() => settleJitsiServerArgs({ ...BASE_ARGS, instanceType: "C7G.Medium", architecture: "arm64" }));
+    expect((error as JitsiServerArgsError).message).toMatch(/instanceType: must have at least 4 GiB.*c7g\.medium has 2 GiB/);
   });
 
   // Last: its asynchronous registrations must not reach another case's mocks.

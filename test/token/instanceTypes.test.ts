@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { instanceMemoryGib, smallestSizeWith } from "../../token/shared/instanceMemory.ts";
-import { INSTANCE_MIN_MEMORY_GIB, instanceTypeProblem } from "../../token/shared/rules.ts";
+import { INSTANCE_MIN_MEMORY_GIB, instanceTypeProblem, normalizeInstanceType } from "../../token/shared/rules.ts";
 
 /** GiB of memory of real instance types, from the AWS EC2 instance type specifications. */
 const AWS_FIGURES: Record<string, number> = {
@@ -59,6 +59,20 @@ describe("instanceTypeProblem", () => {
   it.each(enough)("allows %s (%s GiB)", (type) => {
     expect(instanceTypeProblem(type, "server")).toBeUndefined();
     expect(instanceTypeProblem(type, "videobridge")).toBeUndefined();
+  });
+
+  it.each(["t3.bogus", "c7g.01xlarge", "t3.0xlarge", "t3.1xlarge", "m6i.xlarge2", "t3", "t3.", ".large", "t3.large.x"])("refuses %s: not a size AWS sells", (type) => {
+    expect(instanceTypeProblem(type, "server")).toBe("must be an EC2 instance type like t3.large or t4g.large");
+    expect(instanceTypeProblem(type, "videobridge")).toBe("must be an EC2 instance type like c6i.xlarge or c7g.xlarge");
+  });
+
+  it.each(["m6i.2xlarge", "c7g.16xlarge", "m7i.48xlarge", "c6i.metal", "m7i.metal-24xl", "m7i-flex.large"])("accepts the size of %s", (type) => {
+    expect(instanceTypeProblem(type, "server")).toBeUndefined();
+  });
+
+  it("is checked after normalising: white space and case do not matter", () => {
+    expect(normalizeInstanceType(" T3.Large\n")).toBe("t3.large");
+    expect(instanceTypeProblem(normalizeInstanceType("C7G.Medium "), "server")).toMatch(/c7g\.medium has 2 GiB/);
   });
 
   it("says what to use instead: the family's next size that fits and types of the same architecture", () => {

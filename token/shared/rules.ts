@@ -164,7 +164,16 @@ export const regionProblem: Rule = (value) =>
 /** The machine's role decides the message; both run Java processes with heaps of up to 3 GiB. */
 export type InstanceRole = "server" | "videobridge";
 
-const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9-]+$/;
+/** `family.size`; the size one AWS sells (nano … 48xlarge, metal, metal-24xl): t3.bogus or c7g.01xlarge are typos. */
+const EC2_INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.(?:nano|micro|small|medium|large|(?:[2-9]|[1-9]\d+)?xlarge|metal(?:-[1-9]\d*xl)?)$/;
+
+/**
+ * An instance type as AWS spells it: surrounding white space dropped, lower case (`T3.Large ` → `t3.large`).
+ * Applied before instanceTypeProblem, by the stack config and the component alike.
+ */
+export function normalizeInstanceType(value: string): string {
+  return value.trim().toLowerCase();
+}
 
 /**
  * Least memory of the server and of a pool bridge, in GiB. Jitsi's handbook (jitsi/handbook,
@@ -220,6 +229,11 @@ export const diskSizeProblem: Rule<number> = (value) => {
 
 /** An OpenSSH public key line EC2 can import: parsed, type checked, key size checked (token/shared/sshPublicKey.ts). */
 export { SSH_RSA_MIN_BITS, sshPublicKeyProblem } from "./sshPublicKey.ts";
+
+/** A public key line as a `.pub` file holds it, without the surrounding white space (its final newline). */
+export function normalizeSshPublicKey(value: string): string {
+  return value.trim();
+}
 
 // ---- tokens ---------------------------------------------------------------------------------------------------------
 

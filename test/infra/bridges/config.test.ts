@@ -32,6 +32,10 @@ describe("parseVideobridgesConfig", () => {
     const fromText = parseVideobridgesConfig('{"count":"3","instanceType":"c7g.2xlarge","spot":true,"keepLocalBridge":false}');
     expect(fromText).toEqual({ count: 3, instanceType: "c7g.2xlarge", spot: true, keepLocalBridge: false });
     expect(signallingNodeKeepsBridge(fromText)).toBe(false);
+    // Normalised before it is checked, as the server's instanceType is.
+    expect(parseVideobridgesConfig({ count: 1, instanceType: " C6I.XLarge " })?.instanceType).toBe("c6i.xlarge");
+    expect(instanceProblems(1, " C6I.XLarge ", "x86_64")).toEqual([]);
+    expect(instanceProblems(1, "C7G.XLarge", "x86_64").map((p) => p.message)[0]).toContain("c7g.xlarge is arm64");
   });
 
   it.each([
