@@ -87,7 +87,8 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   let url = `${base}${tenant}/${room.linkSegment}`;
   if (options.token !== undefined && placement !== "hash") url += `?jwt=${options.token}`;
   const hash: string[] = [];
-  if (options.token !== undefined && placement !== "query") hash.push(hashParam("jwt", options.token, "token"));
+  // A compact JWT (checked above) is ASCII that neither JSON nor encodeURIComponent changes: `jwt=%22TOKEN%22`.
+  if (options.token !== undefined && placement !== "query") hash.push(`jwt=%22${options.token}%22`);
   if (options.config !== undefined) hash.push(...prefixed("config", options.config));
   if (options.interfaceConfig !== undefined) hash.push(...prefixed("interfaceConfig", options.interfaceConfig));
   if (options.userInfo !== undefined) hash.push(...prefixed("userInfo", options.userInfo));

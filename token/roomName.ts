@@ -93,6 +93,17 @@ function encodeSegment(text: string): string {
  */
 export function canonicalRoom(name: string, field = "room"): CanonicalRoom {
   if (typeof name !== "string") throw new RoomNameError(field, "must be a string");
+  // A request's room is canonicalised up to three times in a row (the endpoint's check, the claim, the link).
+  if (last !== undefined && last.name === name) return { ...last.room };
+  const room = canonical(name, field);
+  last = { name, room };
+  return { ...room };
+}
+
+/** The last name canonicalRoom accepted and its forms (a pure function of the name: any caller may reuse it). */
+let last: { name: string; room: CanonicalRoom } | undefined;
+
+function canonical(name: string, field: string): CanonicalRoom {
   // A plain name (letters, digits, "-", "_", ".", "~") is its own text and link segment, and its node is it
   // lower-cased: the client drops, decodes, normalises and encodes nothing in it. The checks below still all run.
   const plain = PLAIN.test(name);
