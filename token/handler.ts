@@ -187,6 +187,38 @@ function checkMaxBodyBytes(value: unknown): number {
   return value;
 }
 
+/**
+ * authorize's argument. `request` is an accessor (on the prototype) calling the entry point's `request()` when read;
+ * a failure to build it that is the client's fault (an HttpProblem) is remembered for the handler.
+ */
+class Context implements AuthorizeContext {
+  readonly roomName: string;
+  readonly room: string;
+  readonly tenant?: string;
+  readonly headers: AuthorizeContext["headers"];
+  readonly #build: () => Request;
+  #unusable: HttpProblem | undefined;
+  constructor(wanted: { roomName: string; room: string; tenant?: string }, headers: AuthorizeContext["headers"], build: () => Request) {
+    this.roomName = wanted.roomName;
+    this.room = wanted.room;
+    if (wanted.tenant !== undefined) this.tenant = wanted.tenant;
+    this.headers = headers;
+    this.#build = build;
+  }
+  get request(): Request {
+    try {
+      return this.#build();
+    } catch (error) {
+      if (error instanceof HttpProblem) this.#unusable = error;
+      throw error;
+    }
+  }
+  /** The client's fault that kept `request` from being built, if reading it failed. */
+  unusable(): HttpProblem | undefined {
+    return this.#unusable;
+  }
+}
+
 /** An answer of the endpoint, transport-neutral: status, headers (none repeated), body text (null: none). */
 export interface EndpointAnswer {
   status: number;
@@ -255,23 +287,12 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       const wanted = roomRequest(parseBody(await readBody()));
       room = wanted.room;
       let result: AuthorizeResult;
-      // A request authorize cannot have (createNodeTokenHandler: Host and path make no URL) is the client's fault.
-      let unusable: HttpProblem | undefined;
+      const context = new Context(wanted, head.headers, request);
       try {
-        const context: AuthorizeContext = {
-          get request() {
-            try {
-              return request();
-            } catch (error) {
-              if (error instanceof HttpProblem) unusable = error;
-              throw error;
-            }
-          },
-          headers: head.headers,
-          ...wanted,
-        };
         result = await authorize(context);
       } catch (error) {
+        // A request authorize cannot have (createNodeTokenHandler: Host and path make no URL) is the client's fault.
+        const unusable = context.unusable();
         if (unusable !== undefined) throw unusable;
         log({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
         return refuse(new HttpProblem(500, "authorize", "authorization failed; the server's log has the details"));

@@ -3,12 +3,13 @@
  * benchmark's load generator does not share its core. Prints the port on stdout when ready; stops on SIGTERM.
  * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler(createTokenHandler()) with its defaults) | "token-fast"
  * (the same with the opt-in overrideGlobalObjects: true) | "token-node" (createNodeTokenHandler, no Fetch objects) |
- * "bare" (node:http answering a fixed JSON body of the same size, the benchmark's ceiling);
+ * "bare" (node:http answering a fixed JSON body of the same size, the benchmark's ceiling) | "mint-only" (node:http
+ * reading the body, JSON.parse, mintTokenWithClaims, a JSON answer: the least any token endpoint does, the floor);
  * TOKEN_SERVER_BODY_TIMEOUT_MS (bodyTimeoutMs of toNodeHandler / createNodeTokenHandler).
  */
 import { createServer, type RequestListener } from "node:http";
 import { createNodeTokenHandler, createTokenHandler, toNodeHandler, type TokenHandlerOptions } from "../../token/index.ts";
-import { mintTokenSync } from "../../token/mint.ts";
+import { mintTokenSync, mintTokenWithClaims } from "../../token/mint.ts";
 
 const SIGNING = { appId: "bench-app", domain: "meet.bench.test", secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz" };
 const USER = { id: "u-1", name: "Bench User", email: "bench@example.test" };
@@ -33,13 +34,30 @@ function bare(): RequestListener {
   };
 }
 
+function mintOnly(): RequestListener {
+  // No checks of the request, no authorize, no link, no limits: only what no token endpoint can skip.
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const { room } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { room: string };
+      const { token, claims } = mintTokenWithClaims({ ...SIGNING, room, user: USER, moderator: true, features: { recording: true, livestreaming: false } });
+      const body = JSON.stringify({ token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString() });
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  };
+}
+
 const mode = process.env.TOKEN_SERVER_MODE ?? "token";
 const bodyTimeoutMs = process.env.TOKEN_SERVER_BODY_TIMEOUT_MS === undefined ? undefined : Number(process.env.TOKEN_SERVER_BODY_TIMEOUT_MS);
 const timeout = bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs };
 const listener: RequestListener =
   mode === "bare"
     ? bare()
-    : mode === "token-node"
+    : mode === "mint-only"
+      ? mintOnly()
+      : mode === "token-node"
       ? createNodeTokenHandler({ ...OPTIONS, ...timeout })
       : toNodeHandler(createTokenHandler(OPTIONS), { ...timeout, ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
 const server = createServer(listener);
