@@ -258,7 +258,8 @@ function problemAnswer(problem: HttpProblem, extra?: Record<string, string>): En
  * @throws TokenOptionsError / KeyError naming the option (authorize missing, weak secret, bad origin, ...).
  */
 export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
-  const { authorize, baseUrl, tokenIn, log = () => {} } = options;
+  // Without a log option no entry is built at all (log?.(…) skips its argument).
+  const { authorize, baseUrl, tokenIn, log } = options;
   const maxBodyBytes = checkMaxBodyBytes(options.maxBodyBytes);
   // Only the signing settings reach mintToken: options often is a spread of loadTokenConfig()'s result, whose
   // extra fields (algorithm, source, guestDomain) are not mint options.
@@ -278,33 +279,36 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
     try {
       if (cors?.isPreflight(head)) {
         const answer = cors.preflight(head);
-        log({ level: answer.status === 204 ? "info" : "warn", event: "preflight", status: answer.status, ...(answer.refused ? { field: answer.refused.field } : {}) });
+        log?.({ level: answer.status === 204 ? "info" : "warn", event: "preflight", status: answer.status, ...(answer.refused ? { field: answer.refused.field } : {}) });
         if (answer.refused) return problemAnswer(new HttpProblem(403, answer.refused.field, answer.refused.message), answer.headers);
         return answerOf(204, answer.headers, null);
       }
       if (head.method !== "POST") throw new BadRequest(405, "method", `${head.method} is not allowed; use POST`);
       checkJsonBodyHeaders(head.headers, maxBodyBytes);
-      const wanted = roomRequest(parseBody(await readBody()));
+      // A body or grant already at hand is not awaited: each await is a trip through the microtask queue.
+      const text = readBody();
+      const wanted = roomRequest(parseBody(typeof text === "string" ? text : await text));
       room = wanted.room;
       let result: AuthorizeResult;
       const context = new Context(wanted, head.headers, request);
       try {
-        result = await authorize(context);
+        const answer = authorize(context);
+        result = typeof (answer as PromiseLike<AuthorizeResult> | null)?.then === "function" ? await answer : (answer as AuthorizeResult);
       } catch (error) {
         // A request authorize cannot have (createNodeTokenHandler: Host and path make no URL) is the client's fault.
         const unusable = context.unusable();
         if (unusable !== undefined) throw unusable;
-        log({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
+        log?.({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
         return refuse(new HttpProblem(500, "authorize", "authorization failed; the server's log has the details"));
       }
       if (result === null || result === undefined || isDenial(result)) {
         const status = result?.status === 403 ? 403 : 401;
-        log({ level: "info", event: "denied", status, room });
+        log?.({ level: "info", event: "denied", status, room });
         return refuse(new HttpProblem(status, "authorization", result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room")));
       }
       const grant = result;
       if (wanted.tenant !== grant.tenant) {
-        log({ level: "info", event: "denied", status: 403, room, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
+        log?.({ level: "info", event: "denied", status: 403, room, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
         return refuse(new HttpProblem(403, "tenant", wanted.tenant === undefined ? "the grant names a tenant the request did not ask for" : "this tenant was not granted: authorize() must return the requested tenant"));
       }
       let minted: ReturnType<typeof mintTokenWithClaims>;
@@ -319,7 +323,7 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       } catch (error) {
         // authorize() returned something unusable: a server bug, reported by field name only.
         const field = error instanceof TokenOptionsError || error instanceof KeyError ? error.field : undefined;
-        log({ level: "error", event: "grant-invalid", status: 500, room, errorName: errorName(error), ...(field === undefined ? {} : { field }) });
+        log?.({ level: "error", event: "grant-invalid", status: 500, room, errorName: errorName(error), ...(field === undefined ? {} : { field }) });
         return refuse(new HttpProblem(500, "grant", "could not issue a token; the server's log has the details"));
       }
       const { token } = minted;
@@ -327,15 +331,15 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       if (baseUrl !== undefined) {
         body.url = meetingUrl({ base: baseUrl, room: wanted.roomName, token, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }), ...(tokenIn === undefined ? {} : { tokenIn }) });
       }
-      log({ level: "info", event: "issued", status: 200, room, userId: grant.user.id, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
+      log?.({ level: "info", event: "issued", status: 200, room, userId: grant.user.id, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
       return answerOf(200, corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders }, JSON.stringify(body));
     } catch (error) {
       if (error instanceof HttpProblem) {
-        log({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
+        log?.({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
         return refuse(error, error.status === 405 ? { allow } : undefined);
       }
       // Anything else is our fault, not the client's: 500 with its own event, no message (it may quote a secret).
-      log({ level: "error", event: "internal-error", status: 500, errorName: errorName(error), ...(room === undefined ? {} : { room }) });
+      log?.({ level: "error", event: "internal-error", status: 500, errorName: errorName(error), ...(room === undefined ? {} : { room }) });
       return refuse(new HttpProblem(500, "server", "the token endpoint failed; the server's log has the details"));
     }
   };

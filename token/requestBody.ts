@@ -19,8 +19,11 @@ export interface RequestHead {
 /** The one body limit of the endpoint (bytes), for the Web handler and the Node adapter alike. */
 export const DEFAULT_MAX_BODY_BYTES = 4096;
 
+const JSON_TYPE = { type: "application/json" } as const;
+
 /** `type/subtype; charset=...` split per RFC 9110 §8.3.1: lowercased media type and charset (unquoted), if any. */
 function mediaType(header: string): { type: string; charset?: string } {
+  if (header === "application/json") return JSON_TYPE;
   const [type = "", ...params] = header.split(";");
   let charset: string | undefined;
   for (const param of params) {
