@@ -34,6 +34,20 @@ export function positiveInteger(value: number | undefined, fallback: number, fie
   return value;
 }
 
+/**
+ * Headers.get over node's raw header list (`name` lower-case): repeated lines joined with ", ", Cookie lines with
+ * "; " (RFC 6265 §5.4, as node:http and @hono/node-server join them), null when absent.
+ */
+export function rawHeader(raw: readonly string[], name: string): string | null {
+  const separator = name === "cookie" ? "; " : ", ";
+  let value: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i] as string;
+    if (key.length === name.length && key.toLowerCase() === name) value = value === null ? (raw[i + 1] as string) : value + separator + (raw[i + 1] as string);
+  }
+  return value;
+}
+
 /** The body a framework already parsed (express.json(), express.text(), express.raw()), as bytes; else undefined. */
 function parsedBody(req: FrameworkRequest): Buffer | undefined {
   if (req.body === undefined || !req.readableEnded) return undefined;
@@ -94,7 +108,8 @@ export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: 
     if (parsed.length > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes));
     return onBody(parsed);
   }
-  if (Number(req.headers["content-length"] ?? 0) > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes));
+  // From the raw headers: node:http builds req.headers only when first read, and this path needs nothing else of it.
+  if (Number(rawHeader(req.rawHeaders, "content-length") ?? 0) > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes));
   const chunks: Buffer[] = [];
   let size = 0;
   const stop = () => {
@@ -116,10 +131,13 @@ export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: 
     chunks.push(chunk);
   };
   const onEnd = () => {
-    stop();
+    // The body is complete: only the timer has to go. The listeners stay (they die with the request; onClose sees
+    // an ended body, onError still stands between a late socket error and an unhandled 'error' event).
+    clearTimeout(timer);
     onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
   };
   const onError = () => {
+    if (req.readableEnded) return; // after the body: the answer's own write reports it
     // The client went away mid-body: nobody to answer.
     stop();
     res.destroy();
@@ -131,10 +149,11 @@ export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: 
     stop();
     refuse(req, res, new HttpProblem(408, "body", `body did not arrive within ${bodyTimeoutMs} ms`));
   }, bodyTimeoutMs);
+  // `on`, not `once` (which wraps each listener): each fires at most once here, and stop() removes them all.
   req.on("data", onData);
-  req.once("end", onEnd);
-  req.once("error", onError);
-  req.once("close", onClose);
+  req.on("end", onEnd);
+  req.on("error", onError);
+  req.on("close", onClose);
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { tokenEndpoint, type EndpointAnswer, type TokenHandlerOptions } from "./handler.ts";
 import { HttpProblem } from "./httpProblem.ts";
-import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, receiveBody } from "./nodeBody.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, rawHeader, receiveBody } from "./nodeBody.ts";
 import { decodeUtf8, type RequestHead } from "./requestBody.ts";
 
 export interface NodeTokenHandlerOptions extends TokenHandlerOptions {
@@ -23,20 +23,6 @@ export interface NodeTokenHandlerOptions extends TokenHandlerOptions {
 
 /** The endpoint under node:http, plus the body limit it enforces. */
 export type NodeTokenHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { readonly maxBodyBytes: number };
-
-/**
- * Headers.get over node's raw header list (`name` lower-case): repeated lines joined with ", ", Cookie lines with
- * "; " (RFC 6265 §5.4, as node:http and @hono/node-server join them), null when absent.
- */
-function rawHeader(raw: readonly string[], name: string): string | null {
-  const separator = name === "cookie" ? "; " : ", ";
-  let value: string | null = null;
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i] as string;
-    if (key.length === name.length && key.toLowerCase() === name) value = value === null ? (raw[i + 1] as string) : value + separator + (raw[i + 1] as string);
-  }
-  return value;
-}
 
 /** The request's head as the core reads it: method and raw headers, nothing copied until asked for. */
 function headOf(req: IncomingMessage): RequestHead {
