@@ -271,7 +271,8 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
   const allow = cors === undefined ? "POST" : "POST, OPTIONS";
   const probe = { ...mintDefaults, room: "probe", user: { id: "probe", name: "probe" } } as MintTokenOptions;
   mintTokenSync(probe);
-  if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe" });
+  // tokenIn too: a bad placement is a start-up error, not a 500 on every request.
+  if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe", ...(tokenIn === undefined ? {} : { tokenIn }) });
 
   const respond = async ({ head, readBody, request }: EndpointRequest, corsHeaders: Record<string, string> | undefined): Promise<EndpointAnswer> => {
     const refuse = (problem: HttpProblem, extra?: Record<string, string>) => problemAnswer(problem, corsHeaders === undefined ? extra : { ...corsHeaders, ...extra });

@@ -259,6 +259,7 @@ describe("the Web handler and the bridge", () => {
     const issued = await fromConfig(new Request("http://x/api", { method: "POST", headers: { "content-type": "application/json" }, body: '{"room":"r"}' }));
     expect(issued.status).toBe(200);
     expect(() => createTokenHandler({ ...SIGNING, secret: "short", authorize: () => null })).toThrow(/secret/);
+    expect(() => createNodeTokenHandler({ ...SIGNING, baseUrl: "https://meet.example.test", tokenIn: "cookie" as never, authorize: () => null })).toThrow(/tokenIn/);
   });
 
   it("toNodeHandler also runs any other Web handler (Request in, Response out), repeated headers intact", async () => {
