@@ -12,6 +12,8 @@ declare module "autocannon" {
     average: number;
     p50: number;
     p99: number;
+    /** requests: how many were answered in the whole run. */
+    total: number;
   }
   interface Result {
     requests: Histogram;

@@ -54,17 +54,31 @@ export interface ConnectionLimit {
 /** Bytes `value` takes in a URL query as a browser writes it (WHATWG special-query percent-encode set). */
 export function queryBytes(value: string): number {
   let bytes = 0;
-  for (const byte of new TextEncoder().encode(value)) {
-    const encoded = byte <= 0x20 || byte >= 0x7f || byte === 0x22 || byte === 0x23 || byte === 0x27 || byte === 0x3c || byte === 0x3e;
-    bytes += encoded ? 3 : 1;
+  if (NON_ASCII.test(value)) {
+    for (const byte of UTF8.encode(value)) bytes += isQueryEncoded(byte) ? 3 : 1;
+    return bytes;
   }
+  // A room claim is ASCII (encodeURIComponent's output): counted per character, nothing to encode first.
+  for (let i = 0; i < value.length; i++) bytes += isQueryEncoded(value.charCodeAt(i)) ? 3 : 1;
   return bytes;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+const UTF8 = new TextEncoder();
+
+function isQueryEncoded(byte: number): boolean {
+  return byte <= 0x20 || byte >= 0x7f || byte === 0x22 || byte === 0x23 || byte === 0x27 || byte === 0x3c || byte === 0x3e;
 }
 
 const TRANSPORTS = [
   { transport: "websocket", method: "GET", path: URL_PATHS.websocket },
   { transport: "bosh", method: "POST", path: URL_PATHS.bosh },
 ] as const;
+
+/** Everything on the request line but the token: method, path, "?room=", room, "&token=", previd, version. */
+function requestLineBytes(method: string, linePath: string, prefix: string, roomBytes: number, settings: ConnectionLimitSettings): number {
+  return `${method} ${linePath}?${prefix}room=`.length + roomBytes + "&token=".length + settings.resumeReserveBytes + " HTTP/1.1".length;
+}
 
 /**
  * The longest token that fits the connection for `target`: the smaller of nginx's and Prosody's allowance on
@@ -75,19 +89,13 @@ export function maxTokenLength(target: ConnectionTarget, settings: ConnectionLim
   const tenant = target.tenant;
   let best: ConnectionLimit | undefined;
   for (const { transport, method, path } of TRANSPORTS) {
-    // Everything on the request line but the token: method, path, "?room=", room, "&token=", previd, version.
-    const around = (linePath: string, prefix: string) =>
-      `${method} ${linePath}?${prefix}room=`.length + room + "&token=".length + settings.resumeReserveBytes + " HTTP/1.1".length;
-    const fromBrowser = around(tenant === undefined ? path : `/${tenant}${path}`, "");
-    const toProsody = around(path, tenant === undefined ? "" : `prefix=${tenant}&`);
+    const fromBrowser = requestLineBytes(method, tenant === undefined ? path : `/${tenant}${path}`, "", room, settings);
+    const toProsody = requestLineBytes(method, path, tenant === undefined ? "" : `prefix=${tenant}&`, room, settings);
     // nginx: line + CRLF within one buffer. Prosody: line + CRLF + headers + the blank line's CRLF.
-    const candidates: ConnectionLimit[] = [
-      { maxTokenLength: settings.nginxHeaderBufferBytes - 2 - fromBrowser, boundBy: "nginx", transport },
-      { maxTokenLength: settings.prosodyHeadBytes - 4 - settings.headerReserveBytes - toProsody, boundBy: "prosody", transport },
-    ];
-    for (const candidate of candidates) {
-      if (best === undefined || candidate.maxTokenLength < best.maxTokenLength) best = candidate;
-    }
+    const nginx = settings.nginxHeaderBufferBytes - 2 - fromBrowser;
+    const prosody = settings.prosodyHeadBytes - 4 - settings.headerReserveBytes - toProsody;
+    if (best === undefined || nginx < best.maxTokenLength) best = { maxTokenLength: nginx, boundBy: "nginx", transport };
+    if (prosody < best.maxTokenLength) best = { maxTokenLength: prosody, boundBy: "prosody", transport };
   }
   const result = best as ConnectionLimit;
   return { ...result, maxTokenLength: Math.max(0, result.maxTokenLength) };

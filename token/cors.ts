@@ -7,6 +7,7 @@
  * the browser keeps the answer from their scripts.
  */
 import { TokenOptionsError } from "./options.ts";
+import type { RequestHead } from "./requestBody.ts";
 
 /** Request headers a cross-origin caller may send: the JSON type and a bearer session. */
 const ALLOWED_REQUEST_HEADERS = ["authorization", "content-type"];
@@ -15,11 +16,11 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 export interface CorsPolicy {
   /** CORS headers for an answer to this request: empty unless its Origin is listed. */
-  headersFor(request: Request): Record<string, string>;
+  headersFor(request: RequestHead): Record<string, string>;
   /** True when the request is a preflight (OPTIONS + Origin + Access-Control-Request-Method). */
-  isPreflight(request: Request): boolean;
+  isPreflight(request: RequestHead): boolean;
   /** The answer to a preflight: 204 with the allow headers, or 403 naming what is not allowed. */
-  preflight(request: Request): { status: 204 | 403; headers: Record<string, string>; refused?: { field: string; message: string } };
+  preflight(request: RequestHead): { status: 204 | 403; headers: Record<string, string>; refused?: { field: string; message: string } };
 }
 
 /**
@@ -43,7 +44,7 @@ export function corsPolicy(allowedOrigins: readonly string[] | undefined): CorsP
     }
     listed.add(serialized);
   }
-  const allowed = (request: Request): string | undefined => {
+  const allowed = (request: RequestHead): string | undefined => {
     const origin = request.headers.get("origin");
     return origin !== null && listed.has(origin) ? origin : undefined;
   };
@@ -55,7 +56,7 @@ export function corsPolicy(allowedOrigins: readonly string[] | undefined): CorsP
       return { vary: "Origin", "access-control-allow-origin": origin, "access-control-allow-credentials": "true" };
     },
     isPreflight(request) {
-      return request.method === "OPTIONS" && request.headers.has("origin") && request.headers.has("access-control-request-method");
+      return request.method === "OPTIONS" && request.headers.get("origin") !== null && request.headers.get("access-control-request-method") !== null;
     },
     preflight(request): ReturnType<CorsPolicy["preflight"]> {
       const origin = allowed(request);

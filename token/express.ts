@@ -1,12 +1,12 @@
 /**
- * Express support for the token endpoint. The route itself is `toNodeHandler(handler)` (it takes `req.body` when a
- * global `express.json()` already parsed it). A body parser in front of the route that fails (bad JSON, too big,
+ * Express support for the token endpoint. The route itself is `createNodeTokenHandler(options)` or
+ * `toNodeHandler(handler)` (both take `req.body` when a global `express.json()` already parsed it). A body parser in front of the route that fails (bad JSON, too big,
  * an unsupported charset) never reaches the route: Express would answer with its HTML error page, stack frames
  * included outside production. `tokenBodyErrors()` is an Express error middleware that answers those failures as
  * the endpoint does, JSON 400/413/415 in the project's error vocabulary:
  *
  *   app.use(express.json());
- *   app.post("/api/jitsi/token", toNodeHandler(handler));
+ *   app.post("/api/jitsi/token", createNodeTokenHandler({ ...config, authorize }));
  *   app.use("/api/jitsi/token", tokenBodyErrors());
  *
  * The error `type`s are body-parser's (express.json/text/raw/urlencoded), as documented in its README ("Errors").

@@ -1,7 +1,9 @@
 /**
- * createTokenHandler: a Web-standard token endpoint, `(Request) => Promise<Response>` (Next.js route handlers,
- * Hono, Bun, Deno; node:http and Express through toNodeHandler). The request only names the room (and tenant);
- * who the user is and whether they moderate come from `authorize`, never from the body.
+ * The token endpoint. One transport-neutral core (tokenEndpoint: method, headers and body text in; status, headers and
+ * body text out) behind two entry points: createTokenHandler, a Web-standard `(Request) => Promise<Response>`
+ * (Next.js route handlers, Hono, Bun, Deno; node:http and Express through toNodeHandler), and
+ * createNodeTokenHandler (nodeTokenHandler.ts), node:http's `(req, res)` without Fetch objects. The request only
+ * names the room (and tenant); who the user is and whether they moderate come from `authorize`, never from the body.
  *
  * Answers: 200 with the token; 400/405/408/413/415 for a bad request, 401/403 from authorize, 500 for a server
  * fault (authorize threw, its grant is unusable, anything unexpected). Every refusal uses the project's one error
@@ -14,11 +16,22 @@ import { isTenant } from "./shared/names.ts";
 import { TokenOptionsError, type MintTokenOptions, type TokenSigningConfig, type TokenUser } from "./options.ts";
 import { normalizeRoomName, RoomNameError } from "./roomName.ts";
 import { corsPolicy } from "./cors.ts";
-import { HttpProblem, JSON_HEADERS, problemResponse } from "./httpProblem.ts";
-import { checkJsonBodyHeaders, DEFAULT_MAX_BODY_BYTES, readBodyText } from "./requestBody.ts";
+import { HttpProblem, JSON_HEADERS, problemBody } from "./httpProblem.ts";
+import { checkJsonBodyHeaders, DEFAULT_MAX_BODY_BYTES, readBodyText, type RequestHead } from "./requestBody.ts";
 
 export interface AuthorizeContext {
-  request: Request;
+  /**
+   * The request, for its headers (session cookie, Authorization), URL and method. Its body is the endpoint's: from
+   * createTokenHandler it is the Request as received, body already read; from createNodeTokenHandler a Request
+   * built from the node:http request on first access (method, URL, every header as sent, no body).
+   */
+  readonly request: Request;
+  /**
+   * The request's headers, answering as `request.headers.get` does (name any case, repeated lines joined, null when
+   * absent): what most authorize functions read (a session cookie, Authorization). Reading them here, without
+   * touching `request` (destructuring `({ request })` reads it), spares createNodeTokenHandler building a Request.
+   */
+  readonly headers: { get(name: string): string | null };
   /** The room as requested (what the user sees). */
   roomName: string;
   /** Its backend-safe form (what the token will carry). */
@@ -75,8 +88,8 @@ export interface TokenHandlerOptions extends TokenSigningConfig {
   notBeforeSkewSeconds?: number;
   /**
    * Request bodies above this many bytes are refused with 413 (default 4096, DEFAULT_MAX_BODY_BYTES): on a declared
-   * Content-Length before reading, on a streamed body as soon as the count passes it. toNodeHandler uses the same
-   * limit unless told otherwise.
+   * Content-Length before reading, on a streamed body as soon as the count passes it. createNodeTokenHandler
+   * enforces it too, and toNodeHandler uses the same limit unless told otherwise.
    */
   maxBodyBytes?: number;
   /**
@@ -97,7 +110,7 @@ export interface TokenResponseBody {
   url?: string;
 }
 
-/** The endpoint: a Web handler, plus the body limit it enforces (read by toNodeHandler so both agree). */
+/** The endpoint as a Web handler, plus the body limit it enforces (read by toNodeHandler so both agree). */
 export type TokenHandler = ((request: Request) => Promise<Response>) & { readonly maxBodyBytes: number };
 
 const SIGNING_KEYS = ["appId", "domain", "secret", "privateKey", "kid", "audience", "ttlSeconds", "maxTtlSeconds", "notBeforeSkewSeconds"] as const;
@@ -175,12 +188,78 @@ function checkMaxBodyBytes(value: unknown): number {
 }
 
 /**
- * Builds the endpoint. Checks the signing settings, baseUrl and allowedOrigins at once (a probe mint), so a bad
- * config fails at start-up rather than on the first request.
+ * authorize's argument. `request` is an accessor (on the prototype) calling the entry point's `request()` when read;
+ * a failure to build it that is the client's fault (an HttpProblem) is remembered for the handler.
+ */
+class Context implements AuthorizeContext {
+  readonly roomName: string;
+  readonly room: string;
+  readonly tenant?: string;
+  readonly headers: AuthorizeContext["headers"];
+  readonly #build: () => Request;
+  #unusable: HttpProblem | undefined;
+  constructor(wanted: { roomName: string; room: string; tenant?: string }, headers: AuthorizeContext["headers"], build: () => Request) {
+    this.roomName = wanted.roomName;
+    this.room = wanted.room;
+    if (wanted.tenant !== undefined) this.tenant = wanted.tenant;
+    this.headers = headers;
+    this.#build = build;
+  }
+  get request(): Request {
+    try {
+      return this.#build();
+    } catch (error) {
+      if (error instanceof HttpProblem) this.#unusable = error;
+      throw error;
+    }
+  }
+  /** The client's fault that kept `request` from being built, if reading it failed. */
+  unusable(): HttpProblem | undefined {
+    return this.#unusable;
+  }
+}
+
+/** An answer of the endpoint, transport-neutral: status, headers (none repeated), body text (null: none). */
+export interface EndpointAnswer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  body: string | null;
+}
+
+/**
+ * What an entry point hands the core for one request: its head, a reader of its body (called at most once, after
+ * the header checks; it enforces the body limit and decoding, throwing HttpProblem 400/413), and the Request for
+ * authorize (called only when authorize reads `request`).
+ */
+export interface EndpointRequest {
+  head: RequestHead;
+  readBody: () => string | Promise<string>;
+  request: () => Request;
+}
+
+/** The core: the checked options' answer to each request. Never throws (a fault is a 500 answer). */
+export interface TokenEndpoint {
+  readonly maxBodyBytes: number;
+  answer(request: EndpointRequest): Promise<EndpointAnswer>;
+}
+
+function answerOf(status: number, headers: Readonly<Record<string, string>>, body: string | null): EndpointAnswer {
+  return { status, headers, body };
+}
+
+function problemAnswer(problem: HttpProblem, extra?: Record<string, string>): EndpointAnswer {
+  return answerOf(problem.status, extra === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...extra }, problemBody(problem));
+}
+
+/**
+ * The endpoint's core, shared by createTokenHandler and createNodeTokenHandler. Checks the signing settings,
+ * baseUrl and allowedOrigins at once (a probe mint), so a bad config fails at start-up rather than on the first
+ * request.
  * @throws TokenOptionsError / KeyError naming the option (authorize missing, weak secret, bad origin, ...).
  */
-export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
-  const { authorize, baseUrl, tokenIn, log = () => {} } = options;
+export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
+  // Without a log option no entry is built at all (log?.(…) skips its argument).
+  const { authorize, baseUrl, tokenIn, log } = options;
   const maxBodyBytes = checkMaxBodyBytes(options.maxBodyBytes);
   // Only the signing settings reach mintToken: options often is a spread of loadTokenConfig()'s result, whose
   // extra fields (algorithm, source, guestDomain) are not mint options.
@@ -192,37 +271,45 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
   const allow = cors === undefined ? "POST" : "POST, OPTIONS";
   const probe = { ...mintDefaults, room: "probe", user: { id: "probe", name: "probe" } } as MintTokenOptions;
   mintTokenSync(probe);
-  if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe" });
+  // tokenIn too: a bad placement is a start-up error, not a 500 on every request.
+  if (baseUrl !== undefined) meetingUrl({ base: baseUrl, room: "probe", ...(tokenIn === undefined ? {} : { tokenIn }) });
 
-  const respond = async (request: Request, corsHeaders: Record<string, string> | undefined): Promise<Response> => {
-    const refuse = (problem: HttpProblem, extra?: Record<string, string>) => problemResponse(problem, corsHeaders === undefined ? extra : { ...corsHeaders, ...extra });
+  const respond = async ({ head, readBody, request }: EndpointRequest, corsHeaders: Record<string, string> | undefined): Promise<EndpointAnswer> => {
+    const refuse = (problem: HttpProblem, extra?: Record<string, string>) => problemAnswer(problem, corsHeaders === undefined ? extra : { ...corsHeaders, ...extra });
     let room: string | undefined;
     try {
-      if (cors?.isPreflight(request)) {
-        const answer = cors.preflight(request);
-        log({ level: answer.status === 204 ? "info" : "warn", event: "preflight", status: answer.status, ...(answer.refused ? { field: answer.refused.field } : {}) });
-        if (answer.refused) return problemResponse(new HttpProblem(403, answer.refused.field, answer.refused.message), answer.headers);
-        return new Response(null, { status: 204, headers: answer.headers });
+      if (cors?.isPreflight(head)) {
+        const answer = cors.preflight(head);
+        log?.({ level: answer.status === 204 ? "info" : "warn", event: "preflight", status: answer.status, ...(answer.refused ? { field: answer.refused.field } : {}) });
+        if (answer.refused) return problemAnswer(new HttpProblem(403, answer.refused.field, answer.refused.message), answer.headers);
+        return answerOf(204, answer.headers, null);
       }
-      if (request.method !== "POST") throw new BadRequest(405, "method", `${request.method} is not allowed; use POST`);
-      checkJsonBodyHeaders(request.headers, maxBodyBytes);
-      const wanted = roomRequest(parseBody(await readBodyText(request, maxBodyBytes)));
+      if (head.method !== "POST") throw new BadRequest(405, "method", `${head.method} is not allowed; use POST`);
+      checkJsonBodyHeaders(head.headers, maxBodyBytes);
+      // A body or grant already at hand is not awaited: each await is a trip through the microtask queue.
+      const text = readBody();
+      const wanted = roomRequest(parseBody(typeof text === "string" ? text : await text));
       room = wanted.room;
       let result: AuthorizeResult;
+      const context = new Context(wanted, head.headers, request);
       try {
-        result = await authorize({ request, ...wanted });
+        const answer = authorize(context);
+        result = typeof (answer as PromiseLike<AuthorizeResult> | null)?.then === "function" ? await answer : (answer as AuthorizeResult);
       } catch (error) {
-        log({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
+        // A request authorize cannot have (createNodeTokenHandler: Host and path make no URL) is the client's fault.
+        const unusable = context.unusable();
+        if (unusable !== undefined) throw unusable;
+        log?.({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
         return refuse(new HttpProblem(500, "authorize", "authorization failed; the server's log has the details"));
       }
       if (result === null || result === undefined || isDenial(result)) {
         const status = result?.status === 403 ? 403 : 401;
-        log({ level: "info", event: "denied", status, room });
+        log?.({ level: "info", event: "denied", status, room });
         return refuse(new HttpProblem(status, "authorization", result?.message ?? (status === 401 ? "sign in first" : "not allowed in this room")));
       }
       const grant = result;
       if (wanted.tenant !== grant.tenant) {
-        log({ level: "info", event: "denied", status: 403, room, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
+        log?.({ level: "info", event: "denied", status: 403, room, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
         return refuse(new HttpProblem(403, "tenant", wanted.tenant === undefined ? "the grant names a tenant the request did not ask for" : "this tenant was not granted: authorize() must return the requested tenant"));
       }
       let minted: ReturnType<typeof mintTokenWithClaims>;
@@ -237,7 +324,7 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       } catch (error) {
         // authorize() returned something unusable: a server bug, reported by field name only.
         const field = error instanceof TokenOptionsError || error instanceof KeyError ? error.field : undefined;
-        log({ level: "error", event: "grant-invalid", status: 500, room, errorName: errorName(error), ...(field === undefined ? {} : { field }) });
+        log?.({ level: "error", event: "grant-invalid", status: 500, room, errorName: errorName(error), ...(field === undefined ? {} : { field }) });
         return refuse(new HttpProblem(500, "grant", "could not issue a token; the server's log has the details"));
       }
       const { token } = minted;
@@ -245,19 +332,32 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
       if (baseUrl !== undefined) {
         body.url = meetingUrl({ base: baseUrl, room: wanted.roomName, token, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }), ...(tokenIn === undefined ? {} : { tokenIn }) });
       }
-      log({ level: "info", event: "issued", status: 200, room, userId: grant.user.id, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
-      return new Response(JSON.stringify(body), { status: 200, headers: corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders } });
+      log?.({ level: "info", event: "issued", status: 200, room, userId: grant.user.id, ...(wanted.tenant === undefined ? {} : { tenant: wanted.tenant }) });
+      return answerOf(200, corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders }, JSON.stringify(body));
     } catch (error) {
       if (error instanceof HttpProblem) {
-        log({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
+        log?.({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
         return refuse(error, error.status === 405 ? { allow } : undefined);
       }
       // Anything else is our fault, not the client's: 500 with its own event, no message (it may quote a secret).
-      log({ level: "error", event: "internal-error", status: 500, errorName: errorName(error), ...(room === undefined ? {} : { room }) });
+      log?.({ level: "error", event: "internal-error", status: 500, errorName: errorName(error), ...(room === undefined ? {} : { room }) });
       return refuse(new HttpProblem(500, "server", "the token endpoint failed; the server's log has the details"));
     }
   };
-  const handler = (request: Request): Promise<Response> => respond(request, cors?.headersFor(request));
+  return { maxBodyBytes, answer: (request) => respond(request, cors?.headersFor(request.head)) };
+}
+
+/**
+ * Builds the endpoint as a Web handler: `(Request) => Promise<Response>`.
+ * @throws TokenOptionsError / KeyError naming the option (authorize missing, weak secret, bad origin, ...).
+ */
+export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
+  const endpoint = tokenEndpoint(options);
+  const { maxBodyBytes } = endpoint;
+  const handler = async (request: Request): Promise<Response> => {
+    const { status, headers, body } = await endpoint.answer({ head: request, readBody: () => readBodyText(request, maxBodyBytes), request: () => request });
+    return new Response(body, { status, headers });
+  };
   return Object.assign(handler, { maxBodyBytes });
 }
 

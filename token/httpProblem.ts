@@ -39,11 +39,6 @@ export function problemBody(problem: ProblemError): string {
   return JSON.stringify({ error: problem.toJSON() });
 }
 
-/** A refusal as a Web Response, with any extra headers (allow, CORS). */
-export function problemResponse(problem: HttpProblem, extra?: Record<string, string>): Response {
-  return new Response(problemBody(problem), { status: problem.status, headers: extra === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...extra } });
-}
-
 /** The size refusal worded the same wherever the limit is enforced (Web handler, Node adapter, Express). */
 export function bodyTooLarge(maxBytes: number): HttpProblem {
   return new HttpProblem(413, "body", `body is larger than ${maxBytes} bytes`);

@@ -45,6 +45,7 @@ export {
 } from "./handler.ts";
 export { tokenBodyErrors, type ExpressErrorMiddleware } from "./express.ts";
 export { DEFAULT_BODY_TIMEOUT_MS, toNodeHandler, type NodeHandlerOptions, type WebHandler } from "./nodeAdapter.ts";
+export { createNodeTokenHandler, type NodeTokenHandler, type NodeTokenHandlerOptions } from "./nodeTokenHandler.ts";
 export { DEFAULT_MAX_BODY_BYTES } from "./requestBody.ts";
 export { HttpProblem, HTTP_PROBLEM_CODES, type HttpProblemStatus } from "./httpProblem.ts";
 export {

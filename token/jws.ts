@@ -15,9 +15,13 @@ function segment(value: unknown): string {
   return Buffer.from(JSON.stringify(value), "utf8").toString("base64url");
 }
 
+/** The one HS256 header (Prosody wants exactly these two fields); signCompact encodes it once, not per token. */
+export const HS256_HEADER: Readonly<JitsiTokenHeader> = Object.freeze({ alg: "HS256", typ: "JWT" });
+const HS256_SEGMENT = segment(HS256_HEADER);
+
 /** Signs `payload` under `header` (HS256 with a secret KeyObject, RS256 with an RSA private key). */
-export function signCompact(header: JitsiTokenHeader, payload: unknown, key: KeyObject): string {
-  const input = `${segment(header)}.${segment(payload)}`;
+export function signCompact(header: Readonly<JitsiTokenHeader>, payload: unknown, key: KeyObject): string {
+  const input = `${header === HS256_HEADER ? HS256_SEGMENT : segment(header)}.${segment(payload)}`;
   const signature =
     header.alg === "HS256"
       ? createHmac("sha256", key).update(input).digest("base64url")

@@ -46,15 +46,27 @@ function prefixed(prefix: string, values: Record<string, unknown> | undefined): 
   });
 }
 
-export function meetingUrl(options: MeetingUrlOptions): string {
+/** The last base accepted and its link prefix (origin + path, no trailing slash): a server uses one base. */
+let lastBase: { text: string; prefix: string } | undefined;
+
+/** `base` checked (an absolute http(s) URL without query or fragment) as the links' prefix: origin + path. */
+function checkedBase(text: string): string {
+  if (lastBase !== undefined && lastBase.text === text) return lastBase.prefix;
   let base: URL;
   try {
-    base = new URL(options.base);
+    base = new URL(text);
   } catch {
     throw new MeetingUrlError("base", "must be an absolute URL such as https://meet.example.com");
   }
   if (base.protocol !== "https:" && base.protocol !== "http:") throw new MeetingUrlError("base", "must be an http(s) URL");
   if (base.search || base.hash) throw new MeetingUrlError("base", "must not contain a query or fragment");
+  const prefix = `${base.origin}${base.pathname.replace(/\/+$/, "")}`;
+  lastBase = { text, prefix };
+  return prefix;
+}
+
+export function meetingUrl(options: MeetingUrlOptions): string {
+  const base = checkedBase(options.base);
   if (typeof options.room !== "string" || options.room.length === 0) throw new MeetingUrlError("room", "must be a room name (not empty)");
   let room: CanonicalRoom;
   try {
@@ -71,13 +83,15 @@ export function meetingUrl(options: MeetingUrlOptions): string {
   if (options.token !== undefined && !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(options.token)) {
     throw new MeetingUrlError("token", "must be a compact JWT");
   }
-  const path = base.pathname.replace(/\/+$/, "");
   const tenant = options.tenant ? `/${options.tenant}` : "";
-  let url = `${base.origin}${path}${tenant}/${room.linkSegment}`;
+  let url = `${base}${tenant}/${room.linkSegment}`;
   if (options.token !== undefined && placement !== "hash") url += `?jwt=${options.token}`;
   const hash: string[] = [];
-  if (options.token !== undefined && placement !== "query") hash.push(hashParam("jwt", options.token, "token"));
-  hash.push(...prefixed("config", options.config), ...prefixed("interfaceConfig", options.interfaceConfig), ...prefixed("userInfo", options.userInfo));
+  // A compact JWT (checked above) is ASCII that neither JSON nor encodeURIComponent changes: `jwt=%22TOKEN%22`.
+  if (options.token !== undefined && placement !== "query") hash.push(`jwt=%22${options.token}%22`);
+  if (options.config !== undefined) hash.push(...prefixed("config", options.config));
+  if (options.interfaceConfig !== undefined) hash.push(...prefixed("interfaceConfig", options.interfaceConfig));
+  if (options.userInfo !== undefined) hash.push(...prefixed("userInfo", options.userInfo));
   if (hash.length > 0) url += `#${hash.join("&")}`;
   return url;
 }

@@ -2,7 +2,7 @@
 import type { JitsiTokenClaims, JitsiTokenHeader, JitsiUserClaim } from "./claims.ts";
 import { assertTokenFitsConnection } from "./connectionLimit.ts";
 import { featureClaims } from "./features.ts";
-import { signCompact } from "./jws.ts";
+import { HS256_HEADER, signCompact } from "./jws.ts";
 import { hmacKey, rsaPrivateKey } from "./keys.ts";
 import { parseMintOptions, type MintTokenOptions, type SeedTokenOptions, type ValidMintOptions } from "./options.ts";
 import { ANY_ROOM, normalizeRoomName } from "./roomName.ts";
@@ -42,8 +42,8 @@ export function buildClaims(o: ValidMintOptions): JitsiTokenClaims {
 }
 
 /** The header for a validated option set: exactly {alg, typ} or {alg, typ, kid}. */
-export function buildHeader(o: ValidMintOptions): JitsiTokenHeader {
-  return o.privateKey !== undefined ? { alg: "RS256", typ: "JWT", kid: o.kid } : { alg: "HS256", typ: "JWT" };
+export function buildHeader(o: ValidMintOptions): Readonly<JitsiTokenHeader> {
+  return o.privateKey !== undefined ? { alg: "RS256", typ: "JWT", kid: o.kid } : HS256_HEADER;
 }
 
 /**

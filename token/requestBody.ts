@@ -6,11 +6,24 @@
  */
 import { bodyTooLarge, HttpProblem } from "./httpProblem.ts";
 
+/**
+ * What the endpoint reads of a request before its body, whatever the transport: a Web Request is one; the node:http
+ * entry point (createNodeTokenHandler) passes its own view of the request's head. `headers.get` answers as Fetch's
+ * Headers.get does: the name any case, repeated headers joined with ", ", null when absent.
+ */
+export interface RequestHead {
+  readonly method: string;
+  readonly headers: { get(name: string): string | null };
+}
+
 /** The one body limit of the endpoint (bytes), for the Web handler and the Node adapter alike. */
 export const DEFAULT_MAX_BODY_BYTES = 4096;
 
+const JSON_TYPE = { type: "application/json" } as const;
+
 /** `type/subtype; charset=...` split per RFC 9110 §8.3.1: lowercased media type and charset (unquoted), if any. */
 function mediaType(header: string): { type: string; charset?: string } {
+  if (header === "application/json") return JSON_TYPE;
   const [type = "", ...params] = header.split(";");
   let charset: string | undefined;
   for (const param of params) {
@@ -31,7 +44,7 @@ function mediaType(header: string): { type: string; charset?: string } {
  * @throws HttpProblem 415 when the type is not application/json or a charset other than UTF-8 is declared (JSON
  *   exchanged between systems is UTF-8, RFC 8259 §8.1); 413 when Content-Length is above `maxBytes`.
  */
-export function checkJsonBodyHeaders(headers: Headers, maxBytes: number): void {
+export function checkJsonBodyHeaders(headers: RequestHead["headers"], maxBytes: number): void {
   const { type, charset } = mediaType(headers.get("content-type") ?? "");
   if (type !== "application/json") throw new HttpProblem(415, "content-type", "content-type must be application/json");
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
@@ -43,8 +56,11 @@ export function checkJsonBodyHeaders(headers: Headers, maxBytes: number): void {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Bytes as text; invalid UTF-8 is refused rather than replaced (a room name must arrive as sent). */
-function decodeUtf8(bytes: Uint8Array): string {
+/**
+ * Bytes as text; invalid UTF-8 is refused rather than replaced (a room name must arrive as sent).
+ * @throws HttpProblem 400 naming the body.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {

@@ -93,32 +93,55 @@ function encodeSegment(text: string): string {
  */
 export function canonicalRoom(name: string, field = "room"): CanonicalRoom {
   if (typeof name !== "string") throw new RoomNameError(field, "must be a string");
-  const refuse = (why: string): never => {
-    throw new RoomNameError(field, why);
-  };
+  // A request's room is canonicalised up to three times in a row (the endpoint's check, the claim, the link).
+  if (last !== undefined && last.name === name) return { ...last.room };
+  const room = canonical(name, field);
+  last = { name, room };
+  return { ...room };
+}
+
+/** The last name canonicalRoom accepted and its forms (a pure function of the name: any caller may reuse it). */
+let last: { name: string; room: CanonicalRoom } | undefined;
+
+function canonical(name: string, field: string): CanonicalRoom {
+  // A plain name (letters, digits, "-", "_", ".", "~") is its own text and link segment, and its node is it
+  // lower-cased: the client drops, decodes, normalises and encodes nothing in it. The checks below still all run.
+  const plain = PLAIN.test(name);
+  const text = plain ? name : clientText(name, field);
+  if (text === "." || text === "..") refuse(field, "is a dot segment; the browser resolves it away and opens no room");
+  const node = plain ? name.toLowerCase() : encodeURIComponent(text.normalize("NFKC").toLowerCase()).toLowerCase();
+  if (node.length === 0) refuse(field, "is empty once normalised (NFKC)");
+  if (node === ANY_ROOM) refuse(field, WILDCARD_NAME_MESSAGE);
+  if (node.length > MAX_NODE_BYTES) refuse(field, `is ${node.length} bytes once encoded; an XMPP node holds at most ${MAX_NODE_BYTES}`);
+  if (!isNodeprepStable(node)) refuse(field, "contains \"'\" once decoded and normalised (from %27, or a compatibility form such as U+FF07 ＇); XMPP forbids it in a room's node");
+  const linkSegment = plain ? name : encodeSegment(text);
+  if (SITE_PATH_SEGMENTS.has(linkSegment)) refuse(field, `is /${linkSegment}, which the web server answers with a file, not the meeting; choose another name`);
+  return { text, linkSegment, node };
+}
+
+/** Characters the client keeps, decodes to themselves, and neither normalisation nor encoding changes. */
+const PLAIN = /^[A-Za-z0-9_.~-]+$/;
+
+function refuse(field: string, why: string): never {
+  throw new RoomNameError(field, why);
+}
+
+/** What the client keeps of `name` and decodes once: the room's text, or a refusal naming `field`. */
+function clientText(name: string, field: string): string {
   const kept = name.replace(DROPPED, "");
-  if (name.length === 0) refuse("must not be empty");
-  if (name.trim() === ANY_ROOM) refuse(WILDCARD_NAME_MESSAGE);
-  if (kept.length === 0) refuse(`has nothing the web client keeps in a room name (it deletes ${CLIENT_DROPPED_CHARACTERS})`);
+  if (name.length === 0) refuse(field, "must not be empty");
+  if (name.trim() === ANY_ROOM) refuse(field, WILDCARD_NAME_MESSAGE);
+  if (kept.length === 0) refuse(field, `has nothing the web client keeps in a room name (it deletes ${CLIENT_DROPPED_CHARACTERS})`);
   let text = kept;
   try {
     text = decodeURIComponent(kept);
   } catch {
     // "100%" is not an escape: the client keeps such text as it is, and so do we.
   }
-  if (UNPAIRED_SURROGATE.test(text)) refuse("contains invalid Unicode (an unpaired surrogate)");
-  if (text.includes("\0")) refuse("contains NUL (%00), which the web server refuses in a path");
-  if (text.includes("/")) refuse('contains "/" once decoded (%2F); proxies and servers that decode the path before routing split it there');
-  if (text === "." || text === "..") refuse("is a dot segment; the browser resolves it away and opens no room");
-  const lowered = text.normalize("NFKC").toLowerCase();
-  const node = encodeURIComponent(lowered).toLowerCase();
-  if (node.length === 0) refuse("is empty once normalised (NFKC)");
-  if (node === ANY_ROOM) refuse(WILDCARD_NAME_MESSAGE);
-  if (node.length > MAX_NODE_BYTES) refuse(`is ${node.length} bytes once encoded; an XMPP node holds at most ${MAX_NODE_BYTES}`);
-  if (!isNodeprepStable(node)) refuse("contains \"'\" once decoded and normalised (from %27, or a compatibility form such as U+FF07 ＇); XMPP forbids it in a room's node");
-  const linkSegment = encodeSegment(text);
-  if (SITE_PATH_SEGMENTS.has(linkSegment)) refuse(`is /${linkSegment}, which the web server answers with a file, not the meeting; choose another name`);
-  return { text, linkSegment, node };
+  if (UNPAIRED_SURROGATE.test(text)) refuse(field, "contains invalid Unicode (an unpaired surrogate)");
+  if (text.includes("\0")) refuse(field, "contains NUL (%00), which the web server refuses in a path");
+  if (text.includes("/")) refuse(field, 'contains "/" once decoded (%2F); proxies and servers that decode the path before routing split it there');
+  return text;
 }
 
 /**

@@ -1,25 +1,25 @@
 /**
- * A token endpoint in its own process (node:http + toNodeHandler + createTokenHandler on 127.0.0.1), so a test can
- * read its memory from /proc and a benchmark's load generator does not share its core. Prints the port on stdout
- * when ready; stops on SIGTERM.
- * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler with its defaults) | "token-fast" (with the opt-in
- * overrideGlobalObjects: true) | "bare" (node:http answering a fixed JSON body of the same size, the benchmark's
- * ceiling);
- * TOKEN_SERVER_BODY_TIMEOUT_MS (toNodeHandler's bodyTimeoutMs).
+ * A token endpoint in its own process (node:http on 127.0.0.1), so a test can read its memory from /proc and a
+ * benchmark's load generator does not share its core. Prints the port on stdout when ready; stops on SIGTERM.
+ * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler(createTokenHandler()) with its defaults) | "token-fast"
+ * (the same with the opt-in overrideGlobalObjects: true) | "token-node" (createNodeTokenHandler, no Fetch objects) |
+ * "bare" (node:http answering a fixed JSON body of the same size, the benchmark's ceiling) | "mint-only" (node:http
+ * reading the body, JSON.parse, mintTokenWithClaims, a JSON answer: the least any token endpoint does, the floor);
+ * TOKEN_SERVER_BODY_TIMEOUT_MS (bodyTimeoutMs of toNodeHandler / createNodeTokenHandler).
  */
 import { createServer, type RequestListener } from "node:http";
-import { createTokenHandler, toNodeHandler } from "../../token/index.ts";
-import { mintTokenSync } from "../../token/mint.ts";
+import { createNodeTokenHandler, createTokenHandler, toNodeHandler, type TokenHandlerOptions } from "../../token/index.ts";
+import { mintTokenSync, mintTokenWithClaims } from "../../token/mint.ts";
 
 const SIGNING = { appId: "bench-app", domain: "meet.bench.test", secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz" };
 const USER = { id: "u-1", name: "Bench User", email: "bench@example.test" };
 
-const handler = createTokenHandler({
+const OPTIONS: TokenHandlerOptions = {
   ...SIGNING,
   baseUrl: "https://meet.bench.test",
   // A realistic authorize: read a session header and decide; no I/O so the figure measures this module.
-  authorize: ({ request }) => (request.headers.get("authorization") === "Bearer bench-session" ? { user: USER, moderator: true, features: { recording: true, livestreaming: false } } : null),
-});
+  authorize: ({ headers }) => (headers.get("authorization") === "Bearer bench-session" ? { user: USER, moderator: true, features: { recording: true, livestreaming: false } } : null),
+};
 
 function bare(): RequestListener {
   // What the endpoint answers, fixed: same headers, same body size, no work.
@@ -34,12 +34,32 @@ function bare(): RequestListener {
   };
 }
 
+function mintOnly(): RequestListener {
+  // No checks of the request, no authorize, no link, no limits: only what no token endpoint can skip.
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const { room } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { room: string };
+      const { token, claims } = mintTokenWithClaims({ ...SIGNING, room, user: USER, moderator: true, features: { recording: true, livestreaming: false } });
+      const body = JSON.stringify({ token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString() });
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  };
+}
+
 const mode = process.env.TOKEN_SERVER_MODE ?? "token";
 const bodyTimeoutMs = process.env.TOKEN_SERVER_BODY_TIMEOUT_MS === undefined ? undefined : Number(process.env.TOKEN_SERVER_BODY_TIMEOUT_MS);
-const listener =
+const timeout = bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs };
+const listener: RequestListener =
   mode === "bare"
     ? bare()
-    : toNodeHandler(handler, { ...(bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs }), ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
+    : mode === "mint-only"
+      ? mintOnly()
+      : mode === "token-node"
+      ? createNodeTokenHandler({ ...OPTIONS, ...timeout })
+      : toNodeHandler(createTokenHandler(OPTIONS), { ...timeout, ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
 const server = createServer(listener);
 server.keepAliveTimeout = 30_000;
 server.listen(0, "127.0.0.1", () => {

@@ -1,30 +1,18 @@
 /** Cross-origin use of the token endpoint: same-origin by default, an explicit allowedOrigins list otherwise. */
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenHandler, toNodeHandler, type TokenHandlerLogEntry } from "../../token/index.ts";
+import { createTokenHandler, type TokenHandlerLogEntry } from "../../token/index.ts";
 import { freePort } from "../support/ports.ts";
 import { SIGNING } from "./fixtures.ts";
+import { NODE_ENTRY_POINTS } from "./nodeEntryPoints.ts";
 
 const APP = "https://app.example.test";
 const OTHER = "https://evil.example.test";
 const logs: TokenHandlerLogEntry[] = [];
 const authorize = ({ request }: { request: Request }) => (request.headers.get("authorization") === "Bearer ok" ? { user: { id: "u-1", name: "Ada" } } : null);
 const sameOrigin = createTokenHandler({ ...SIGNING, authorize });
-const crossOrigin = createTokenHandler({ ...SIGNING, authorize, allowedOrigins: [APP, "http://localhost:5173"], log: (e) => logs.push(e) });
-
-let server: Server;
-let base = "";
-
-beforeAll(async () => {
-  const port = await freePort();
-  server = createServer(toNodeHandler(crossOrigin));
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${port}`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const CROSS_ORIGIN = { ...SIGNING, authorize, allowedOrigins: [APP, "http://localhost:5173"] };
+const crossOrigin = createTokenHandler({ ...CROSS_ORIGIN, log: (e) => logs.push(e) });
 
 function headersOf(response: Response): Record<string, string> {
   const out: Record<string, string> = {};
@@ -100,19 +88,45 @@ describe("cross-origin requests", () => {
     expect(get.headers.get("access-control-allow-origin")).toBe(APP);
   });
 
-  it("works the same over node:http (a real preflight and POST)", async () => {
-    const pre = await fetch(`${base}/token`, { method: "OPTIONS", headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
-    expect(pre.status).toBe(204);
-    expect(pre.headers.get("access-control-allow-origin")).toBe(APP);
-    const res = await fetch(`${base}/token`, { method: "POST", headers: { origin: APP, "content-type": "application/json", authorization: "Bearer ok" }, body: '{"room":"r"}' });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
-  });
-
   it("refuses an allowedOrigins entry that is not an origin, naming it", () => {
     for (const bad of ["*", "https://app.example.test/", "https://app.example.test/path", "app.example.test", "ftp://x.test", "HTTPS://APP.example.test"]) {
       expect(() => createTokenHandler({ ...SIGNING, authorize, allowedOrigins: [APP, bad] }), bad).toThrow(/allowedOrigins\[1\]/);
     }
     expect(() => createTokenHandler({ ...SIGNING, authorize, allowedOrigins: APP as never })).toThrow(/allowedOrigins/);
+  });
+});
+
+describe.each(NODE_ENTRY_POINTS)("cross-origin requests over node:http: $name", ({ build }) => {
+  let server: Server;
+  let base = "";
+  const nodeLogs: TokenHandlerLogEntry[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    server = createServer(build({ ...CROSS_ORIGIN, log: (e) => nodeLogs.push(e) }));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("answers a real preflight and POST (a listed origin gets the allow headers, others 403 without them)", async () => {
+    const pre = await fetch(`${base}/token`, { method: "OPTIONS", headers: { origin: APP, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe(APP);
+    expect(pre.headers.get("access-control-allow-methods")).toBe("POST");
+    expect(await pre.text()).toBe("");
+    const res = await fetch(`${base}/token`, { method: "POST", headers: { origin: APP, "content-type": "application/json", authorization: "Bearer ok" }, body: '{"room":"r"}' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(APP);
+    const other = await fetch(`${base}/token`, { method: "OPTIONS", headers: { origin: OTHER, "access-control-request-method": "POST" } });
+    expect(other.status).toBe(403);
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    const get = await fetch(`${base}/token`, { headers: { origin: APP } });
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST, OPTIONS");
+    expect(nodeLogs.filter((l) => l.event === "preflight").map((l) => l.status)).toEqual([204, 403]);
   });
 });

@@ -5,11 +5,12 @@
 import type { Server } from "node:http";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenHandler, tokenBodyErrors, toNodeHandler, verifyToken } from "../../token/index.ts";
+import { tokenBodyErrors, verifyToken } from "../../token/index.ts";
 import { freePort } from "../support/ports.ts";
 import { APP_ID, SECRET, SIGNING } from "./fixtures.ts";
+import { NODE_ENTRY_POINTS, type NodeEntryPoint } from "./nodeEntryPoints.ts";
 
-const handler = createTokenHandler({ ...SIGNING, authorize: ({ request }) => (request.headers.get("authorization") === "Bearer ok" ? { user: { id: "u-1", name: "Ada" } } : null) });
+const OPTIONS = { ...SIGNING, authorize: ({ request }: { request: Request }) => (request.headers.get("authorization") === "Bearer ok" ? { user: { id: "u-1", name: "Ada" } } : null) };
 
 async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
   const port = await freePort();
@@ -20,10 +21,10 @@ async function listen(app: express.Express): Promise<{ server: Server; base: str
 }
 
 /** The app as its developers write it: express.json() for the whole app, the token route, the error middleware. */
-function appWithGlobalJson(): express.Express {
+function appWithGlobalJson(route: NodeEntryPoint["build"]): express.Express {
   const app = express();
   app.use(express.json());
-  app.post("/api/jitsi/token", toNodeHandler(handler));
+  app.post("/api/jitsi/token", route(OPTIONS));
   app.use("/api/jitsi/token", tokenBodyErrors());
   app.post("/other", (_req, _res, next) => next(new Error("app failure")));
   return app;
@@ -32,21 +33,21 @@ function appWithGlobalJson(): express.Express {
 let withJson: { server: Server; base: string };
 let plain: { server: Server; base: string };
 
-beforeAll(async () => {
-  withJson = await listen(appWithGlobalJson());
-  const app = express();
-  app.post("/api/jitsi/token", toNodeHandler(handler));
-  plain = await listen(app);
-});
-
-afterAll(async () => {
-  for (const { server } of [withJson, plain]) await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
 const send = (base: string, body: string | Uint8Array<ArrayBuffer>, type = "application/json") =>
   fetch(`${base}/api/jitsi/token`, { method: "POST", headers: { "content-type": type, authorization: "Bearer ok" }, body });
 
-describe("the token endpoint in Express", () => {
+describe.each(NODE_ENTRY_POINTS)("the token endpoint in Express: $name", ({ build }) => {
+  beforeAll(async () => {
+    withJson = await listen(appWithGlobalJson(build));
+    const app = express();
+    app.post("/api/jitsi/token", build(OPTIONS));
+    plain = await listen(app);
+  });
+
+  afterAll(async () => {
+    for (const { server } of [withJson, plain]) await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   it("issues a token from a body express.json() already parsed, and from the raw stream without it", async () => {
     for (const base of [withJson.base, plain.base]) {
       const res = await send(base, JSON.stringify({ room: "Weekly Sync" }));

@@ -1,13 +1,15 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
+import { connect } from "node:net";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenHandler, loadTokenConfig, toNodeHandler, verifyToken, type TokenHandlerLogEntry } from "../../token/index.ts";
+import { createNodeTokenHandler, createTokenHandler, loadTokenConfig, toNodeHandler, verifyToken, type TokenHandlerLogEntry, type TokenHandlerOptions } from "../../token/index.ts";
 import { freePort } from "../support/ports.ts";
 import { APP_ID, DOMAIN, SECRET, SIGNING } from "./fixtures.ts";
+import { NODE_ENTRY_POINTS } from "./nodeEntryPoints.ts";
 
 const logs: TokenHandlerLogEntry[] = [];
-const handler = createTokenHandler({
+const OPTIONS: TokenHandlerOptions = {
   ...SIGNING,
   baseUrl: "https://meet.example.test",
   log: (entry) => logs.push(entry),
@@ -24,21 +26,10 @@ const handler = createTokenHandler({
     if (auth === "Bearer weird") return new Proxy({}, { has: () => { throw new TypeError(`boom ${SECRET}`); } }) as never;
     return { user: { id: "u-1", name: "Ada", email: "ada@example.test", role: "coach" } as never, moderator: room === "coach-room", features: { recording: true } };
   },
-});
+};
+const handler = createTokenHandler(OPTIONS);
 
-let server: Server;
 let origin = "";
-
-beforeAll(async () => {
-  const port = await freePort();
-  server = createServer(toNodeHandler(handler, { maxBodyBytes: 16_384 }));
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  origin = `http://127.0.0.1:${port}`;
-});
-
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
 
 async function post(body: unknown, headers: Record<string, string> = { authorization: "Bearer ok" }, raw = false) {
   const response = await fetch(`${origin}/api/jitsi/token`, {
@@ -58,7 +49,19 @@ function codeOf(body: Record<string, unknown>): string | undefined {
   return (body.error as { code?: string } | undefined)?.code;
 }
 
-describe("createTokenHandler over node:http", () => {
+describe.each(NODE_ENTRY_POINTS)("the token endpoint over node:http: $name", ({ build }) => {
+  let server: Server;
+  beforeAll(async () => {
+    const port = await freePort();
+    server = createServer(build(OPTIONS));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
   it("issues a token whose identity and role come from authorize", async () => {
     const res = await post({ room: "Coach Room" });
     expect(res.status).toBe(200);
@@ -195,10 +198,11 @@ describe("createTokenHandler over node:http", () => {
   });
 
   it("uses one body limit: the handler's maxBodyBytes (default 4096) is the adapter's too", async () => {
-    const small = createTokenHandler({ ...SIGNING, authorize: () => ({ user: { id: "u", name: "n" } }) });
-    expect(small.maxBodyBytes).toBe(4096);
+    const small = { ...SIGNING, authorize: () => ({ user: { id: "u", name: "n" } }) };
+    expect(createTokenHandler(small).maxBodyBytes).toBe(4096);
+    expect(createNodeTokenHandler(small).maxBodyBytes).toBe(4096);
     const port = await freePort();
-    const node = createServer(toNodeHandler(small));
+    const node = createServer(build(small));
     await new Promise<void>((resolve) => node.listen(port, "127.0.0.1", resolve));
     try {
       const send = (room: string) => fetch(`http://127.0.0.1:${port}/`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ room }) });
@@ -209,9 +213,43 @@ describe("createTokenHandler over node:http", () => {
     } finally {
       await new Promise<void>((resolve) => node.close(() => resolve()));
     }
-    expect(() => createTokenHandler({ ...SIGNING, maxBodyBytes: -1, authorize: () => null })).toThrow(/maxBodyBytes/);
+    expect(() => build({ ...SIGNING, maxBodyBytes: -1, authorize: () => null })).toThrow(/maxBodyBytes/);
+    expect(() => build({ ...SIGNING, bodyTimeoutMs: 0, authorize: () => null })).toThrow(/bodyTimeoutMs/);
   });
 
+  it("gives authorize the same request on both paths: URL, method, repeated headers (two Cookie lines joined with \"; \"), headers without the Request", async () => {
+    const seen: Record<string, unknown>[] = [];
+    const port = await freePort();
+    const node = createServer(
+      build({
+        ...SIGNING,
+        authorize: ({ request, headers }) => {
+          seen.push({ url: request.url, method: request.method, cookie: request.headers.get("cookie"), viaHeaders: headers.get("Cookie"), auth: headers.get("authorization"), absent: headers.get("x-absent") });
+          return { user: { id: "u", name: "n" } };
+        },
+      }),
+    );
+    await new Promise<void>((resolve) => node.listen(port, "127.0.0.1", resolve));
+    try {
+      const body = '{"room":"r"}';
+      const status = await new Promise<number>((resolve, reject) => {
+        const headers = ["host", `127.0.0.1:${port}`, "content-type", "application/json", "cookie", "x=1", "Cookie", "y=2", "authorization", "Bearer a", "content-length", String(body.length)];
+        const req = httpRequest(`http://127.0.0.1:${port}/api/jitsi/token?via=test`, { method: "POST", agent: false, headers: headers as never }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+      expect(status).toBe(200);
+      expect(seen).toEqual([{ url: `http://127.0.0.1:${port}/api/jitsi/token?via=test`, method: "POST", cookie: "x=1; y=2", viaHeaders: "x=1; y=2", auth: "Bearer a", absent: null }]);
+    } finally {
+      await new Promise<void>((resolve) => node.close(() => resolve()));
+    }
+  });
+});
+
+describe("the Web handler and the bridge", () => {
   it("works as a plain Web handler (Next.js route style) and refuses to start without authorize or with a weak secret", async () => {
     const response = await handler(new Request("http://x/api", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer ok" }, body: '{"room":"r"}' }));
     expect(response.status).toBe(200);
@@ -221,6 +259,7 @@ describe("createTokenHandler over node:http", () => {
     const issued = await fromConfig(new Request("http://x/api", { method: "POST", headers: { "content-type": "application/json" }, body: '{"room":"r"}' }));
     expect(issued.status).toBe(200);
     expect(() => createTokenHandler({ ...SIGNING, secret: "short", authorize: () => null })).toThrow(/secret/);
+    expect(() => createNodeTokenHandler({ ...SIGNING, baseUrl: "https://meet.example.test", tokenIn: "cookie" as never, authorize: () => null })).toThrow(/tokenIn/);
   });
 
   it("toNodeHandler also runs any other Web handler (Request in, Response out), repeated headers intact", async () => {
@@ -255,6 +294,41 @@ describe("createTokenHandler over node:http", () => {
       expect(JSON.parse(raw.body.slice(4))).toMatchObject({ cookie: "x=1; y=2" });
     } finally {
       await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
+  });
+});
+
+describe("createNodeTokenHandler", () => {
+  it("answers 400 naming the host when authorize reads a request whose Host makes no URL; authorize reading only headers never needs one", async () => {
+    const logged: TokenHandlerLogEntry[] = [];
+    const port = await freePort();
+    const node = createServer(
+      createNodeTokenHandler({
+        ...SIGNING,
+        log: (e) => logged.push(e),
+        // Destructuring `request` would read it: this authorize touches it only when asked to.
+        authorize: (context) => (context.headers.get("x-read-request") === null || context.request.url !== "" ? { user: { id: "u", name: "n" } } : null),
+      }),
+    );
+    await new Promise<void>((resolve) => node.listen(port, "127.0.0.1", resolve));
+    const send = (extra: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () => socket.end(`POST /t HTTP/1.1\r\nHost: exa mple\r\nContent-Type: application/json\r\nContent-Length: 12\r\n${extra}Connection: close\r\n\r\n{"room":"r"}`));
+        let text = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (d: string) => (text += d));
+        socket.on("end", () => resolve(text));
+        socket.on("error", reject);
+      });
+    try {
+      const refused = await send("X-Read-Request: 1\r\n");
+      expect(refused).toMatch(/^HTTP\/1\.1 400 /);
+      expect(refused).toContain('"path":"host"');
+      expect(logged.at(-1)).toMatchObject({ event: "bad-request", status: 400, field: "host" });
+      const granted = await send("");
+      expect(granted, JSON.stringify(logged)).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await new Promise<void>((resolve) => node.close(() => resolve()));
     }
   });
 });

@@ -19,19 +19,22 @@ const SERVER = fileURLToPath(new URL("../support/tokenServer.ts", import.meta.ur
 let child: ChildProcess;
 let port = 0;
 
-beforeAll(async () => {
-  child = spawn(process.execPath, ["--import", "tsx", SERVER], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TOKEN_SERVER_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) } });
-  port = await new Promise<number>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`token server exited with ${code}`)));
-    child.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+/** Starts test/support/tokenServer.ts in `mode` (one of the two node:http entry points) for the describe block. */
+function serveIn(mode: "token" | "token-node"): void {
+  beforeAll(async () => {
+    child = spawn(process.execPath, ["--import", "tsx", SERVER], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TOKEN_SERVER_MODE: mode, TOKEN_SERVER_BODY_TIMEOUT_MS: String(BODY_TIMEOUT_MS) } });
+    port = await new Promise<number>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`token server exited with ${code}`)));
+      child.stdout?.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
+    });
+    // Warm up (JIT, first mint) so the memory baseline is the server at work, not the server at rest.
+    for (let i = 0; i < 20; i++) expect((await post('{"room":"warm up"}')).status).toBe(200);
   });
-  // Warm up (JIT, first mint) so the memory baseline is the server at work, not the server at rest.
-  for (let i = 0; i < 20; i++) expect((await post('{"room":"warm up"}')).status).toBe(200);
-});
 
-afterAll(async () => {
-  if (child) await stopChild(child);
-});
+  afterAll(async () => {
+    if (child) await stopChild(child);
+  });
+}
 
 /** Peak resident set of the server process so far (kB → bytes). */
 function peakRss(): number {
@@ -108,7 +111,12 @@ function stream(total: number, chunked: boolean) {
 
 const jsonHead = (extra: string) => `POST /api/jitsi/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer bench-session\r\n${extra}\r\n`;
 
-describe("the token endpoint against hostile clients (node:http, loopback)", () => {
+describe.each([
+  ["toNodeHandler(createTokenHandler())", "token"],
+  ["createNodeTokenHandler()", "token-node"],
+] as const)("the token endpoint against hostile clients (node:http, loopback): %s", (_name, mode) => {
+  serveIn(mode);
+
   it("refuses a declared Content-Length above the limit at once, without waiting for the body", async () => {
     const result = await rawClient(jsonHead("Content-Length: 1073741824\r\n"), () => {}, 5000);
     expect(result.status).toBe(413);

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalRoom, normalizeRoomName, RoomNameError } from "../../token/index.ts";
+import { canonicalRoom, clientRoomOfLink, normalizeRoomName, RoomNameError } from "../../token/index.ts";
 import { roomNames } from "./roomNames.ts";
 
 describe("canonicalRoom", () => {
@@ -62,6 +62,24 @@ describe("canonicalRoom", () => {
         expect(decodeURIComponent(room.linkSegment)).toBe(room.text);
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it("a plain name (the fast path: letters, digits, - _ . ~) is its own link segment and the client's node for it, or refused for the same reasons", () => {
+    const plain = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9_.~-]{1,12}$/),
+      fc.constantFrom(".", "..", "config.js", "Config.js", "index.html", "x".repeat(1023), "x".repeat(1024)),
+    );
+    fc.assert(
+      fc.property(plain, (name) => {
+        if (name === "." || name === ".." || name.length > 1023 || ["config.js", "index.html"].includes(name)) {
+          return void expect(() => canonicalRoom(name)).toThrow(RoomNameError);
+        }
+        const room = canonicalRoom(name);
+        expect(room).toEqual({ text: name, linkSegment: name, node: clientRoomOfLink(`https://meet.example.test/${name}`).node });
+        expect(room.node).toBe(name.toLowerCase());
+      }),
+      { numRuns: 2000 },
     );
   });
 
