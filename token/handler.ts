@@ -213,9 +213,10 @@ class Context implements AuthorizeContext {
       throw error;
     }
   }
-  /** The client's fault that kept `request` from being built, if reading it failed. */
-  unusable(): HttpProblem | undefined {
-    return this.#unusable;
+  /** The client's fault that kept `context.request` from being built, if reading it failed (not on the instance
+   * authorize sees). */
+  static unusable(context: Context): HttpProblem | undefined {
+    return context.#unusable;
   }
 }
 
@@ -297,7 +298,7 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
         result = typeof (answer as PromiseLike<AuthorizeResult> | null)?.then === "function" ? await answer : (answer as AuthorizeResult);
       } catch (error) {
         // A request authorize cannot have (createNodeTokenHandler: Host and path make no URL) is the client's fault.
-        const unusable = context.unusable();
+        const unusable = Context.unusable(context);
         if (unusable !== undefined) throw unusable;
         log?.({ level: "error", event: "authorize-failed", status: 500, room, errorName: errorName(error) });
         return refuse(new HttpProblem(500, "authorize", "authorization failed; the server's log has the details"));
