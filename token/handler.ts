@@ -110,8 +110,11 @@ export interface TokenResponseBody {
   url?: string;
 }
 
-/** The endpoint as a Web handler, plus the body limit it enforces (read by toNodeHandler so both agree). */
-export type TokenHandler = ((request: Request) => Promise<Response>) & { readonly maxBodyBytes: number };
+/**
+ * The endpoint as a Web handler, plus the body limit it enforces and the logger of refusals answered before it runs
+ * (both read by toNodeHandler, so its 413/408 agree with the handler and are logged like the handler's own).
+ */
+export type TokenHandler = ((request: Request) => Promise<Response>) & { readonly maxBodyBytes: number; readonly logRefusal: (problem: HttpProblem) => void };
 
 const SIGNING_KEYS = ["appId", "domain", "secret", "privateKey", "kid", "audience", "ttlSeconds", "maxTtlSeconds", "notBeforeSkewSeconds"] as const;
 const GRANT_KEYS = ["moderator", "features", "group", "lobbyBypass", "securityBypass", "ttlSeconds"] as const;
@@ -149,7 +152,7 @@ function roomRequest(body: Record<string, unknown>): { roomName: string; room: s
   try {
     room = normalizeRoomName(roomName, field);
   } catch (error) {
-    throw new BadRequest(400, field, error instanceof RoomNameError ? error.message : `${field} is not a valid room name`);
+    throw new BadRequest(400, field, error instanceof RoomNameError ? (error.problems[0]?.message ?? error.message) : `${field} is not a valid room name`);
   }
   const tenant = body.tenant;
   if (tenant === undefined) return { roomName, room };
@@ -242,6 +245,8 @@ export interface EndpointRequest {
 export interface TokenEndpoint {
   readonly maxBodyBytes: number;
   answer(request: EndpointRequest): Promise<EndpointAnswer>;
+  /** Logs a refusal an entry point answered itself (413 and 408 while the body arrives), like the core's own. */
+  logRefusal(problem: HttpProblem): void;
 }
 
 function answerOf(status: number, headers: Readonly<Record<string, string>>, body: string | null): EndpointAnswer {
@@ -345,7 +350,8 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       return refuse(new HttpProblem(500, "server", "the token endpoint failed; the server's log has the details"));
     }
   };
-  return { maxBodyBytes, answer: (request) => respond(request, cors?.headersFor(request.head)) };
+  const logRefusal = (problem: HttpProblem) => log?.({ level: "warn", event: "bad-request", status: problem.status, field: problem.field });
+  return { maxBodyBytes, answer: (request) => respond(request, cors?.headersFor(request.head)), logRefusal };
 }
 
 /**
@@ -359,7 +365,7 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
     const { status, headers, body } = await endpoint.answer({ head: request, readBody: () => readBodyText(request, maxBodyBytes), request: () => request });
     return new Response(body, { status, headers });
   };
-  return Object.assign(handler, { maxBodyBytes });
+  return Object.assign(handler, { maxBodyBytes, logRefusal: endpoint.logRefusal });
 }
 
 /** The class name of a thrown value, for the log: never its message or stack. */

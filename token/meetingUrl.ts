@@ -50,7 +50,9 @@ function prefixed(prefix: string, values: Record<string, unknown> | undefined): 
 let lastBase: { text: string; prefix: string } | undefined;
 
 /** `base` checked (an absolute http(s) URL without query or fragment) as the links' prefix: origin + path. */
-function checkedBase(text: string): string {
+function checkedBase(given: string): string {
+  // By value: a URL object (JavaScript callers) is read as its text now, so changing it later cannot leave a stale prefix.
+  const text = String(given);
   if (lastBase !== undefined && lastBase.text === text) return lastBase.prefix;
   let base: URL;
   try {

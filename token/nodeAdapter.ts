@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getRequestListener } from "@hono/node-server";
+import type { HttpProblem } from "./httpProblem.ts";
 import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, receiveBody, type FrameworkRequest } from "./nodeBody.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./requestBody.ts";
 
@@ -36,8 +37,14 @@ export interface NodeHandlerOptions {
   overrideGlobalObjects?: boolean;
 }
 
-/** A Web handler; a `maxBodyBytes` property on it (createTokenHandler's has one) sets the adapter's default limit. */
-export type WebHandler = ((request: Request) => Response | Promise<Response>) & { readonly maxBodyBytes?: number };
+/**
+ * A Web handler. Properties createTokenHandler's handler has: `maxBodyBytes` sets the adapter's default limit,
+ * `logRefusal` is told of each 413/408 the adapter answers itself.
+ */
+export type WebHandler = ((request: Request) => Response | Promise<Response>) & {
+  readonly maxBodyBytes?: number;
+  readonly logRefusal?: (problem: HttpProblem) => void;
+};
 
 /**
  * Adapts a Web handler to node:http's `(req, res)` (also an Express route handler).
@@ -52,7 +59,7 @@ export function toNodeHandler(handler: WebHandler, options: NodeHandlerOptions =
   return (req: FrameworkRequest, res) => {
     // GET and HEAD go to the bridge with their stream untouched (it builds no body for them).
     if (req.method === "GET" || req.method === "HEAD") return run(req, res);
-    receiveBody(req, res, { maxBodyBytes: maxBytes, bodyTimeoutMs: timeoutMs }, (body) => {
+    receiveBody(req, res, { maxBodyBytes: maxBytes, bodyTimeoutMs: timeoutMs, ...(handler.logRefusal === undefined ? {} : { onRefused: handler.logRefusal }) }, (body) => {
       // The bridge hands `rawBody` to the handler as the Request body (its support for pre-read bodies).
       req.rawBody = body;
       run(req, res);

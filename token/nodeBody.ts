@@ -22,6 +22,8 @@ export interface NodeBodyLimits {
   maxBodyBytes: number;
   /** ms from the request's headers to the body's last byte; later is answered 408 and the connection closed. */
   bodyTimeoutMs: number;
+  /** Told of each refusal answered here (413, 408), for the endpoint's one log entry per request. */
+  onRefused?: (problem: HttpProblem) => void;
 }
 
 /**
@@ -32,6 +34,21 @@ export function positiveInteger(value: number | undefined, fallback: number, fie
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${field} must be a positive whole number`);
   return value;
+}
+
+/**
+ * Every header of `raw` (node's rawHeaders: name, value, name, value, …) by lower-case name, repeated lines joined
+ * as rawHeader joins them; one pass, so a request with many headers costs linear time.
+ */
+export function rawHeaderMap(raw: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const seen = map.get(name);
+    map.set(name, seen === undefined ? value : seen + (name === "cookie" ? "; " : ", ") + value);
+  }
+  return map;
 }
 
 /**
@@ -81,7 +98,8 @@ function drainThenClose(req: IncomingMessage): void {
   req.resume();
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, problem: HttpProblem): void {
+function refuse(req: IncomingMessage, res: ServerResponse, problem: HttpProblem, onRefused?: (problem: HttpProblem) => void): void {
+  onRefused?.(problem);
   if (res.headersSent) {
     req.socket.destroy();
     return;
@@ -100,16 +118,16 @@ function refuse(req: IncomingMessage, res: ServerResponse, problem: HttpProblem)
  * are not read: `onBody` gets an empty buffer at once.
  */
 export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: NodeBodyLimits, onBody: (body: Buffer) => void): void {
-  const { maxBodyBytes, bodyTimeoutMs } = limits;
+  const { maxBodyBytes, bodyTimeoutMs, onRefused } = limits;
   const method = req.method ?? "GET";
   if (method === "GET" || method === "HEAD") return onBody(EMPTY);
   const parsed = parsedBody(req);
   if (parsed !== undefined) {
-    if (parsed.length > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes));
+    if (parsed.length > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes), onRefused);
     return onBody(parsed);
   }
   // From the raw headers: node:http builds req.headers only when first read, and this path needs nothing else of it.
-  if (Number(rawHeader(req.rawHeaders, "content-length") ?? 0) > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes));
+  if (Number(rawHeader(req.rawHeaders, "content-length") ?? 0) > maxBodyBytes) return refuse(req, res, bodyTooLarge(maxBodyBytes), onRefused);
   const chunks: Buffer[] = [];
   let size = 0;
   const stop = () => {
@@ -125,7 +143,7 @@ export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: 
     size += chunk.length;
     if (size > maxBodyBytes) {
       stop();
-      refuse(req, res, bodyTooLarge(maxBodyBytes));
+      refuse(req, res, bodyTooLarge(maxBodyBytes), onRefused);
       return;
     }
     chunks.push(chunk);
@@ -147,7 +165,7 @@ export function receiveBody(req: FrameworkRequest, res: ServerResponse, limits: 
   };
   const timer = setTimeout(() => {
     stop();
-    refuse(req, res, new HttpProblem(408, "body", `body did not arrive within ${bodyTimeoutMs} ms`));
+    refuse(req, res, new HttpProblem(408, "body", `body did not arrive within ${bodyTimeoutMs} ms`), onRefused);
   }, bodyTimeoutMs);
   // `on`, not `once` (which wraps each listener): each fires at most once here, and stop() removes them all.
   req.on("data", onData);

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { tokenEndpoint, type EndpointAnswer, type TokenHandlerOptions } from "./handler.ts";
 import { HttpProblem } from "./httpProblem.ts";
-import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, rawHeader, receiveBody } from "./nodeBody.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, rawHeader, rawHeaderMap, receiveBody } from "./nodeBody.ts";
 import { decodeUtf8, type RequestHead } from "./requestBody.ts";
 
 export interface NodeTokenHandlerOptions extends TokenHandlerOptions {
@@ -30,26 +30,50 @@ function headOf(req: IncomingMessage): RequestHead {
   return { method: req.method ?? "GET", headers: { get: (name) => rawHeader(raw, name.toLowerCase()) } };
 }
 
+/** A Host header's value: a DNS name or IPv4 address, or an IPv6 literal in brackets, with an optional port. */
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
 /**
- * The standard Request authorize may read: method, URL (scheme from the socket, host from the Host header, as
- * @hono/node-server builds it) and the headers as `rawHeader` joins them; no body (the endpoint has read it).
- * @throws HttpProblem 400 naming `host` when the Host header and path make no URL.
+ * The request's URL: scheme from the socket; for the usual origin-form target (`/path?query`, RFC 9112 §3.2.1) the
+ * Host header, checked, followed by the target as it came (joined as text, never resolved: `//other.example/x` is a
+ * path on this host, as @hono/node-server reads it); an absolute-form target is taken as it is (§3.2.2). Express's
+ * `originalUrl` (the path before a Router's mount point was cut off) when present. The host is the client's word
+ * either way: authorize must not grant anything on it.
+ * @throws HttpProblem 400 naming `host` (absent, or not a host[:port]) or `url` (no URL can be made of the target).
+ */
+function urlOf(req: IncomingMessage & { originalUrl?: string }, scheme: string, headers: Map<string, string>): URL {
+  const target = req.originalUrl ?? req.url ?? "/";
+  if (target.startsWith("/")) {
+    const host = headers.get("host");
+    if (host === undefined || !HOST.test(host)) throw new HttpProblem(400, "host", "the Host header must be a host name or address with an optional port");
+    return new URL(`${scheme}://${host}${target}`);
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(target);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.username !== "" || url.password !== "") {
+    throw new HttpProblem(400, "url", "the request target must be a path such as /api/jitsi/token");
+  }
+  return url;
+}
+
+/**
+ * The standard Request authorize may read: method, URL (urlOf) and the headers, repeated lines joined as
+ * `rawHeader` joins them (one pass); no body (the endpoint has read it).
+ * @throws HttpProblem 400 naming `host` or `url` when no URL can be made of the request.
  */
 function webRequestOf(req: IncomingMessage): Request {
   const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
-  let url: URL;
+  const map = rawHeaderMap(req.rawHeaders);
+  const url = urlOf(req, scheme, map);
   try {
-    url = new URL(req.url ?? "/", `${scheme}://${req.headers.host ?? "localhost"}`);
+    return new Request(url, { method: req.method ?? "GET", headers: [...map] });
   } catch {
-    throw new HttpProblem(400, "host", "the Host header and path do not make a URL");
+    throw new HttpProblem(400, "url", "the request cannot be represented as a Fetch Request");
   }
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (!headers.has(name)) headers.set(name, rawHeader(raw, name) as string);
-  }
-  return new Request(url, { method: req.method ?? "GET", headers });
 }
 
 /** The answer with its Content-Length, so node:http sends head and body in one write (not chunked). */
@@ -66,7 +90,7 @@ function write(res: ServerResponse, { status, headers, body }: EndpointAnswer): 
  */
 export function createNodeTokenHandler(options: NodeTokenHandlerOptions): NodeTokenHandler {
   const endpoint = tokenEndpoint(options);
-  const limits = { maxBodyBytes: endpoint.maxBodyBytes, bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, DEFAULT_BODY_TIMEOUT_MS, "bodyTimeoutMs") };
+  const limits = { maxBodyBytes: endpoint.maxBodyBytes, bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, DEFAULT_BODY_TIMEOUT_MS, "bodyTimeoutMs"), onRefused: endpoint.logRefusal };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     receiveBody(req, res, limits, (body) => {
       let request: Request | undefined;

@@ -41,7 +41,7 @@ function mediaType(header: string): { type: string; charset?: string } {
 
 /**
  * Checks the headers of a JSON body before reading it.
- * @throws HttpProblem 415 when the type is not application/json or a charset other than UTF-8 is declared (JSON
+ * @throws HttpProblem 415 when the type is not application/json, a charset other than UTF-8 or a content coding is declared (JSON
  *   exchanged between systems is UTF-8, RFC 8259 §8.1); 413 when Content-Length is above `maxBytes`.
  */
 export function checkJsonBodyHeaders(headers: RequestHead["headers"], maxBytes: number): void {
@@ -49,6 +49,12 @@ export function checkJsonBodyHeaders(headers: RequestHead["headers"], maxBytes: 
   if (type !== "application/json") throw new HttpProblem(415, "content-type", "content-type must be application/json");
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
     throw new HttpProblem(415, "content-type", `charset ${JSON.stringify(charset)} is not accepted; send UTF-8 (charset=utf-8 or none)`);
+  }
+  // A coded body (gzip, …) is not JSON text; a framework that inflates it (express.json()) would make the answer
+  // depend on what sits in front of the endpoint. Refused alike on every path.
+  const coding = headers.get("content-encoding");
+  if (coding !== null && coding.trim().toLowerCase() !== "identity" && coding.trim() !== "") {
+    throw new HttpProblem(415, "content-encoding", "content-encoding is not accepted; send the JSON body uncompressed");
   }
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw bodyTooLarge(maxBytes);

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -299,36 +300,97 @@ describe("the Web handler and the bridge", () => {
 });
 
 describe("createNodeTokenHandler", () => {
-  it("answers 400 naming the host when authorize reads a request whose Host makes no URL; authorize reading only headers never needs one", async () => {
-    const logged: TokenHandlerLogEntry[] = [];
-    const port = await freePort();
-    const node = createServer(
+  const logged: TokenHandlerLogEntry[] = [];
+  const urls: string[] = [];
+  let node: Server;
+  let port = 0;
+  beforeAll(async () => {
+    port = await freePort();
+    node = createServer(
       createNodeTokenHandler({
         ...SIGNING,
         log: (e) => logged.push(e),
         // Destructuring `request` would read it: this authorize touches it only when asked to.
-        authorize: (context) => (context.headers.get("x-read-request") === null || context.request.url !== "" ? { user: { id: "u", name: "n" } } : null),
+        authorize: (context) => {
+          if (context.headers.get("x-read-request") === null) return { user: { id: "u", name: "n" } };
+          urls.push(context.request.url);
+          return { user: { id: "u", name: "n" } };
+        },
       }),
     );
     await new Promise<void>((resolve) => node.listen(port, "127.0.0.1", resolve));
-    const send = (extra: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(port, "127.0.0.1", () => socket.end(`POST /t HTTP/1.1\r\nHost: exa mple\r\nContent-Type: application/json\r\nContent-Length: 12\r\n${extra}Connection: close\r\n\r\n{"room":"r"}`));
-        let text = "";
-        socket.setEncoding("utf8");
-        socket.on("data", (d: string) => (text += d));
-        socket.on("end", () => resolve(text));
-        socket.on("error", reject);
-      });
-    try {
-      const refused = await send("X-Read-Request: 1\r\n");
-      expect(refused).toMatch(/^HTTP\/1\.1 400 /);
-      expect(refused).toContain('"path":"host"');
-      expect(logged.at(-1)).toMatchObject({ event: "bad-request", status: 400, field: "host" });
-      const granted = await send("");
-      expect(granted, JSON.stringify(logged)).toMatch(/^HTTP\/1\.1 200 /);
-    } finally {
-      await new Promise<void>((resolve) => node.close(() => resolve()));
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => node.close(() => resolve()));
+  });
+  /** One request as bytes on a socket: any Host line (or none) and any request target. */
+  const send = (head: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(port, "127.0.0.1", () => socket.end(`${head}Content-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{"room":"r"}`));
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => (text += d));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+
+  it("answers 400 naming the host when authorize reads a request whose Host is not a host[:port]; authorize reading only headers never needs one", async () => {
+    for (const host of ["exa mple", "a@b", "evil.example/x", "evil.example?x", "evil.example#x", "[::1"]) {
+      logged.length = 0;
+      const refused = await send(`POST /t HTTP/1.1\r\nHost: ${host}\r\nX-Read-Request: 1\r\n`);
+      expect(refused, host).toMatch(/^HTTP\/1\.1 400 /);
+      expect(refused, host).toContain('"path":"host"');
+      expect(logged, host).toEqual([{ level: "warn", event: "bad-request", status: 400, field: "host", room: "r" }]);
     }
+    // HTTP/1.0 may omit Host: a request authorize reads then has no host either.
+    expect(await send("POST /t HTTP/1.0\r\nX-Read-Request: 1\r\n")).toMatch(/^HTTP\/1\.1 400 [^]*"path":"host"/);
+    const granted = await send("POST /t HTTP/1.1\r\nHost: exa mple\r\n");
+    expect(granted, JSON.stringify(logged)).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it("builds request.url from the Host and the target as text: a path like //other.example/x stays a path on that host", async () => {
+    urls.length = 0;
+    for (const target of ["//good.example/t", "/\\good.example/t", "/t?x=1", "/api//t"]) {
+      expect(await send(`POST ${target} HTTP/1.1\r\nHost: meet.example.test:8443\r\nX-Read-Request: 1\r\n`), target).toMatch(/^HTTP\/1\.1 200 /);
+    }
+    expect(urls.map((u) => new URL(u).host)).toEqual(Array(4).fill("meet.example.test:8443"));
+    expect(urls[0]).toBe("http://meet.example.test:8443//good.example/t");
+    expect(urls[2]).toBe("http://meet.example.test:8443/t?x=1");
+  });
+});
+
+describe.each(NODE_ENTRY_POINTS)("refusals before and around the body: $name", ({ build }) => {
+  const logged: TokenHandlerLogEntry[] = [];
+  let server: Server;
+  let url = "";
+  beforeAll(async () => {
+    const port = await freePort();
+    server = createServer(build({ ...OPTIONS, log: (e) => logged.push(e) }));
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${port}/api/jitsi/token`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("logs a 413 answered while the body arrives, like every other refusal", async () => {
+    logged.length = 0;
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer ok" }, body: JSON.stringify({ room: "x".repeat(20_000) }) });
+    expect(res.status).toBe(413);
+    expect(logged).toEqual([{ level: "warn", event: "bad-request", status: 413, field: "body" }]);
+  });
+
+  it("refuses a coded body (gzip) with 415 naming content-encoding", async () => {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "content-encoding": "gzip", authorization: "Bearer ok" }, body: gzipSync('{"room":"r"}') });
+    expect(res.status).toBe(415);
+    expect(fieldOf((await res.json()) as Record<string, unknown>)).toBe("content-encoding");
+  });
+
+  it("names the room field once in a refusal's message", async () => {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer ok" }, body: JSON.stringify({ room: "config.js" }) });
+    const body = (await res.json()) as { error: { message: string; problems: { path: string; message: string }[] } };
+    expect(res.status).toBe(400);
+    expect(body.error.problems[0]?.path).toBe("room");
+    expect(body.error.problems[0]?.message).not.toMatch(/^room: /);
   });
 });

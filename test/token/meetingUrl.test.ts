@@ -41,6 +41,13 @@ describe("meetingUrl", () => {
     }
   });
 
+  it("reads a base by its value: a URL object changed between calls gives links on its new host", () => {
+    const base = new URL("https://one.example.test");
+    expect(meetingUrl({ base: base as unknown as string, room: "r" })).toMatch(/^https:\/\/one\.example\.test\/r/);
+    base.host = "two.example.test";
+    expect(meetingUrl({ base: base as unknown as string, room: "r" })).toMatch(/^https:\/\/two\.example\.test\/r/);
+  });
+
   it("supports query, both, tenants and a base path", () => {
     expect(meetingUrl({ base: "https://h.test", room: "r", token: "a.b.c", tokenIn: "query" })).toBe("https://h.test/r?jwt=a.b.c");
     expect(meetingUrl({ base: "https://h.test/jitsi", tenant: "acme", room: "r", token: "a.b.c", tokenIn: "both" })).toBe("https://h.test/jitsi/acme/r?jwt=a.b.c#jwt=%22a.b.c%22");
