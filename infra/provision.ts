@@ -2,6 +2,7 @@
  * Everything that happens on the host, as @pulumi/command steps over SSH, in this order:
  *
  *   prepare (cloud-init done, sshd accepts our parameter names)
+ *   → only root may reach the instance metadata service (before any service account exists)
  *   → install Jitsi at the pinned version (passwords preseeded from stdin)
  *   → Lua-library fix for the token plugins
  *   → certificate (only once the DNS record exists)
@@ -140,10 +141,15 @@ interface Step {
 /**
  * Everything that runs on the host over SSH (`jitsi:index:HostProvisioning`), as @pulumi/command steps: prepare,
  * install, Lua fix, certificate, one push per rendered file, restarts of exactly the services whose files changed.
- * Secrets travel on stdin only. Steps: `prepare`, `install`, `luaFix`, `certificate` and the per-file pushes.
+ * Secrets travel on stdin only. Steps: `prepare`, `imdsRootOnly`, `install`, `luaFix`, `certificate` and the per-file pushes.
  */
 export class HostProvisioning extends pulumi.ComponentResource {
   readonly prepare: command.remote.Command;
+  /**
+   * Only root may reach the instance metadata service, where the role's credentials come from (scripts/imds-root-only.sh):
+   * an nftables table loaded now and by a unit at every boot. Before the install, so no service account ever could.
+   */
+  readonly imdsRootOnly: command.remote.Command;
   /** Grows the root partition and file system to the volume (re-runs when diskSizeGb changes). */
   readonly growRootFs: command.remote.Command;
   readonly install: command.remote.Command;
@@ -192,6 +198,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
       args.hostReady,
     );
 
+    this.imdsRootOnly = step("imds-root-only", { script: scriptText(SCRIPTS.imdsRootOnly) }, [this.prepare]);
+
     // cloud-init grows the root file system only at boot; a larger diskSizeGb resizes the running instance's volume.
     this.growRootFs = step(
       "grow-root-fs",
@@ -217,7 +225,8 @@ export class HostProvisioning extends pulumi.ComponentResource {
             ),
         ),
       },
-      [this.prepare],
+      // Jitsi's packages create the service accounts (prosody, jicofo, jvb, turnserver) and start them.
+      [this.imdsRootOnly],
     );
 
     // Independent of Jitsi: only needs a prepared host (and the instance role, which the instance carries).

@@ -9,6 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 /** Scripts the program runs on the signalling host (relative to infra/). */
 export const SCRIPTS = {
   prepareHost: "scripts/prepare-host.sh",
+  /** Only root may reach the instance metadata service (the role's credentials). Not on pool bridges (docs/deploy.md). */
+  imdsRootOnly: "scripts/imds-root-only.sh",
   installJitsi: "scripts/install-jitsi.sh",
   fixLuaModules: "scripts/fix-lua-modules.sh",
   obtainCertificate: "scripts/obtain-certificate.sh",

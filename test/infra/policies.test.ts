@@ -140,9 +140,10 @@ describe("provisioning order", () => {
     }
   });
 
-  it("prepares the host after the Elastic IP association, then installs, then fixes Lua", () => {
+  it("prepares the host after the Elastic IP association, restricts the metadata service to root, then installs, then fixes Lua", () => {
     expect(run.dependsOn.get(commandNamed("-prepare").name)).toEqual([only(run, TYPES.eipAssociation).name]);
-    expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-prepare").name]);
+    expect(run.dependsOn.get(commandNamed("-imds-root-only").name)).toEqual([commandNamed("-prepare").name]);
+    expect(run.dependsOn.get(commandNamed("-install").name)).toEqual([commandNamed("-imds-root-only").name]);
     expect(run.dependsOn.get(commandNamed("-lua-fix").name)).toEqual([commandNamed("-install").name]);
   });
 

@@ -137,6 +137,8 @@ async function check(plan: Plan, c: Check, store: SecretsManagerStandIn | undefi
         ok: true,
         output: JSON.stringify({
           operations: store.requests.map((r) => r.operation),
+          // Every request carried a SigV4 signature: the client had the role's credentials from the IMDS stand-in.
+          signed: store.requests.every((r) => r.signed),
           versions: store.secret.versions,
           tags: Object.fromEntries(store.secret.tags),
         }),

@@ -149,6 +149,7 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
       steps: steps.map(({ name: n, command, env, stdin }) => ({ name: n, command, env, stdin })),
       checks: [systemctlMark(name), ...state, ...checks],
     });
+    const imdsToken = "curl -sS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token";
     const firstFocus = passwordOf(first, "focus");
     const rotatedFocus = passwordOf(passwords, "focus");
     const secretsHost = `secretsmanager.${baseConfig()["aws:region"]!}.amazonaws.com`;
@@ -164,6 +165,11 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
         phase("first deploy", first, [
           { kind: "xmpp", name: "focus login", jid: focusJid, password: firstFocus },
           { kind: "root", name: "unattended-upgrades", command: "apt-config dump Unattended-Upgrade::Package-Blacklist" },
+          // The instance metadata stand-in (169.254.169.254:80, DNAT to the driver's :8080) as root and as the
+          // package's own service account; the IMDSv2 token request is the first call every client makes.
+          { kind: "root", name: "imds as root", command: imdsToken },
+          { kind: "root", name: "imds as prosody", command: `runuser -u prosody -- ${imdsToken}` },
+          { kind: "root", name: "imds as nobody", command: `setpriv --reuid=65534 --regid=65534 --clear-groups ${imdsToken}` },
           {
             kind: "root",
             name: "needrestart",
@@ -242,6 +248,22 @@ describe.runIf(canRun || process.env.CI === "true")("host rehearsal (real sshd, 
     expect(first.checks.needrestart!.output.trim().split("\n")).toEqual([
       "prosody.service=keep", "jicofo.service=keep", "jitsi-videobridge2.service=keep", "nginx.service=restart",
     ]);
+  });
+
+  it("only root reaches the instance metadata service after its step; the certificate store (root) still signs with the role", () => {
+    const first = byName(results, "first deploy");
+    const names = stepNames(first);
+    expect(names.indexOf("imds-root-only")).toBe(names.indexOf("prepare") + 1);
+    expect(names.indexOf("imds-root-only")).toBeLessThan(names.indexOf("install"));
+    expect(first.steps.find((s) => s.name.endsWith("-imds-root-only"))!.stdout).toContain("only root may reach the instance metadata service");
+    expect(first.checks["imds as root"]).toEqual({ ok: true, output: "imds-session-token" });
+    for (const user of ["prosody", "nobody"]) {
+      expect(first.checks[`imds as ${user}`]!.ok, user).toBe(false);
+      expect(first.checks[`imds as ${user}`]!.output, user).toMatch(/Failed to connect to 169\.254\.169\.254 port 80 after \d+ ms/);
+    }
+    const store = JSON.parse(first.checks["certificate store"]!.output) as { operations: string[]; signed: boolean };
+    expect(store.operations.length).toBeGreaterThan(0);
+    expect(store.signed).toBe(true);
   });
 
   it("re-running unchanged runs nothing, and retried steps are idempotent", () => {
