@@ -13,6 +13,7 @@
  * Express is not a dependency: only the shapes below are used.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TokenHandlerLogEntry } from "./handler.ts";
 import { HttpProblem, JSON_HEADERS, problemBody } from "./httpProblem.ts";
 
 /** The fields of a body-parser error this middleware reads. */
@@ -49,15 +50,17 @@ function problemFor(error: BodyParserError): HttpProblem | undefined {
 /**
  * An Express error middleware turning body-parser failures (express.json() in front of the token route) into the
  * endpoint's JSON answers: 400 invalid JSON, 413 too large, 415 unsupported charset or encoding. Other errors are
- * passed on with `next(error)`. Mount it after the route, on the route's path.
+ * passed on with `next(error)`. Mount it after the route, on the route's path. `options.log` (the endpoint's own
+ * `log`) receives a `bad-request` entry for each answer, so these refusals are logged like the endpoint's.
  */
-export function tokenBodyErrors(): ExpressErrorMiddleware {
+export function tokenBodyErrors(options: { log?: (entry: TokenHandlerLogEntry) => void } = {}): ExpressErrorMiddleware {
   return (error, _req, res, next) => {
     const problem = typeof error === "object" && error !== null ? problemFor(error as BodyParserError) : undefined;
     if (problem === undefined || res.headersSent) {
       next(error);
       return;
     }
+    options.log?.({ level: "warn", event: "bad-request", status: problem.status, field: problem.field });
     res.writeHead(problem.status, JSON_HEADERS);
     res.end(problemBody(problem));
   };

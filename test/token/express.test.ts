@@ -5,12 +5,13 @@
 import type { Server } from "node:http";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tokenBodyErrors, verifyToken } from "../../token/index.ts";
+import { tokenBodyErrors, verifyToken, type TokenHandlerLogEntry } from "../../token/index.ts";
 import { freePort } from "../support/ports.ts";
 import { APP_ID, SECRET, SIGNING } from "./fixtures.ts";
 import { NODE_ENTRY_POINTS, type NodeEntryPoint } from "./nodeEntryPoints.ts";
 
-const OPTIONS = { ...SIGNING, authorize: ({ request }: { request: Request }) => (request.headers.get("authorization") === "Bearer ok" ? { user: { id: "u-1", name: "Ada" } } : null) };
+const logs: TokenHandlerLogEntry[] = [];
+const OPTIONS = { ...SIGNING, log: (entry: TokenHandlerLogEntry) => logs.push(entry), authorize: ({ request }: { request: Request }) => (request.headers.get("authorization") === "Bearer ok" ? { user: { id: "u-1", name: "Ada" } } : null) };
 
 async function listen(app: express.Express): Promise<{ server: Server; base: string }> {
   const port = await freePort();
@@ -25,7 +26,7 @@ function appWithGlobalJson(route: NodeEntryPoint["build"]): express.Express {
   const app = express();
   app.use(express.json());
   app.post("/api/jitsi/token", route(OPTIONS));
-  app.use("/api/jitsi/token", tokenBodyErrors());
+  app.use("/api/jitsi/token", tokenBodyErrors({ log: OPTIONS.log }));
   app.post("/other", (_req, _res, next) => next(new Error("app failure")));
   return app;
 }
@@ -68,10 +69,12 @@ describe.each(NODE_ENTRY_POINTS)("the token endpoint in Express: $name", ({ buil
     }
   });
 
-  it("answers a body above express.json()'s limit (100 kB) 413 in JSON", async () => {
+  it("answers a body above express.json()'s limit (100 kB) 413 in JSON, and logs it like the endpoint's own", async () => {
+    logs.length = 0;
     const res = await send(withJson.base, JSON.stringify({ room: "x".repeat(200_000) }));
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "body-too-large", problems: [{ path: "body" }] } });
+    expect(logs).toEqual([{ level: "warn", event: "bad-request", status: 413, field: "body" }]);
   });
 
   it("keeps the endpoint's own 4 KiB limit behind express.json(): declared and streamed (chunked) bodies", async () => {
