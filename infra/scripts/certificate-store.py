@@ -395,16 +395,21 @@ def restore(config_dir):
     if existing:
         say(f"a local lineage exists ({', '.join(existing)}); nothing restored")
         return
-    # Only a failure to read the store stops the step; whatever the value does after that makes it "not used".
+    # Only a failure to read the store stops the step (fetch's errors go up); whatever the value does after that
+    # makes it "not used".
+    def not_used(reason):
+        say(f"the stored value is not used: {reason}; certbot obtains a new certificate")
+
     try:
         payload = fetch(settings)
+    except Unusable as error:
+        return not_used(error)
+    try:
         restore_payload(config_dir, domain, wanted_names, wanted_server, payload)
     except Unusable as error:
-        say(f"the stored value is not used: {error}; certbot obtains a new certificate")
-    except StoreError:
-        raise
+        not_used(error)
     except Exception as error:
-        say(f"the stored value is not used: restoring it failed ({type(error).__name__}: {describe(error)}); certbot obtains a new certificate")
+        not_used(f"restoring it failed ({type(error).__name__}: {describe(error)})")
 
 
 def remove_stale_staging(config_dir):

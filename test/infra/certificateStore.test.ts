@@ -22,6 +22,7 @@ import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
 import { turnHostname } from "jitsi-jwt-token/shared";
 import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { startPebble, type RunningPebble } from "../support/pebble.ts";
+import { freePort } from "../support/ports.ts";
 import { startSecretsManager, type SecretsManagerStandIn } from "../support/secretsManager.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 
@@ -335,6 +336,17 @@ describe("certificate store: certbot + pebble + the store client against a Secre
       store!.failWith = undefined;
     }
   });
+
+  it("an unreachable store is a failure to read too (exit 1), not an unusable value", async () => {
+    const host = hostUnder(join(scratch, "unreachable"));
+    const clientEnv = env(host, { JITSI_CERT_STORE_ENDPOINT: `http://${LOOPBACK}:${String(await freePort())}` });
+    await mkdir(host.configDir, { recursive: true });
+    expect((await runWithStdin("/usr/bin/python3", [CLIENT, "configure", "--config-dir", host.configDir], clientEnv)).code).toBe(0);
+    const result = await runWithStdin("/usr/bin/python3", [CLIENT, "restore", "--config-dir", host.configDir], clientEnv);
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toMatch(/certificate-store: restore: EndpointConnectionError: Could not connect/);
+    expect(result.output).not.toContain("not used");
+  }, TIMEOUT_MS);
 
   /** A renewal parameter added under [renewalparams] (a hook there runs as root at the next `certbot renew`). */
   const param = (line: string): Tamper => ({ renewal: ["^\\[renewalparams\\]$", `[renewalparams]\n${line}`] });
