@@ -45,8 +45,8 @@ export interface WantedCertificate {
 }
 
 export interface IssuanceNotice {
-  /** `info` when nothing is stored yet (first deployment), `warn` when a stored certificate would not be used. */
-  readonly level: "info" | "warn";
+  /** Always `warn`: every notice means a new issuance, which counts against Let's Encrypt's limit. */
+  readonly level: "warn";
   readonly message: string;
 }
 
@@ -58,14 +58,16 @@ const LIMIT = "Let's Encrypt issues at most 5 certificates per exact set of name
  * @param stored - the tags the host wrote, or undefined when nothing is stored (or the secret does not exist yet).
  * @param wanted - the configured names and ACME server.
  * @param now - the current time.
- * @returns a notice, or undefined when a replaced instance would restore the stored certificate.
+ * @returns a warning (nothing stored, or a stored certificate that would not be used), or undefined when a
+ *   replaced instance would restore the stored certificate.
  */
 export function issuanceNotice(stored: StoredCertificate | undefined, wanted: WantedCertificate, now: Date): IssuanceNotice | undefined {
   const wantedNames = [...wanted.names].sort().join(" ");
   if (stored === undefined) {
+    // Also a destroyed and re-created stack (a new, empty secret): then the issuance is not the first this week.
     return {
-      level: "info",
-      message: `No certificate for ${wantedNames} is stored yet (first deployment): the instance obtains one from Let's Encrypt and keeps it in the certificate store, so a replaced instance restores it instead of asking again.`,
+      level: "warn",
+      message: `No certificate for ${wantedNames} is in the certificate store: the instance will ask Let's Encrypt for a new one and store it. Expected on a first deployment; after a destroyed and re-created stack (a new, empty store) it is another issuance: ${LIMIT}.`,
     };
   }
   const storedNames = [...stored.names].sort().join(" ");
@@ -167,8 +169,8 @@ export class CertificateStore extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // At preview (and up): what the host stored, read from the tags (never the value). Absent (first deployment)
-    // is normal; a failed lookup is reported, never fatal. Registered as an output so the run waits for it.
+    // At preview (and up): what the host stored, read from the tags (never the value), which says nothing about
+    // whether the value itself is usable. Nothing stored is a warning too; a failed lookup is reported, never fatal. Registered as an output so the run waits for it.
     this.notice = pulumi.output(this.readNotice(storeId, args.wanted));
     this.registerOutputs({ secretArn: this.secret.arn, notice: this.notice.apply((n) => n?.message ?? "") });
   }

@@ -11,9 +11,18 @@ run as root by that script and by the certbot deploy hook (templates/renewal-hoo
 
 env for configure: JITSI_CERT_STORE_ARN (the secret's ARN; its region is the client's), DOMAIN,
   JITSI_CERT_STORE_ENDPOINT (optional: Secrets Manager endpoint URL, tests only)
-env for restore: DOMAIN, EXTRA_DOMAINS (space-separated), ACME_SERVER: the names and CA the lineage must match
+env for restore: DOMAIN, EXTRA_DOMAINS (space-separated), ACME_SERVER: the names and CA the lineage must match;
+  ACME_WEBROOT [/var/www/acme], CERTBOT_WORK_DIR [/var/lib/letsencrypt], CERTBOT_LOGS_DIR [/var/log/letsencrypt]:
+  the same settings and defaults as obtain-certificate.sh, written into the regenerated renewal file
 env (optional): JITSI_CERT_STORE_WAIT_SECONDS [120] how long to retry while the instance role is not usable yet
   (IAM is eventually consistent after the role or its policy changed)
+
+restore trusts nothing in the value: every certbot renewal parameter outside an allow-list (a *_hook runs as root at
+the next `certbot renew`) makes it unusable, and the renewal file is written anew from the checked values; the
+private key must match the certificate, chain.pem must have issued it, fullchain.pem = cert + chain, valid at most
+100 days. Anything wrong with the value means "not used" (certbot obtains a new certificate); only a failure to
+read the store is an error (exit 1), because a new certificate then could count against Let's Encrypt's limits
+for nothing. A killed restore's staging dir (.jitsi-restore-*, may hold a key) is removed by the next restore.
 
 The secret's value is JSON: format, sha256 (of the lineage's files), names, notAfter, server, configDir and lineage
 (base64 of a tar.gz: accounts/, renewal/<domain>.conf, the archive/<domain>/ files live/ points at, live/<domain>/
@@ -28,11 +37,13 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import tarfile
 import tempfile
 import time
+import urllib.parse
 
 FORMAT = 1
 SETTINGS_FILE = "jitsi-certificate-store.json"
@@ -43,6 +54,19 @@ TAG_SERVER = "jitsi:certificate-acme-server"
 LIVE_FILES = ("cert.pem", "chain.pem", "fullchain.pem", "privkey.pem")
 # SecretString holds at most 65,536 bytes.
 MAX_VALUE = 65536
+STAGING_PREFIX = ".jitsi-restore-"
+# Longest validity restore accepts: Let's Encrypt issues 90 days (plus a margin for a change of theirs).
+MAX_VALIDITY = datetime.timedelta(days=100)
+# The renewal file's allow-list (certbot's storage.py/renewal.py keys our `certonly --webroot` writes). Paths are
+# compared with this config dir's own lineage; key parameters take only certbot's own choices.
+LINEAGE_PATHS = {"archive_dir": "archive/{domain}", **{name: "live/{domain}/%s.pem" % name for name in ("cert", "privkey", "chain", "fullchain")}}
+KEY_PARAMS = {
+    "key_type": ("rsa", "ecdsa"),
+    "rsa_key_size": ("2048", "3072", "4096"),
+    "elliptic_curve": ("secp256r1", "secp384r1", "secp521r1"),
+}
+REQUIRED_PARAMS = ("version", *LINEAGE_PATHS, "account", "server", "authenticator", "webroot_path")
+ACCOUNT_FILES = ("meta.json", "private_key.json", "regr.json")
 
 
 class StoreError(Exception):
@@ -213,10 +237,15 @@ def certificate_facts(pem):
 
     certificate = x509.load_pem_x509_certificate(pem)
     names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
-    not_after = getattr(certificate, "not_valid_after_utc", None)
-    if not_after is None:
-        not_after = certificate.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-    return sorted(names), not_after
+    return sorted(names), validity_bounds(certificate)[1]
+
+
+def validity_bounds(certificate):
+    """(notBefore, notAfter) as aware datetimes (Debian 12's cryptography 38 has only the naive properties)."""
+    def utc(name):
+        moment = getattr(certificate, f"{name}_utc", None)
+        return moment if moment is not None else getattr(certificate, name).replace(tzinfo=datetime.timezone.utc)
+    return utc("not_valid_before"), utc("not_valid_after")
 
 
 def iso(moment):
@@ -246,14 +275,18 @@ def collect(config_dir, domain):
     return sorted(entries)
 
 
-def digest(entries, config_dir):
-    """SHA-256 over the entries, with the renewal file's own paths made relative to config_dir: the same lineage
-    restored on a host whose config dir differs (tests) is the same lineage."""
+def digest(entries, config_dir, legacy=False):
+    """SHA-256 over the entries, with the renewal file's own paths made relative to config_dir and its work_dir and
+    logs_dir left out (each host writes its own): the same lineage restored on another host is the same lineage.
+    legacy: without the latter, as values stored before it was added were summed."""
     hash_ = hashlib.sha256()
     for path, kind, content in entries:
         data = content if isinstance(content, bytes) else content.encode()
         if path.startswith("renewal/"):
-            data = rewrite_paths(data.decode(), config_dir, "@CONFIG_DIR@").encode()
+            text = rewrite_paths(data.decode(), config_dir, "@CONFIG_DIR@")
+            if not legacy:
+                text = re.sub(r"(?m)^(work_dir|logs_dir) = .*$", r"\1 = @\1@", text)
+            data = text.encode()
         hash_.update(f"{path}\0{kind}\0{len(data)}\0".encode() + data)
     return hash_.hexdigest()
 
@@ -286,8 +319,10 @@ def unpack(encoded, domain):
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(encoded)), mode="r:gz") as tar:
         for info in tar.getmembers():
             path = info.name
-            if os.path.isabs(path) or ".." in path.split("/"):
+            if os.path.isabs(path) or ".." in path.split("/") or path != os.path.normpath(path):
                 raise Unusable(f"stored lineage holds an unsafe path {path!r}")
+            if path in (entry[0] for entry in entries):
+                raise Unusable(f"stored lineage holds {path!r} twice")
             if info.issym():
                 target = os.path.normpath(os.path.join(os.path.dirname(path), info.linkname))
                 if (os.path.dirname(path) != f"live/{domain}" or not info.linkname.startswith("../../")
@@ -298,6 +333,8 @@ def unpack(encoded, domain):
                 if not (path == f"renewal/{domain}.conf" or path.startswith((f"archive/{domain}/", "accounts/"))):
                     raise Unusable(f"stored lineage holds an unexpected file {path!r}")
                 entries.append((path, "file", tar.extractfile(info).read()))
+            else:
+                raise Unusable(f"stored lineage holds {path!r}, which is neither a file nor a symbolic link")
     return sorted(entries)
 
 
@@ -341,7 +378,7 @@ def stored_digest(stored, domain, config_dir):
     """The digest of what the stored value really holds (not its own sha256 field); None when unreadable."""
     try:
         return digest(unpack(stored["lineage"], domain), stored.get("configDir", config_dir))
-    except (Unusable, KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError):
+    except Exception:  # whatever the value holds, it is then not current
         return None
 
 
@@ -352,15 +389,36 @@ def restore(config_dir):
         raise StoreError(f"settings name {domain}, DOMAIN is {os.environ['DOMAIN']}")
     wanted_names = sorted([domain] + os.environ.get("EXTRA_DOMAINS", "").split())
     wanted_server = required_env("ACME_SERVER")
+    remove_stale_staging(config_dir)
     set_aside_incomplete(config_dir, domain)
     existing = [p for p in (f"renewal/{domain}.conf", f"live/{domain}", f"archive/{domain}") if os.path.lexists(os.path.join(config_dir, p))]
     if existing:
         say(f"a local lineage exists ({', '.join(existing)}); nothing restored")
         return
+    # Only a failure to read the store stops the step (fetch's errors go up); whatever the value does after that
+    # makes it "not used".
+    def not_used(reason):
+        say(f"the stored value is not used: {reason}; certbot obtains a new certificate")
+
     try:
-        restore_payload(config_dir, domain, wanted_names, wanted_server, fetch(settings))
+        payload = fetch(settings)
     except Unusable as error:
-        say(f"the stored value is not used: {error}; certbot obtains a new certificate")
+        return not_used(error)
+    try:
+        restore_payload(config_dir, domain, wanted_names, wanted_server, payload)
+    except Unusable as error:
+        not_used(error)
+    except Exception as error:
+        not_used(f"restoring it failed ({type(error).__name__}: {describe(error)})")
+
+
+def remove_stale_staging(config_dir):
+    """Removes what a killed restore left: its root-only staging dirs (they can hold a private key)."""
+    for name in sorted(os.listdir(config_dir)):
+        if name.startswith(STAGING_PREFIX):
+            path = os.path.join(config_dir, name)
+            shutil.rmtree(path) if os.path.isdir(path) and not os.path.islink(path) else os.unlink(path)
+            say(f"removed {path}, left by an interrupted restore")
 
 
 def set_aside_incomplete(config_dir, domain):
@@ -386,7 +444,8 @@ def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
         entries = unpack(payload["lineage"], domain)
     except (KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError) as error:
         raise Unusable(f"its lineage cannot be read ({type(error).__name__})")
-    if digest(entries, payload.get("configDir", config_dir)) != payload.get("sha256"):
+    stored_config_dir = payload.get("configDir", config_dir)
+    if payload.get("sha256") not in (digest(entries, stored_config_dir), digest(entries, stored_config_dir, legacy=True)):
         raise Unusable("the stored lineage does not match its own checksum")
     files = dict((path, content) for path, kind, content in entries if kind == "file")
     links = dict((path, target) for path, kind, target in entries if kind == "link")
@@ -410,13 +469,173 @@ def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
     if reason is not None:
         say(f"the stored certificate is not used: {reason}; certbot obtains a new one")
         return
-    install(config_dir, domain, entries, payload.get("configDir", config_dir))
+    check_key_and_chain({name: files[targets[f"live/{domain}/{name}"]] for name in LIVE_FILES})
+    renewal, account_dir = checked_renewal(files[f"renewal/{domain}.conf"].decode(), domain, stored_config_dir, wanted_names, files)
+    host_dirs = {
+        "config_dir": config_dir,
+        "work_dir": os.environ.get("CERTBOT_WORK_DIR") or "/var/lib/letsencrypt",
+        "logs_dir": os.environ.get("CERTBOT_LOGS_DIR") or "/var/log/letsencrypt",
+    }
+    entries = [
+        (path, kind, renewal_text(renewal, domain, host_dirs) if path == f"renewal/{domain}.conf" else content)
+        for path, kind, content in entries
+        # Only the account the renewal file names (another server's account stays behind).
+        if not path.startswith("accounts/") or os.path.dirname(path) == account_dir
+    ]
+    install(config_dir, domain, entries)
     say(f"restored the lineage for {' '.join(names)} (expires {iso(not_after)}); certbot keeps it until it is due")
 
 
-def install(config_dir, domain, entries, stored_config_dir):
+def check_key_and_chain(live):
+    """Unusable unless live["privkey.pem"] is cert.pem's key, chain.pem's first certificate (a CA, not the
+    certificate itself) signed cert.pem, fullchain.pem is cert.pem then chain.pem, and the validity is at most
+    MAX_VALIDITY (Let's Encrypt issues 90-day certificates, letsencrypt.org/docs/faq; the tests' pebble too)."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    def public(key):
+        return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def certificates(pem):
+        # (Debian 12's python3-cryptography 38 has no load_pem_x509_certificates.)
+        blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+        return [x509.load_pem_x509_certificate(block) for block in blocks]
+
+    def verify_issued(certificate, issuer):
+        # What verify_directly_issued_by (cryptography >= 40) does: names chain, issuer's key signed the TBS part.
+        if certificate.issuer != issuer.subject:
+            raise ValueError("issuer name")
+        issuer_key = issuer.public_key()
+        if isinstance(issuer_key, ec.EllipticCurvePublicKey):
+            issuer_key.verify(certificate.signature, certificate.tbs_certificate_bytes, ec.ECDSA(certificate.signature_hash_algorithm))
+        elif isinstance(issuer_key, rsa.RSAPublicKey):
+            issuer_key.verify(certificate.signature, certificate.tbs_certificate_bytes, padding.PKCS1v15(), certificate.signature_hash_algorithm)
+        else:
+            raise TypeError("issuer key type")
+
+    try:
+        certificate = x509.load_pem_x509_certificate(live["cert.pem"])
+        key = serialization.load_pem_private_key(live["privkey.pem"], password=None)
+        chain = certificates(live["chain.pem"])
+        fullchain = certificates(live["fullchain.pem"])
+    except (ValueError, TypeError) as error:
+        raise Unusable(f"its certificate files or key cannot be read ({type(error).__name__})")
+    if public(key.public_key()) != public(certificate.public_key()):
+        raise Unusable("its private key does not belong to its certificate")
+    try:
+        issuer = chain[0]
+        if issuer == certificate or not issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            raise ValueError("not a CA")
+        verify_issued(certificate, issuer)
+    except (IndexError, ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+        raise Unusable("its certificate was not issued by the first certificate of its chain.pem")
+    if fullchain != [certificate, *chain]:
+        raise Unusable("its fullchain.pem is not its certificate followed by its chain.pem")
+    not_before, not_after = validity_bounds(certificate)
+    validity = not_after - not_before
+    if validity > MAX_VALIDITY:
+        raise Unusable(f"its certificate is valid for {validity.days} days, longer than Let's Encrypt issues ({MAX_VALIDITY.days})")
+
+
+def renewal_lines(text):
+    """[(section, key, value)] of a certbot renewal file, in order: "" (top level), "renewalparams", "webroot_map".
+    Comments and blank lines are dropped; any other line, section or a repeated key makes it Unusable."""
+    section, lines = "", []
+    follows = {"[renewalparams]": ("", "renewalparams"), "[[webroot_map]]": ("renewalparams", "webroot_map")}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line in follows:
+            if section != follows[line][0]:
+                raise Unusable(f"the stored renewal file has {line} out of place")
+            section = follows[line][1]
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise Unusable("the stored renewal file holds a line that is not key = value")
+        if any(key == seen and section == where for where, seen, _ in lines):
+            raise Unusable(f"the stored renewal file sets {key} twice")
+        lines.append((section, key, value))
+    return lines
+
+
+def checked_renewal(text, domain, stored_config_dir, wanted_names, files):
+    """The renewal file's lines if every one is on the allow-list and points at this lineage, the configured webroot
+    and an account the value holds; with the account's dir (accounts/<server host/path>/<id>). Unusable otherwise:
+    above all any hook (pre_hook, post_hook, renew_hook, deploy_hook run as root at `certbot renew`), installer
+    or manual_* setting, and any key not listed here."""
+    webroot = os.environ.get("ACME_WEBROOT") or "/var/www/acme"
+    lines = renewal_lines(text)
+    values = {(section, key): value for section, key, value in lines}
+
+    def wrong(key, value):
+        raise Unusable(f"the stored renewal file sets {key} = {value[:80]!r}, which restore does not accept")
+
+    for section, key, value in lines:
+        if section == "webroot_map":
+            if key not in wanted_names or value != webroot:
+                wrong(f"webroot_map {key}", value)
+        elif section == "" and key in LINEAGE_PATHS:
+            if value != f"{stored_config_dir}/{LINEAGE_PATHS[key].format(domain=domain)}":
+                wrong(key, value)
+        elif section == "" and key == "version":
+            if not re.fullmatch(r"\d{1,4}(\.\d{1,4}){1,3}", value):
+                wrong(key, value)
+        elif section == "renewalparams" and key in KEY_PARAMS:
+            if value not in KEY_PARAMS[key]:
+                wrong(key, value)
+        elif section == "renewalparams" and key in ("config_dir", "work_dir", "logs_dir"):
+            # config_dir must be the lineage's own; the host writes its own dirs in place of all three.
+            if not value.startswith("/") or (key == "config_dir" and value != stored_config_dir):
+                wrong(key, value)
+        elif (section, key) == ("renewalparams", "authenticator"):
+            if value != "webroot":
+                wrong(key, value)
+        elif (section, key) == ("renewalparams", "webroot_path"):
+            if value not in (webroot, f"{webroot},"):
+                wrong(key, value)
+        elif (section, key) == ("renewalparams", "account"):
+            if not re.fullmatch(r"[0-9a-f]{32}", value):
+                wrong(key, value)
+        elif (section, key) == ("renewalparams", "server"):
+            if not re.fullmatch(r"https://[^\s/]+/\S*", value):
+                wrong(key, value)
+        else:
+            raise Unusable(f"the stored renewal file sets {key}, which restore does not accept (a hook, installer or unknown setting)")
+    missing = [key for key in REQUIRED_PARAMS if ("" if key == "version" or key in LINEAGE_PATHS else "renewalparams", key) not in values]
+    mapped = sorted(key for section, key, _ in lines if section == "webroot_map")
+    if missing or mapped != sorted(wanted_names):
+        raise Unusable(f"the stored renewal file lacks {' '.join(missing) or 'a webroot_map entry for each name'}")
+    server = urllib.parse.urlparse(values[("renewalparams", "server")])
+    account_dir = f"accounts/{server.netloc}{server.path}/{values[('renewalparams', 'account')]}"
+    if not all(f"{account_dir}/{name}" in files for name in ACCOUNT_FILES):
+        raise Unusable(f"the stored lineage lacks the ACME account its renewal file names ({account_dir})")
+    return lines, account_dir
+
+
+def renewal_text(lines, domain, host_dirs):
+    """A renewal file in certbot's own layout from checked lines, with this host's config, work and logs dirs."""
+    out = ["# renew_before_expiry = 30 days"]
+    section = ""
+    for where, key, value in lines:
+        if where != section:
+            out += ["", "# Options used in the renewal process", "[renewalparams]"] if where == "renewalparams" else ["[[webroot_map]]"]
+            section = where
+        if where == "" and key in LINEAGE_PATHS:
+            value = f"{host_dirs['config_dir']}/{LINEAGE_PATHS[key].format(domain=domain)}"
+        elif where == "renewalparams" and key in host_dirs:
+            value = host_dirs[key]
+        out.append(f"{key} = {value}")
+    return ("\n".join(out) + "\n").encode()
+
+
+def install(config_dir, domain, entries):
     """Writes the entries under a root-only temp dir in config_dir, then renames them into place (renewal last)."""
-    staging = tempfile.mkdtemp(dir=config_dir, prefix=".jitsi-restore-")
+    staging = tempfile.mkdtemp(dir=config_dir, prefix=STAGING_PREFIX)
     placed = []
     try:
         for path, kind, content in entries:
@@ -425,9 +644,6 @@ def install(config_dir, domain, entries, stored_config_dir):
             if kind == "link":
                 os.symlink(content, target)
                 continue
-            if path == f"renewal/{domain}.conf" and stored_config_dir != config_dir:
-                # certbot's renewal file names its files (and its config dir) by absolute path.
-                content = rewrite_paths(content.decode(), stored_config_dir, config_dir).encode()
             descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode_of(path))
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(content)

@@ -22,6 +22,7 @@ import { renderRenewalHook } from "../../templates/files/renewalHook.ts";
 import { turnHostname } from "jitsi-jwt-token/shared";
 import { nginxTestRuntime, startNginx, type RunningNginx } from "../support/nginx.ts";
 import { startPebble, type RunningPebble } from "../support/pebble.ts";
+import { freePort } from "../support/ports.ts";
 import { startSecretsManager, type SecretsManagerStandIn } from "../support/secretsManager.ts";
 import { sampleDeployment } from "../templates/sampleDeployment.ts";
 
@@ -90,6 +91,7 @@ describe("certificate store: certbot + pebble + the store client against a Secre
   let clientText: string;
   let first: Host;
   let firstSerial: string;
+  let materials: Promise<Materials> | undefined;
 
   const issuances = () => (pebble!.log().match(/Issued certificate serial/g) ?? []).length;
 
@@ -213,6 +215,7 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     // certbot's renewal file names the new host's own paths, and no staging directory is left behind.
     const renewal = await readFile(join(second.configDir, "renewal", `${DOMAIN}.conf`), "utf8");
     expect(renewal).toContain(`archive_dir = ${second.configDir}/archive/${DOMAIN}`);
+    expect(renewal).toContain(`work_dir = ${second.workDir}`);
     expect(renewal).not.toContain(first.configDir);
     expect((await run("find", [second.configDir, "-name", ".jitsi-restore-*"])).stdout).toBe("");
 
@@ -229,8 +232,12 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     for (const part of secretParts) expect(certbotLog.includes(part)).toBe(false);
   }, TIMEOUT_MS);
 
-  it("an interrupted restore (live/ and archive/ without the renewal file) is moved aside, and the lineage restored", async () => {
+  it("an interrupted restore (live/ and archive/ without the renewal file) is moved aside, its staging dir removed, and the lineage restored", async () => {
     const interrupted = hostUnder(join(scratch, "interrupted"));
+    // A restore killed before its renames leaves its root-only staging dir, holding a private key.
+    const staging = join(interrupted.configDir, ".jitsi-restore-killed");
+    await mkdir(join(staging, "archive", DOMAIN), { recursive: true, mode: 0o700 });
+    await writeFile(join(staging, "archive", DOMAIN, "privkey1.pem"), "a private key", { mode: 0o600 });
     // What a restore or a certbot run killed before its last rename leaves: both write the renewal file last.
     await mkdir(join(interrupted.configDir, "archive", DOMAIN), { recursive: true, mode: 0o700 });
     await writeFile(join(interrupted.configDir, "archive", DOMAIN, "cert1.pem"), "partial");
@@ -239,6 +246,8 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     expect(result.code, `${result.output}\n${pebble!.log()}`).toBe(0);
     expect(result.output).toMatch(/an incomplete lineage \(live\/store\.example\.test, archive\/store\.example\.test without renewal\/store\.example\.test\.conf\) was moved aside/);
     expect(result.output).toMatch(/restored the lineage for store\.example\.test/);
+    expect(result.output).toContain(`removed ${staging}, left by an interrupted restore`);
+    expect((await run("find", [interrupted.configDir, "-name", ".jitsi-restore-*"])).stdout).toBe("");
     expect(issuances()).toBe(1);
     expect((await live(interrupted)).serialNumber).toBe(firstSerial);
     const aside = (await run("find", [interrupted.configDir, "-maxdepth", "1", "-name", ".jitsi-incomplete-*"])).stdout.trim();
@@ -328,16 +337,56 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     }
   });
 
-  it.each([
+  it("an unreachable store is a failure to read too (exit 1), not an unusable value", async () => {
+    const host = hostUnder(join(scratch, "unreachable"));
+    const clientEnv = env(host, { JITSI_CERT_STORE_ENDPOINT: `http://${LOOPBACK}:${String(await freePort())}` });
+    await mkdir(host.configDir, { recursive: true });
+    expect((await runWithStdin("/usr/bin/python3", [CLIENT, "configure", "--config-dir", host.configDir], clientEnv)).code).toBe(0);
+    const result = await runWithStdin("/usr/bin/python3", [CLIENT, "restore", "--config-dir", host.configDir], clientEnv);
+    expect(result.code, result.output).toBe(1);
+    expect(result.output).toMatch(/certificate-store: restore: EndpointConnectionError: Could not connect/);
+    expect(result.output).not.toContain("not used");
+  }, TIMEOUT_MS);
+
+  /** A renewal parameter added under [renewalparams] (a hook there runs as root at the next `certbot renew`). */
+  const param = (line: string): Tamper => ({ renewal: ["^\\[renewalparams\\]$", `[renewalparams]\n${line}`] });
+  it.each<[string, Tamper | ((m: Materials) => Tamper), string]>([
     ["a path outside the lineage", { file: "../../evil" }, "stored lineage holds an unsafe path"],
     ["a live link leaving the archive", { link: "../../archive/store.example.test/../../../../evil" }, "stored lineage holds an unexpected link"],
     ["not this program's JSON", { raw: "{not json" }, "is not this program's JSON"],
     ["a checksum that does not match", { sha256: "0".repeat(64) }, "does not match its own checksum"],
+    ["a duplicate member", { duplicate: true }, "twice"],
+    ["a member that is neither file nor link", { fifo: true }, "neither a file nor a symbolic link"],
+    ...["pre_hook", "post_hook", "renew_hook", "deploy_hook"].map((hook): [string, Tamper, string] => [
+      `a ${hook} in the renewal file`, param(`${hook} = touch /tmp/jitsi-store-${hook}`), `the stored renewal file sets ${hook}, which restore does not accept`,
+    ]),
+    ["an installer in the renewal file", param("installer = nginx"), "sets installer, which restore does not accept"],
+    ["an unknown renewal parameter", param("frobnicate = yes"), "sets frobnicate, which restore does not accept"],
+    ["another webroot", { renewal: ["^webroot_path = .*$", "webroot_path = /srv/elsewhere,"] }, "sets webroot_path = '/srv/elsewhere,'"],
+    ["a private key that is not the certificate's", (m) => ({ replace: { privkey: m.otherKey } }), "its private key does not belong to its certificate"],
+    [
+      "a self-signed certificate for the name",
+      (m) => ({ replace: { cert: m.selfSigned.cert, privkey: m.selfSigned.key, fullchain: m.selfSigned.cert + m.chain } }),
+      "was not issued by the first certificate of its chain.pem",
+    ],
+    [
+      "a self-signed certificate as its own chain",
+      (m) => ({ replace: { cert: m.selfSigned.cert, privkey: m.selfSigned.key, chain: m.selfSigned.cert, fullchain: m.selfSigned.cert + m.selfSigned.cert } }),
+      "was not issued by the first certificate of its chain.pem",
+    ],
+    ["a foreign chain", (m) => ({ replace: { chain: m.foreign.ca, fullchain: m.cert + m.foreign.ca } }), "was not issued by the first certificate of its chain.pem"],
+    ["a fullchain that is not cert + chain", (m) => ({ replace: { fullchain: m.chain + m.cert } }), "its fullchain.pem is not its certificate followed by its chain.pem"],
+    [
+      "another CA's complete lineage valid for a year",
+      (m) => ({ replace: { cert: m.foreign.leaf, privkey: m.foreign.key, chain: m.foreign.ca, fullchain: m.foreign.leaf + m.foreign.ca } }),
+      "its certificate is valid for 365 days, longer than Let's Encrypt issues (100)",
+    ],
   ])("a damaged or hostile stored value (%s) is not restored, and the step goes on to certbot", async (_case, tamper, message) => {
     const good = store!.secret.value!;
     const host = hostUnder(join(scratch, `tampered-${String(Math.random()).slice(2, 8)}`));
     try {
-      store!.secret.value = await tamperedValue(good, tamper);
+      materials ??= makeMaterials(join(scratch, "materials"), first);
+      store!.secret.value = await tamperedValue(good, typeof tamper === "function" ? tamper(await materials) : tamper);
       const clientEnv = env(host);
       await mkdir(host.configDir, { recursive: true });
       expect((await runWithStdin("/usr/bin/python3", [CLIENT, "configure", "--config-dir", host.configDir], clientEnv)).code).toBe(0);
@@ -360,28 +409,88 @@ describe("certificate store: certbot + pebble + the store client against a Secre
 });
 
 /**
- * A stored value made from `good` with one change: an extra file or a replaced cert.pem link (a tarball rebuilt
- * by Python's tarfile, the client's own format), raw text, or another checksum.
+ * One change to a stored value. In the tarball (rebuilt by Python's tarfile, the client's own format): an extra
+ * file, a replaced cert.pem link, a re-added member (duplicate), a FIFO member, a regex replacement in the renewal
+ * file, or archive files replaced by basename prefix (cert, chain, fullchain, privkey). Or raw text, or another
+ * checksum. Any tarball change is re-summed with the client's own digest(), as anyone who can write the value can.
  */
-async function tamperedValue(good: string, tamper: { file?: string; link?: string; raw?: string; sha256?: string }): Promise<string> {
+interface Tamper {
+  readonly file?: string;
+  readonly link?: string;
+  readonly duplicate?: boolean;
+  readonly fifo?: boolean;
+  readonly renewal?: readonly [pattern: string, replacement: string];
+  readonly replace?: Readonly<Record<string, string>>;
+  readonly raw?: string;
+  readonly sha256?: string;
+}
+
+async function tamperedValue(good: string, tamper: Tamper): Promise<string> {
   if (tamper.raw !== undefined) return tamper.raw;
   const payload = JSON.parse(good) as Record<string, unknown>;
   if (tamper.sha256 !== undefined) return JSON.stringify({ ...payload, sha256: tamper.sha256 });
   const rebuild = [
-    "import base64, io, json, sys, tarfile",
-    "payload = json.loads(sys.stdin.read()); extra_file, extra_link = sys.argv[1], sys.argv[2]",
+    "import base64, importlib.util, io, json, re, sys, tarfile",
+    "payload = json.loads(sys.stdin.read()); tamper = json.loads(sys.argv[1])",
+    "spec = importlib.util.spec_from_file_location('client', sys.argv[2]); client = importlib.util.module_from_spec(spec); spec.loader.exec_module(client)",
     "source = tarfile.open(fileobj=io.BytesIO(base64.b64decode(payload['lineage'])), mode='r:gz')",
     "out = io.BytesIO(); tar = tarfile.open(fileobj=out, mode='w:gz')",
+    "def add(info, data=None):",
+    "    if data is not None: info.size = len(data)",
+    "    tar.addfile(info, None if data is None else io.BytesIO(data))",
     "for info in source.getmembers():",
-    "    if extra_link and info.name.endswith('/cert.pem') and info.issym(): info.linkname = extra_link",
-    "    tar.addfile(info, source.extractfile(info) if info.isfile() else None)",
-    "if extra_file:",
-    "    info = tarfile.TarInfo(extra_file); info.size = 4; tar.addfile(info, io.BytesIO(b'evil'))",
-    "tar.close(); payload['lineage'] = base64.b64encode(out.getvalue()).decode(); print(json.dumps(payload))",
+    "    data = source.extractfile(info).read() if info.isfile() else None",
+    "    if tamper.get('link') and info.name.endswith('/cert.pem') and info.issym(): info.linkname = tamper['link']",
+    "    if tamper.get('renewal') and info.name.startswith('renewal/'):",
+    "        data = re.sub(tamper['renewal'][0], tamper['renewal'][1], data.decode(), count=1, flags=re.M).encode()",
+    "    prefix = re.sub(r'\\d+\\.pem$', '', info.name.rsplit('/', 1)[-1])",
+    "    if info.name.startswith('archive/') and prefix in tamper.get('replace', {}): data = tamper['replace'][prefix].encode()",
+    "    add(info, data)",
+    "    if tamper.get('duplicate') and info.name.startswith('archive/') and info.isfile(): add(info, data); tamper['duplicate'] = False",
+    "if tamper.get('file'): add(tarfile.TarInfo(tamper['file']), b'evil')",
+    "if tamper.get('fifo'):",
+    "    fifo = tarfile.TarInfo('archive/' + payload['names'][0] + '/fifo'); fifo.type = tarfile.FIFOTYPE; add(fifo)",
+    "tar.close(); payload['lineage'] = base64.b64encode(out.getvalue()).decode()",
+    "try: payload['sha256'] = client.digest(client.unpack(payload['lineage'], payload['names'][0]), payload['configDir'])",
+    "except client.Unusable: pass",
+    "print(json.dumps(payload))",
   ].join("\n");
-  const result = await runWithStdin("/usr/bin/python3", ["-c", rebuild, tamper.file ?? "", tamper.link ?? ""], process.env, good);
+  const result = await runWithStdin("/usr/bin/python3", ["-c", rebuild, JSON.stringify(tamper), CLIENT], process.env, good);
   if (result.code !== 0) throw new Error(result.output);
   return result.output;
+}
+
+/** PEM material for the certificate cases, made with openssl: all EC P-256, like certbot's default key. */
+interface Materials {
+  /** The stored lineage's own certificate and chain (the first host's, which the store holds). */
+  readonly cert: string;
+  readonly chain: string;
+  /** A key that belongs to no certificate here. */
+  readonly otherKey: string;
+  /** A self-signed certificate for DOMAIN (openssl marks it CA:TRUE) and its key. */
+  readonly selfSigned: { readonly cert: string; readonly key: string };
+  /** Another CA, and a certificate for DOMAIN it issued for 365 days, with its key. */
+  readonly foreign: { readonly ca: string; readonly leaf: string; readonly key: string };
+}
+
+async function makeMaterials(dir: string, host: Host): Promise<Materials> {
+  await mkdir(dir, { recursive: true });
+  const file = (name: string) => join(dir, name);
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await run("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", file("other.key")]);
+  await run("openssl", ["req", "-x509", ...newKey, "-subj", `/CN=${DOMAIN}`, "-addext", `subjectAltName=DNS:${DOMAIN}`, "-days", "30", "-keyout", file("self.key"), "-out", file("self.pem")]);
+  await run("openssl", ["req", "-x509", ...newKey, "-subj", "/CN=Foreign CA", "-days", "30", "-keyout", file("ca.key"), "-out", file("ca.pem")]);
+  await run("openssl", ["req", "-new", ...newKey, "-subj", `/CN=${DOMAIN}`, "-keyout", file("leaf.key"), "-out", file("leaf.csr")]);
+  await writeFile(file("leaf.ext"), `subjectAltName=DNS:${DOMAIN}\nbasicConstraints=CA:FALSE\n`);
+  await run("openssl", ["x509", "-req", "-in", file("leaf.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-days", "365", "-extfile", file("leaf.ext"), "-out", file("leaf.pem")]);
+  const read = (path: string) => readFile(path, "utf8");
+  return {
+    cert: await read(join(host.configDir, "live", DOMAIN, "cert.pem")),
+    chain: await read(join(host.configDir, "live", DOMAIN, "chain.pem")),
+    otherKey: await read(file("other.key")),
+    selfSigned: { cert: await read(file("self.pem")), key: await read(file("self.key")) },
+    foreign: { ca: await read(file("ca.pem")), leaf: await read(file("leaf.pem")), key: await read(file("leaf.key")) },
+  };
 }
 
 /** `nginx -t` and `systemctl reload` stand-ins for the deploy hook: they record the call and succeed. */

@@ -80,12 +80,14 @@ describe("the preview notice (mocked invokes)", () => {
     [STORE_TAGS.acmeServer]: server,
   });
 
-  it("never deployed (no secret yet): one informative line, no warning, no error", async () => {
+  it("nothing stored (a first deployment, or a destroyed and re-created stack): one warning, expected on a first deployment, naming the limit", async () => {
     capture();
     const run = await runProgram(baseConfig());
     expect(run.calls.filter((c) => c.token === "aws:secretsmanager/getSecrets:getSecrets")).toHaveLength(1);
-    expect(lines(info)).toEqual([expect.stringMatching(/^info: .*No certificate for meet\.example\.com turn\.meet\.example\.com is stored yet \(first deployment\)/)]);
-    expect(lines(warn)).toEqual([]);
+    expect(lines(warn)).toEqual([expect.stringMatching(/No certificate for meet\.example\.com turn\.meet\.example\.com is in the certificate store: .*new one/)]);
+    expect(lines(warn)[0]).toContain("Expected on a first deployment; after a destroyed and re-created stack");
+    expect(lines(warn)[0]).toContain("5 certificates per exact set of names per 7 days");
+    expect(lines(info)).toEqual([]);
   });
 
   it("a stored certificate that fits: nothing to say", async () => {
@@ -121,7 +123,8 @@ describe("the preview notice (mocked invokes)", () => {
   it("a secret the host has not written yet counts as nothing stored", async () => {
     capture();
     await runProgram(baseConfig(), { certificateStoreTags: { [STORE_TAGS.store]: "jitsi/dev/dev" } });
-    expect(lines(info)).toEqual([expect.stringMatching(/is stored yet/)]);
+    expect(lines(warn)).toEqual([expect.stringMatching(/is in the certificate store: .*Expected on a first deployment/)]);
+    expect(lines(info)).toEqual([]);
   });
 });
 

@@ -120,7 +120,8 @@ pebble-challtestsrv -dns01 127.0.0.53:53 -http01 "" -https01 "" -tlsalpn01 "" \
 cat >"$tls/pebble.json" <<JSON
 {"pebble": {"listenAddress": "127.0.0.4:14000", "managementListenAddress": "127.0.0.4:15000",
   "certificate": "$tls/pebble.rehearsal.pem", "privateKey": "$tls/pebble.rehearsal.key",
-  "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
+  "httpPort": 80, "tlsPort": 5001, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+  "certificateValidityPeriod": 7776000}}
 JSON
 PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 PEBBLE_AUTHZREUSE=0 \
   pebble -config "$tls/pebble.json" -dnsserver 127.0.0.53:53 >"$work/pebble.log" 2>&1 &

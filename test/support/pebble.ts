@@ -84,6 +84,8 @@ export async function startPebble(options: { readonly httpPort: number }): Promi
           tlsPort: tlsAlpnPort,
           ocspResponderURL: "",
           externalAccountBindingRequired: false,
+          // 90 days, as Let's Encrypt issues (pebble's default is 5 years); the store client refuses over 100.
+          certificateValidityPeriod: 90 * 86_400,
         },
       }),
     );
