@@ -135,10 +135,11 @@ async function signAndVerify(): Promise<{ sign: Record<string, number>; verify: 
   return { sign, verify };
 }
 
-type ServerMode = "bare" | "mint-only" | "token" | "token-fast" | "token-node";
+type ServerMode = "bare" | "mint-only" | "required" | "token" | "token-fast" | "token-node";
 const SERVER_NAMES: Record<ServerMode, string> = {
   bare: "bare node:http, fixed JSON body (ceiling)",
   "mint-only": "node:http + JSON.parse + mint + JSON answer (floor of the work)",
+  required: "floor + body time bound + meeting link (what the endpoint's guarantees require)",
   token: "token endpoint, toNodeHandler (@hono/node-server), defaults",
   "token-fast": "token endpoint, toNodeHandler, overrideGlobalObjects: true",
   "token-node": "token endpoint, createNodeTokenHandler (no Fetch objects)",
@@ -252,6 +253,8 @@ for (const mode of ENDPOINTS) {
 }
 const floorShare = http["mint-only"].requestsPerSecond / http.bare.requestsPerSecond;
 console.log(`floor of the work (body + JSON.parse + mint + answer, nothing else) ÷ bare: ${(floorShare * 100).toFixed(0)}%`);
+const requiredShare = http.required.requestsPerSecond / http.bare.requestsPerSecond;
+console.log(`floor + body time bound + link ÷ bare: ${(requiredShare * 100).toFixed(0)}%; createNodeTokenHandler ÷ that: ${((http["token-node"].requestsPerSecond / http.required.requestsPerSecond) * 100).toFixed(0)}%`);
 console.log(`createNodeTokenHandler ÷ toNodeHandler defaults: ${(http["token-node"].requestsPerSecond / http.token.requestsPerSecond).toFixed(2)}×; overrideGlobalObjects ÷ defaults: ${(http["token-fast"].requestsPerSecond / http.token.requestsPerSecond).toFixed(2)}×`);
 const bad = Object.values(http).reduce((sum, l) => sum + l.errors + l.non2xx, 0);
 console.log(`errors or non-2xx answers: ${bad === 0 ? "none" : bad}`);

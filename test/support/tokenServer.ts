@@ -4,11 +4,13 @@
  * Env: TOKEN_SERVER_MODE = "token" (default: toNodeHandler(createTokenHandler()) with its defaults) | "token-fast"
  * (the same with the opt-in overrideGlobalObjects: true) | "token-node" (createNodeTokenHandler, no Fetch objects) |
  * "bare" (node:http answering a fixed JSON body of the same size, the benchmark's ceiling) | "mint-only" (node:http
- * reading the body, JSON.parse, mintTokenWithClaims, a JSON answer: the least any token endpoint does, the floor);
+ * reading the body, JSON.parse, mintTokenWithClaims, a JSON answer: the least any token endpoint does, the floor) |
+ * "required" (mint-only plus the body's time bound and the meeting link: what this endpoint's guarantees require);
  * TOKEN_SERVER_BODY_TIMEOUT_MS (bodyTimeoutMs of toNodeHandler / createNodeTokenHandler).
  */
 import { createServer, type RequestListener } from "node:http";
 import { createNodeTokenHandler, createTokenHandler, toNodeHandler, type TokenHandlerOptions } from "../../token/index.ts";
+import { meetingUrl } from "../../token/meetingUrl.ts";
 import { mintTokenSync, mintTokenWithClaims } from "../../token/mint.ts";
 
 const SIGNING = { appId: "bench-app", domain: "meet.bench.test", secret: "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz" };
@@ -49,6 +51,28 @@ function mintOnly(): RequestListener {
   };
 }
 
+function required(): RequestListener {
+  // What no endpoint meeting this one's promises can skip: mint-only plus a time bound on the body (a timer and the
+  // abort listeners, issue 11 defect 2) and the meeting link the bench's baseUrl asks for. No header, room or tenant
+  // checks, no authorize, no limits on size.
+  return (req, res) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => req.destroy(), 10_000);
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("error", () => clearTimeout(timer));
+    req.on("close", () => clearTimeout(timer));
+    req.on("end", () => {
+      clearTimeout(timer);
+      const { room } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { room: string };
+      const { token, claims } = mintTokenWithClaims({ ...SIGNING, room, user: USER, moderator: true, features: { recording: true, livestreaming: false } });
+      const url = meetingUrl({ base: OPTIONS.baseUrl ?? "", room, token });
+      const body = JSON.stringify({ token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString(), url });
+      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    });
+  };
+}
+
 const mode = process.env.TOKEN_SERVER_MODE ?? "token";
 const bodyTimeoutMs = process.env.TOKEN_SERVER_BODY_TIMEOUT_MS === undefined ? undefined : Number(process.env.TOKEN_SERVER_BODY_TIMEOUT_MS);
 const timeout = bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs };
@@ -57,6 +81,8 @@ const listener: RequestListener =
     ? bare()
     : mode === "mint-only"
       ? mintOnly()
+      : mode === "required"
+      ? required()
       : mode === "token-node"
       ? createNodeTokenHandler({ ...OPTIONS, ...timeout })
       : toNodeHandler(createTokenHandler(OPTIONS), { ...timeout, ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
