@@ -45,8 +45,15 @@ function urlOf(req: IncomingMessage & { originalUrl?: string }, scheme: string, 
   const target = req.originalUrl ?? req.url ?? "/";
   if (target.startsWith("/")) {
     const host = headers.get("host");
-    if (host === undefined || !HOST.test(host)) throw new HttpProblem(400, "host", "the Host header must be a host name or address with an optional port");
-    return new URL(`${scheme}://${host}${target}`);
+    const refused = new HttpProblem(400, "host", "the Host header must be a host name or address with an optional port");
+    if (host === undefined || !HOST.test(host)) throw refused;
+    // The pattern keeps out what would change the URL's meaning; the URL parser refuses the rest (a port above
+    // 65535, an IPv4-looking name that is not an address, a malformed IPv6 literal).
+    try {
+      return new URL(`${scheme}://${host}${target}`);
+    } catch {
+      throw refused;
+    }
   }
   let url: URL | undefined;
   try {

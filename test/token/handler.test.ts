@@ -335,7 +335,7 @@ describe("createNodeTokenHandler", () => {
     });
 
   it("answers 400 naming the host when authorize reads a request whose Host is not a host[:port]; authorize reading only headers never needs one", async () => {
-    for (const host of ["exa mple", "a@b", "evil.example/x", "evil.example?x", "evil.example#x", "[::1"]) {
+    for (const host of ["exa mple", "a@b", "evil.example/x", "evil.example?x", "evil.example#x", "[::1", "good.example:99999", "999.1.1.1", "1.2.3.4.5", "good.1", "[1:2:3:4:5:6:7:8:9]", "[:::]"]) {
       logged.length = 0;
       const refused = await send(`POST /t HTTP/1.1\r\nHost: ${host}\r\nX-Read-Request: 1\r\n`);
       expect(refused, host).toMatch(/^HTTP\/1\.1 400 /);
