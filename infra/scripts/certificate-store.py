@@ -452,6 +452,7 @@ def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
     targets = {path: os.path.normpath(os.path.join(f"live/{domain}", target)) for path, target in links.items()}
     if sorted(links) != sorted(f"live/{domain}/{name}" for name in LIVE_FILES) or not all(t in files for t in targets.values()):
         raise Unusable("the stored lineage lacks live/ links or the files they point at")
+    check_archive_names(domain, files, targets)
     if f"renewal/{domain}.conf" not in files:
         raise Unusable("the stored lineage lacks its renewal file")
     try:
@@ -484,6 +485,25 @@ def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
     ]
     install(config_dir, domain, entries)
     say(f"restored the lineage for {' '.join(names)} (expires {iso(not_after)}); certbot keeps it until it is due")
+
+
+def check_archive_names(domain, files, targets):
+    """The archive holds exactly the four files live/ points at, named as certbot names them, one version for all
+    (cert<N>.pem, chain<N>.pem, fullchain<N>.pem, privkey<N>.pem). certbot's renew relinks live/ to the newest
+    complete version in archive/, so any other file there would be served unchecked; a name certbot does not read
+    would leave a lineage it can neither renew nor replace."""
+    versions = set()
+    for name in LIVE_FILES:
+        stem = name[: -len(".pem")]
+        match = re.fullmatch(rf"archive/{re.escape(domain)}/{stem}([1-9][0-9]{{0,5}})\.pem", targets[f"live/{domain}/{name}"])
+        if match is None:
+            raise Unusable(f"live/{domain}/{name} does not point at archive/{domain}/{stem}<N>.pem")
+        versions.add(match.group(1))
+    if len(versions) != 1:
+        raise Unusable("the live/ links point at different versions")
+    archive = sorted(path for path in files if path.startswith(f"archive/{domain}/"))
+    if archive != sorted(targets.values()):
+        raise Unusable(f"archive/{domain}/ holds files live/ does not point at")
 
 
 def check_key_and_chain(live):

@@ -354,6 +354,14 @@ describe("certificate store: certbot + pebble + the store client against a Secre
     ["a path outside the lineage", { file: "../../evil" }, "stored lineage holds an unsafe path"],
     ["a live link leaving the archive", { link: "../../archive/store.example.test/../../../../evil" }, "stored lineage holds an unexpected link"],
     ["not this program's JSON", { raw: "{not json" }, "is not this program's JSON"],
+    // certbot's renew relinks live/ to the newest complete version in archive/: no other file may be there.
+    ["another version in the archive", { file: "archive/store.example.test/cert7.pem" }, "archive/store.example.test/ holds files live/ does not point at"],
+    [
+      "a live link to a name certbot does not read",
+      { file: "archive/store.example.test/cert-x.pem", link: "../../archive/store.example.test/cert-x.pem" },
+      "live/store.example.test/cert.pem does not point at archive/store.example.test/cert<N>.pem",
+    ],
+    ["live links to two versions", { file: "archive/store.example.test/cert7.pem", link: "../../archive/store.example.test/cert7.pem" }, "the live/ links point at different versions"],
     ["a checksum that does not match", { sha256: "0".repeat(64) }, "does not match its own checksum"],
     ["a duplicate member", { duplicate: true }, "twice"],
     ["a member that is neither file nor link", { fifo: true }, "neither a file nor a symbolic link"],
