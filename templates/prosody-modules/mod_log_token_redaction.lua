@@ -112,7 +112,9 @@ local function redact(text)
 	for _, secret in ipairs(configured_secrets()) do
 		if text:find(secret.plain, 1, true) then text = text:gsub(secret.pattern, SECRET_REPLACEMENT); end
 	end
-	if not (text:find("[%w_-][%.\\%%][%w_-]")) then return text; end
+	-- Only a line without any separator spelling can hold no token (a doubled separator, "h..p..s", is accepted by
+	-- Jitsi's parser too).
+	if not text:find("[%.\\%%]") then return text; end
 	return (text:gsub("[%w_%-%.\\%%=]+", function (run)
 		local name, rest = run:match("^([%w_%-]*=)(.*)$");
 		if name ~= nil and jwt_shaped(separators_as_dots(rest)) then return name .. REPLACEMENT; end

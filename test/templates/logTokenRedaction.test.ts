@@ -44,6 +44,7 @@ module:hook_global("server-started", function ()
     module:log("error", "probe inline " .. jwt:gsub("%%", "%%%%") .. " end");
     -- Other spellings Jitsi's parser accepts: parts split at a backslash, and either separator percent-encoded.
     module:log("error", "probe backslash %s end", (jwt:gsub("%.", "\\\\")));
+    module:log("error", "probe doubled %s end", (jwt:gsub("%.", "..")));
     module:log("error", "probe encoded /http-bind?token=%s end", (jwt:gsub("%.", "%%5C", 1):gsub("%.", "%%2E")));
     module:log("warn", "probe %s", ${luaString(PLAIN[0] ?? "")});
     module:log("error", "probe %s", ${luaString(PLAIN[1] ?? "")});
@@ -79,6 +80,7 @@ end);
       expect(text, name).toContain("probe token [JWT redacted] not allowed to join");
       expect(text, name).toContain("probe inline [JWT redacted] end");
       expect(text, name).toContain("probe backslash [JWT redacted] end");
+      expect(text, name).toContain("probe doubled [JWT redacted] end");
       expect(text, name).toContain("probe encoded /http-bind?token=[JWT redacted] end");
       expect(text, name).toContain(`probe ${PLAIN[1] ?? ""}`);
     }
