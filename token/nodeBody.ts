@@ -36,31 +36,31 @@ export function positiveInteger(value: number | undefined, fallback: number, fie
   return value;
 }
 
+/** How repeated lines of one header are joined: ", ", Cookie lines with "; " (RFC 6265 §5.4, as node:http and
+ * @hono/node-server join them). */
+function joined(name: string, seen: string | undefined | null, value: string): string {
+  return seen === undefined || seen === null ? value : seen + (name === "cookie" ? "; " : ", ") + value;
+}
+
 /**
- * Every header of `raw` (node's rawHeaders: name, value, name, value, …) by lower-case name, repeated lines joined
- * as rawHeader joins them; one pass, so a request with many headers costs linear time.
+ * Every header of `raw` (node's rawHeaders: name, value, name, value, …) by lower-case name, repeated lines joined;
+ * one pass, so a request with many headers costs linear time.
  */
 export function rawHeaderMap(raw: readonly string[]): Map<string, string> {
   const map = new Map<string, string>();
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    const seen = map.get(name);
-    map.set(name, seen === undefined ? value : seen + (name === "cookie" ? "; " : ", ") + value);
+    map.set(name, joined(name, map.get(name), raw[i + 1] as string));
   }
   return map;
 }
 
-/**
- * Headers.get over node's raw header list (`name` lower-case): repeated lines joined with ", ", Cookie lines with
- * "; " (RFC 6265 §5.4, as node:http and @hono/node-server join them), null when absent.
- */
+/** Headers.get over node's raw header list (`name` lower-case), repeated lines joined; null when absent. */
 export function rawHeader(raw: readonly string[], name: string): string | null {
-  const separator = name === "cookie" ? "; " : ", ";
   let value: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const key = raw[i] as string;
-    if (key.length === name.length && key.toLowerCase() === name) value = value === null ? (raw[i + 1] as string) : value + separator + (raw[i + 1] as string);
+    if (key.length === name.length && key.toLowerCase() === name) value = joined(name, value, raw[i + 1] as string);
   }
   return value;
 }

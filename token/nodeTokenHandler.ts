@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { tokenEndpoint, type EndpointAnswer, type TokenHandlerOptions } from "./handler.ts";
 import { HttpProblem } from "./httpProblem.ts";
-import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, rawHeader, rawHeaderMap, receiveBody } from "./nodeBody.ts";
+import { DEFAULT_BODY_TIMEOUT_MS, positiveInteger, rawHeaderMap, receiveBody } from "./nodeBody.ts";
 import { decodeUtf8, type RequestHead } from "./requestBody.ts";
 
 export interface NodeTokenHandlerOptions extends TokenHandlerOptions {
@@ -24,10 +24,15 @@ export interface NodeTokenHandlerOptions extends TokenHandlerOptions {
 /** The endpoint under node:http, plus the body limit it enforces. */
 export type NodeTokenHandler = ((req: IncomingMessage, res: ServerResponse) => void) & { readonly maxBodyBytes: number };
 
-/** The request's head as the core reads it: method and raw headers, nothing copied until asked for. */
-function headOf(req: IncomingMessage): RequestHead {
-  const raw = req.rawHeaders;
-  return { method: req.method ?? "GET", headers: { get: (name) => rawHeader(raw, name.toLowerCase()) } };
+/** The request's headers by lower-case name, built on first use and shared by the head and the lazy Request. */
+function headerMapOf(req: IncomingMessage): () => Map<string, string> {
+  let map: Map<string, string> | undefined;
+  return () => (map ??= rawHeaderMap(req.rawHeaders));
+}
+
+/** The request's head as the core reads it: method, and headers answered from the shared map. */
+function headOf(req: IncomingMessage, headers: () => Map<string, string>): RequestHead {
+  return { method: req.method ?? "GET", headers: { get: (name) => headers().get(name.toLowerCase()) ?? null } };
 }
 
 /** A Host header's value: a DNS name or IPv4 address, or an IPv6 literal in brackets, with an optional port. */
@@ -45,14 +50,14 @@ function urlOf(req: IncomingMessage & { originalUrl?: string }, scheme: string, 
   const target = req.originalUrl ?? req.url ?? "/";
   if (target.startsWith("/")) {
     const host = headers.get("host");
-    const refused = new HttpProblem(400, "host", "the Host header must be a host name or address with an optional port");
-    if (host === undefined || !HOST.test(host)) throw refused;
+    const refused = () => new HttpProblem(400, "host", "the Host header must be a host name or address with an optional port");
+    if (host === undefined || !HOST.test(host)) throw refused();
     // The pattern keeps out what would change the URL's meaning; the URL parser refuses the rest (a port above
     // 65535, an IPv4-looking name that is not an address, a malformed IPv6 literal).
     try {
       return new URL(`${scheme}://${host}${target}`);
     } catch {
-      throw refused;
+      throw refused();
     }
   }
   let url: URL | undefined;
@@ -69,12 +74,11 @@ function urlOf(req: IncomingMessage & { originalUrl?: string }, scheme: string, 
 
 /**
  * The standard Request authorize may read: method, URL (urlOf) and the headers, repeated lines joined as
- * `rawHeader` joins them (one pass); no body (the endpoint has read it).
+ * rawHeaderMap joins them; no body (the endpoint has read it).
  * @throws HttpProblem 400 naming `host` or `url` when no URL can be made of the request.
  */
-function webRequestOf(req: IncomingMessage): Request {
+function webRequestOf(req: IncomingMessage, map: Map<string, string>): Request {
   const scheme = (req.socket as Partial<TLSSocket>).encrypted === true ? "https" : "http";
-  const map = rawHeaderMap(req.rawHeaders);
   const url = urlOf(req, scheme, map);
   try {
     return new Request(url, { method: req.method ?? "GET", headers: [...map] });
@@ -101,8 +105,9 @@ export function createNodeTokenHandler(options: NodeTokenHandlerOptions): NodeTo
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     receiveBody(req, res, limits, (body) => {
       let request: Request | undefined;
+      const headers = headerMapOf(req);
       endpoint
-        .answer({ head: headOf(req), readBody: () => decodeUtf8(body), request: () => (request ??= webRequestOf(req)) })
+        .answer({ head: headOf(req, headers), readBody: () => decodeUtf8(body), request: () => (request ??= webRequestOf(req, headers())) })
         .then((answer) => write(res, answer))
         .catch(() => res.destroy()); // answer() never rejects; a write to a socket gone wrong leaves nothing to answer
     });
