@@ -13,7 +13,7 @@
  * Express is not a dependency: only the shapes below are used.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TokenHandlerLogEntry } from "./handler.ts";
+import { badRequestEntry, type TokenHandlerLogEntry } from "./handler.ts";
 import { HttpProblem, JSON_HEADERS, problemBody } from "./httpProblem.ts";
 
 /** The fields of a body-parser error this middleware reads. */
@@ -60,7 +60,7 @@ export function tokenBodyErrors(options: { log?: (entry: TokenHandlerLogEntry) =
       next(error);
       return;
     }
-    options.log?.({ level: "warn", event: "bad-request", status: problem.status, field: problem.field });
+    options.log?.(badRequestEntry(problem));
     res.writeHead(problem.status, JSON_HEADERS);
     res.end(problemBody(problem));
   };

@@ -342,7 +342,7 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       return answerOf(200, corsHeaders === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...corsHeaders }, JSON.stringify(body));
     } catch (error) {
       if (error instanceof HttpProblem) {
-        log?.({ level: "warn", event: "bad-request", status: error.status, field: error.field, ...(room === undefined ? {} : { room }) });
+        log?.(badRequestEntry(error, room));
         return refuse(error, error.status === 405 ? { allow } : undefined);
       }
       // Anything else is our fault, not the client's: 500 with its own event, no message (it may quote a secret).
@@ -350,7 +350,7 @@ export function tokenEndpoint(options: TokenHandlerOptions): TokenEndpoint {
       return refuse(new HttpProblem(500, "server", "the token endpoint failed; the server's log has the details"));
     }
   };
-  const logRefusal = (problem: HttpProblem) => log?.({ level: "warn", event: "bad-request", status: problem.status, field: problem.field });
+  const logRefusal = (problem: HttpProblem) => log?.(badRequestEntry(problem));
   return { maxBodyBytes, answer: (request) => respond(request, cors?.headersFor(request.head)), logRefusal };
 }
 
@@ -366,6 +366,11 @@ export function createTokenHandler(options: TokenHandlerOptions): TokenHandler {
     return new Response(body, { status, headers });
   };
   return Object.assign(handler, { maxBodyBytes, logRefusal: endpoint.logRefusal });
+}
+
+/** The log entry of a refused request: its status and the field at fault (and the room, once known). */
+export function badRequestEntry(problem: HttpProblem, room?: string): TokenHandlerLogEntry {
+  return { level: "warn", event: "bad-request", status: problem.status, field: problem.field, ...(room === undefined ? {} : { room }) };
 }
 
 /** The class name of a thrown value, for the log: never its message or stack. */
