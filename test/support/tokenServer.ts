@@ -36,37 +36,28 @@ function bare(): RequestListener {
   };
 }
 
-function mintOnly(): RequestListener {
-  // No checks of the request, no authorize, no link, no limits: only what no token endpoint can skip.
+/**
+ * The floors of the work, for the bench. Always: read the body, JSON.parse, mint, a JSON answer (`mint-only`, the
+ * least any token endpoint does). With `required`, also what no endpoint meeting this one's promises can skip: a
+ * time bound on the body (a timer and the abort listeners, issue 11 defect 2) and the meeting link the bench's
+ * baseUrl asks for. Never: header, room or tenant checks, authorize, size limits.
+ */
+function floor({ required }: { required: boolean }): RequestListener {
   return (req, res) => {
     const chunks: Buffer[] = [];
+    const timer = required ? setTimeout(() => req.destroy(), 10_000) : undefined;
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const { room } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { room: string };
-      const { token, claims } = mintTokenWithClaims({ ...SIGNING, room, user: USER, moderator: true, features: { recording: true, livestreaming: false } });
-      const body = JSON.stringify({ token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString() });
-      res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
-      res.end(body);
-    });
-  };
-}
-
-function required(): RequestListener {
-  // What no endpoint meeting this one's promises can skip: mint-only plus a time bound on the body (a timer and the
-  // abort listeners, issue 11 defect 2) and the meeting link the bench's baseUrl asks for. No header, room or tenant
-  // checks, no authorize, no limits on size.
-  return (req, res) => {
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => req.destroy(), 10_000);
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("error", () => clearTimeout(timer));
-    req.on("close", () => clearTimeout(timer));
+    if (required) {
+      req.on("error", () => clearTimeout(timer));
+      req.on("close", () => clearTimeout(timer));
+    }
     req.on("end", () => {
       clearTimeout(timer);
       const { room } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { room: string };
       const { token, claims } = mintTokenWithClaims({ ...SIGNING, room, user: USER, moderator: true, features: { recording: true, livestreaming: false } });
-      const url = meetingUrl({ base: OPTIONS.baseUrl ?? "", room, token });
-      const body = JSON.stringify({ token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString(), url });
+      const answer: Record<string, string> = { token, room: claims.room, expiresAt: new Date(claims.exp * 1000).toISOString() };
+      if (required) answer.url = meetingUrl({ base: OPTIONS.baseUrl ?? "", room, token });
+      const body = JSON.stringify(answer);
       res.writeHead(200, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
       res.end(body);
     });
@@ -79,10 +70,8 @@ const timeout = bodyTimeoutMs === undefined ? {} : { bodyTimeoutMs };
 const listener: RequestListener =
   mode === "bare"
     ? bare()
-    : mode === "mint-only"
-      ? mintOnly()
-      : mode === "required"
-      ? required()
+    : mode === "mint-only" || mode === "required"
+      ? floor({ required: mode === "required" })
       : mode === "token-node"
       ? createNodeTokenHandler({ ...OPTIONS, ...timeout })
       : toNodeHandler(createTokenHandler(OPTIONS), { ...timeout, ...(mode === "token-fast" ? { overrideGlobalObjects: true } : {}) });
