@@ -275,18 +275,15 @@ def collect(config_dir, domain):
     return sorted(entries)
 
 
-def digest(entries, config_dir, legacy=False):
+def digest(entries, config_dir):
     """SHA-256 over the entries, with the renewal file's own paths made relative to config_dir and its work_dir and
-    logs_dir left out (each host writes its own): the same lineage restored on another host is the same lineage.
-    legacy: without the latter, as values stored before it was added were summed."""
+    logs_dir left out (each host writes its own): the same lineage restored on another host is the same lineage."""
     hash_ = hashlib.sha256()
     for path, kind, content in entries:
         data = content if isinstance(content, bytes) else content.encode()
         if path.startswith("renewal/"):
             text = rewrite_paths(data.decode(), config_dir, "@CONFIG_DIR@")
-            if not legacy:
-                text = re.sub(r"(?m)^(work_dir|logs_dir) = .*$", r"\1 = @\1@", text)
-            data = text.encode()
+            data = re.sub(r"(?m)^(work_dir|logs_dir) = .*$", r"\1 = @\1@", text).encode()
         hash_.update(f"{path}\0{kind}\0{len(data)}\0".encode() + data)
     return hash_.hexdigest()
 
@@ -445,7 +442,7 @@ def restore_payload(config_dir, domain, wanted_names, wanted_server, payload):
     except (KeyError, TypeError, ValueError, tarfile.TarError, EOFError, OSError) as error:
         raise Unusable(f"its lineage cannot be read ({type(error).__name__})")
     stored_config_dir = payload.get("configDir", config_dir)
-    if payload.get("sha256") not in (digest(entries, stored_config_dir), digest(entries, stored_config_dir, legacy=True)):
+    if payload.get("sha256") != digest(entries, stored_config_dir):
         raise Unusable("the stored lineage does not match its own checksum")
     files = dict((path, content) for path, kind, content in entries if kind == "file")
     links = dict((path, target) for path, kind, target in entries if kind == "link")
